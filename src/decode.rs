@@ -1,0 +1,272 @@
+//! Packets → segments. Strips the link layer, decodes IPv4/IPv6 and TCP with
+//! etherparse's lax slicing, so a snap-length-cut packet still yields every
+//! header that was captured. The payload length comes from the IP header,
+//! not from the captured length.
+
+use std::net::{IpAddr, SocketAddr};
+
+use etherparse::{
+    EtherType, LaxIpSlice, LaxNetSlice, LaxSlicedPacket, LenSource, TcpOptionElement, TcpSlice,
+};
+
+use crate::capture::{LinkType, Packet};
+use crate::health::SkipReason;
+use crate::segment::{Flags, Segment};
+
+/// BSD address families seen in NULL/LOOP headers: AF_INET is 2 everywhere,
+/// AF_INET6 is 24 (NetBSD/OpenBSD), 28 (FreeBSD) or 30 (macOS), 10 on Linux.
+const AF_INET: u32 = 2;
+const AF_INET6: [u32; 4] = [10, 24, 28, 30];
+
+/// Decodes one packet into a TCP segment, or says why it is not one.
+pub fn decode(packet: &Packet<'_>, frame: u64) -> Result<Segment, SkipReason> {
+    let sliced = slice_link(packet.link, packet.data)?;
+    let net = sliced.net.ok_or(if sliced.stop_err.is_some() {
+        SkipReason::MalformedHeader
+    } else {
+        SkipReason::NonIp
+    })?;
+    let ip = match net {
+        LaxNetSlice::Ipv4(v4) => LaxIpSlice::Ipv4(v4),
+        LaxNetSlice::Ipv6(v6) => LaxIpSlice::Ipv6(v6),
+        LaxNetSlice::Arp(_) => return Err(SkipReason::NonIp),
+    };
+    segment_from_ip(&ip, packet, frame)
+}
+
+/// Runs the link layer, leaving etherparse to decode from the network layer on.
+fn slice_link(link: LinkType, data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
+    match link {
+        LinkType::ETHERNET => {
+            // Handles 802.1Q and QinQ tags.
+            LaxSlicedPacket::from_ethernet(data).map_err(|_| SkipReason::MalformedHeader)
+        }
+        LinkType::LINUX_SLL => {
+            // 16-byte header, protocol type last. Read by offset rather than
+            // with etherparse's LinuxSllHeaderSlice, which rejects ARPHRD types
+            // it does not know (PPP, tunnels) that `tcpdump -i any` does write.
+            linux_cooked(data, 14, 16)
+        }
+        // 20-byte header, protocol type first.
+        LinkType::LINUX_SLL2 => linux_cooked(data, 0, 20),
+        LinkType::NULL | LinkType::LOOP => {
+            let Some(af) = data.get(..4) else {
+                return Err(SkipReason::MalformedHeader);
+            };
+            let af = [af[0], af[1], af[2], af[3]];
+            // NULL is in the writer's byte order, LOOP in network order;
+            // either way one reading gives a small number.
+            let family = match (u32::from_le_bytes(af), u32::from_be_bytes(af)) {
+                (le, _) if le < 256 => le,
+                (_, be) => be,
+            };
+            if family != AF_INET && !AF_INET6.contains(&family) {
+                return Err(SkipReason::NonIp);
+            }
+            from_ip(&data[4..])
+        }
+        LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 | LinkType(12) | LinkType(14) => {
+            from_ip(data)
+        }
+        _ => Err(SkipReason::UnsupportedLinkType),
+    }
+}
+
+/// Linux "cooked" headers (SLL, SLL2): an EtherType at `proto_at`, the
+/// network layer at `header_len`. Values below 0x0600 are Linux's own
+/// protocol numbers (802.2 LLC, CAN, ...), never IP.
+fn linux_cooked(
+    data: &[u8],
+    proto_at: usize,
+    header_len: usize,
+) -> Result<LaxSlicedPacket<'_>, SkipReason> {
+    let (Some(proto), Some(rest)) = (data.get(proto_at..proto_at + 2), data.get(header_len..))
+    else {
+        return Err(SkipReason::MalformedHeader);
+    };
+    let et = u16::from_be_bytes([proto[0], proto[1]]);
+    if et < 0x0600 {
+        return Err(SkipReason::NonIp);
+    }
+    Ok(LaxSlicedPacket::from_ether_type(EtherType(et), rest))
+}
+
+fn from_ip(data: &[u8]) -> Result<LaxSlicedPacket<'_>, SkipReason> {
+    match data.first().map(|b| b >> 4) {
+        Some(4) | Some(6) => {
+            LaxSlicedPacket::from_ip(data).map_err(|_| SkipReason::MalformedHeader)
+        }
+        Some(_) => Err(SkipReason::NonIp),
+        None => Err(SkipReason::MalformedHeader),
+    }
+}
+
+fn segment_from_ip(
+    ip: &LaxIpSlice<'_>,
+    packet: &Packet<'_>,
+    frame: u64,
+) -> Result<Segment, SkipReason> {
+    let payload = ip.payload();
+    if payload.fragmented {
+        return Err(SkipReason::IpFragment);
+    }
+    if payload.ip_number != etherparse::IpNumber::TCP {
+        return Err(SkipReason::NonTcp);
+    }
+    let (src, dst, ttl, ip_start, ip_end) = match ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let start = h.slice().as_ptr() as usize;
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                h.ttl(),
+                start,
+                start + usize::from(h.total_len()),
+            )
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let h = v6.header();
+            let start = h.slice().as_ptr() as usize;
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                h.hop_limit(),
+                start,
+                start + 40 + usize::from(h.payload_length()),
+            )
+        }
+    };
+    let tcp = TcpSlice::from_slice(payload.payload).map_err(|_| SkipReason::MalformedHeader)?;
+    // Where the IP header's length is trustworthy, the TCP payload ends where the
+    // IP datagram ends; otherwise (length 0 from TSO, jumbograms) what was captured.
+    let payload_start = tcp.payload().as_ptr() as usize;
+    let captured_payload = tcp.payload().len();
+    let payload_len = if payload.len_source == LenSource::Slice && !payload.incomplete {
+        captured_payload
+    } else {
+        ip_end.saturating_sub(payload_start).max(captured_payload)
+    };
+    let _ = ip_start;
+    let snap_cut = payload.incomplete || packet.orig_len as usize > packet.data.len();
+    let mut flags = 0u8;
+    for (on, bit) in [
+        (tcp.fin(), Flags::FIN),
+        (tcp.syn(), Flags::SYN),
+        (tcp.rst(), Flags::RST),
+        (tcp.psh(), Flags::PSH),
+        (tcp.ack(), Flags::ACK),
+        (tcp.urg(), Flags::URG),
+        (tcp.ece(), Flags::ECE),
+        (tcp.cwr(), Flags::CWR),
+    ] {
+        if on {
+            flags |= bit;
+        }
+    }
+    let wscale = if tcp.syn() {
+        tcp.options_iterator().find_map(|o| match o {
+            Ok(TcpOptionElement::WindowScale(s)) => Some(s),
+            _ => None,
+        })
+    } else {
+        None
+    };
+    Ok(Segment {
+        frame,
+        ts: packet.ts,
+        src: SocketAddr::new(src, tcp.source_port()),
+        dst: SocketAddr::new(dst, tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        flags: Flags(flags),
+        window: tcp.window_size(),
+        wscale,
+        payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
+        ttl,
+        snap_cut: snap_cut && payload_len > captured_payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::Timestamp;
+    use etherparse::PacketBuilder;
+
+    fn tcp_v4(payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 80, 1000, 64240)
+            .ack(1)
+            .psh();
+        let mut v = Vec::new();
+        b.write(&mut v, payload).unwrap();
+        v
+    }
+
+    fn packet(link: LinkType, data: &[u8]) -> Packet<'_> {
+        Packet {
+            ts: Timestamp(0),
+            link,
+            data,
+            orig_len: data.len() as u32,
+        }
+    }
+
+    #[test]
+    fn raw_ipv4_segment() {
+        let ip = tcp_v4(b"hello");
+        let s = decode(&packet(LinkType::RAW, &ip), 1).unwrap();
+        assert_eq!(s.src.to_string(), "10.0.0.1:40000");
+        assert_eq!(s.dst.to_string(), "10.0.0.2:80");
+        assert_eq!(s.payload_len, 5);
+        assert_eq!(s.flags.to_string(), "P.");
+        assert_eq!(s.ttl, 64);
+    }
+
+    #[test]
+    fn snap_cut_payload_length_comes_from_ip_header() {
+        let ip = tcp_v4(&[7u8; 500]);
+        let cut = &ip[..60];
+        let p = Packet {
+            ts: Timestamp(0),
+            link: LinkType::RAW,
+            data: cut,
+            orig_len: ip.len() as u32,
+        };
+        let s = decode(&p, 1).unwrap();
+        assert_eq!(s.payload_len, 500);
+        assert!(s.snap_cut);
+    }
+
+    #[test]
+    fn null_and_loop_in_both_byte_orders() {
+        let ip = tcp_v4(b"x");
+        for header in [2u32.to_le_bytes(), 2u32.to_be_bytes()] {
+            let mut v = header.to_vec();
+            v.extend_from_slice(&ip);
+            for link in [LinkType::NULL, LinkType::LOOP] {
+                assert_eq!(decode(&packet(link, &v), 1).unwrap().payload_len, 1);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_link_type_is_counted_not_an_error() {
+        assert_eq!(
+            decode(&packet(LinkType(147), &[0; 40]), 1),
+            Err(SkipReason::UnsupportedLinkType)
+        );
+    }
+
+    #[test]
+    fn udp_is_non_tcp() {
+        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(1, 2);
+        let mut v = Vec::new();
+        b.write(&mut v, b"x").unwrap();
+        assert_eq!(
+            decode(&packet(LinkType::RAW, &v), 1),
+            Err(SkipReason::NonTcp)
+        );
+    }
+}

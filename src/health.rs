@@ -1,0 +1,114 @@
+//! Capture health: an account of every packet read. Nothing is dropped
+//! silently; each packet is either a TCP segment or counted under a reason.
+
+use crate::segment::Timestamp;
+use serde::Serialize;
+
+/// Why a packet did not become a TCP segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// ARP, LLDP and every other payload that is not IPv4/IPv6.
+    NonIp,
+    /// UDP, ICMP and every other IP protocol.
+    NonTcp,
+    /// A fragment of an IP datagram; fragments are not reassembled.
+    IpFragment,
+    /// A header that could not be decoded (cut by the snap length before the
+    /// TCP header ended, bad lengths, bad versions).
+    MalformedHeader,
+    /// A link type rstscope does not decode.
+    UnsupportedLinkType,
+}
+
+impl SkipReason {
+    pub const ALL: [SkipReason; 5] = [
+        SkipReason::NonIp,
+        SkipReason::NonTcp,
+        SkipReason::IpFragment,
+        SkipReason::MalformedHeader,
+        SkipReason::UnsupportedLinkType,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::NonIp => "non-ip",
+            SkipReason::NonTcp => "non-tcp",
+            SkipReason::IpFragment => "ip-fragment",
+            SkipReason::MalformedHeader => "malformed-header",
+            SkipReason::UnsupportedLinkType => "unsupported-link-type",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::NonIp => "not IPv4/IPv6 (ARP, LLDP, ...)",
+            SkipReason::NonTcp => "IP but not TCP (UDP, ICMP, ...)",
+            SkipReason::IpFragment => "IP fragments (not reassembled)",
+            SkipReason::MalformedHeader => "malformed or snap-cut headers",
+            SkipReason::UnsupportedLinkType => "unsupported link type",
+        }
+    }
+}
+
+/// What one capture file was, as read.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FileSummary {
+    pub file: String,
+    /// e.g. `pcap (microsecond, little-endian)` or `pcapng (little-endian)`.
+    pub format: String,
+    /// Link type names in order of first appearance (pcapng may have several).
+    pub link_types: Vec<String>,
+    pub bytes: u64,
+    pub packets: u64,
+    pub first_time: Option<Timestamp>,
+    pub last_time: Option<Timestamp>,
+    /// The file ends inside a record: byte offset where that record starts.
+    pub cut_off_at: Option<u64>,
+}
+
+/// Counters for the whole run (all files).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Health {
+    pub files: Vec<FileSummary>,
+    pub packets_read: u64,
+    pub tcp_segments: u64,
+    /// Counts indexed like `SkipReason::ALL`.
+    skipped: [u64; 5],
+    /// Unsupported link types seen, by number, for the warning text.
+    pub unsupported_link_types: Vec<u32>,
+    /// Segments whose payload the snap length cut (headers still used).
+    pub snap_cut_segments: u64,
+    /// Packets whose timestamp is earlier than the packet before them.
+    pub timestamps_backwards: u64,
+    /// Sequence space ACKed by a receiver but never captured from the sender:
+    /// the capture itself dropped packets.
+    pub acked_unseen_segments: u64,
+}
+
+impl Health {
+    pub fn skip(&mut self, reason: SkipReason) {
+        self.skipped[reason as usize] += 1;
+    }
+
+    pub fn skipped(&self, reason: SkipReason) -> u64 {
+        self.skipped[reason as usize]
+    }
+
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.iter().sum()
+    }
+
+    pub fn first_time(&self) -> Option<Timestamp> {
+        self.files.iter().filter_map(|f| f.first_time).min()
+    }
+
+    pub fn last_time(&self) -> Option<Timestamp> {
+        self.files.iter().filter_map(|f| f.last_time).max()
+    }
+
+    /// Every packet read is accounted for exactly once.
+    pub fn balanced(&self) -> bool {
+        self.packets_read == self.tcp_segments + self.skipped_total()
+    }
+}

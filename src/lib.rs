@@ -1,0 +1,15 @@
+//! rstscope: explain every TCP reset in a packet capture.
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//! bytes ([`capture`]) → packets → segments ([`decode`], [`segment`]) →
+//! connections → outcomes → report ([`report`]), driven by [`analysis`] and
+//! accounted for in [`health`]. [`cli`] is the command line over it.
+
+pub mod analysis;
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod error;
+pub mod health;
+pub mod report;
+pub mod segment;
