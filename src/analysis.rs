@@ -2,32 +2,49 @@
 //! segments, keeping the capture-health account as it goes. Several files
 //! are one capture split by rotation, so frame numbers and time run on.
 
+use std::io::Read;
+
 use crate::capture::{self, Packet};
 use crate::decode;
 use crate::error::CaptureError;
-use crate::health::Health;
+use crate::health::{Health, SkipReason};
 use crate::segment::{Segment, Timestamp};
 
-/// Reads every capture in order and hands each TCP segment to `on_segment`.
-/// On error, `health` still holds the account of what was read before it.
-pub fn read_segments(
-    inputs: &[String],
-    health: &mut Health,
-    on_segment: &mut dyn FnMut(&Segment),
-) -> Result<(), CaptureError> {
-    let mut frame: u64 = 0;
-    let mut last_ts: Option<Timestamp> = None;
-    for input in inputs {
-        let name = capture::display_name(input);
-        let (reader, _size) = capture::open(input)?;
+/// Reads captures one after another as one capture.
+#[derive(Debug, Default)]
+pub struct SegmentReader {
+    pub health: Health,
+    frame: u64,
+    last_ts: Option<Timestamp>,
+}
+
+impl SegmentReader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads one capture from `reader` (named `name` in messages), handing
+    /// each TCP segment to `on_segment`. On error, `health` keeps the account
+    /// of what was read before it.
+    pub fn read(
+        &mut self,
+        name: &str,
+        reader: impl Read,
+        on_segment: &mut dyn FnMut(&Segment),
+    ) -> Result<(), CaptureError> {
+        let Self {
+            health,
+            frame,
+            last_ts,
+        } = self;
         let mut on_packet = |packet: &Packet<'_>, _offset: u64| {
-            frame += 1;
+            *frame += 1;
             health.packets_read += 1;
             if last_ts.is_some_and(|t| packet.ts < t) {
                 health.timestamps_backwards += 1;
             }
-            last_ts = Some(packet.ts);
-            match decode::decode(packet, frame) {
+            *last_ts = Some(packet.ts);
+            match decode::decode(packet, *frame) {
                 Ok(segment) => {
                     health.tcp_segments += 1;
                     if segment.snap_cut {
@@ -37,7 +54,7 @@ pub fn read_segments(
                 }
                 Err(reason) => {
                     health.skip(reason);
-                    if reason == crate::health::SkipReason::UnsupportedLinkType
+                    if reason == SkipReason::UnsupportedLinkType
                         && !health.unsupported_link_types.contains(&packet.link.0)
                     {
                         health.unsupported_link_types.push(packet.link.0);
@@ -45,8 +62,28 @@ pub fn read_segments(
                 }
             }
         };
-        let summary = capture::read_capture(&name, reader, &mut on_packet)?;
-        health.files.push(summary);
+        let summary = capture::read_capture(name, reader, &mut on_packet)?;
+        self.health.files.push(summary);
+        Ok(())
     }
-    Ok(())
+}
+
+/// Reads every capture in `inputs` (paths, `-` for standard input) in order.
+pub fn read_segments(
+    inputs: &[String],
+    health: &mut Health,
+    on_segment: &mut dyn FnMut(&Segment),
+) -> Result<(), CaptureError> {
+    let mut reader = SegmentReader::new();
+    let mut result = Ok(());
+    for input in inputs {
+        let opened = capture::open(input);
+        result = opened
+            .and_then(|(file, _size)| reader.read(&capture::display_name(input), file, on_segment));
+        if result.is_err() {
+            break;
+        }
+    }
+    *health = reader.health;
+    result
 }
