@@ -113,7 +113,7 @@ fn segment_from_ip(
     if payload.ip_number != etherparse::IpNumber::TCP {
         return Err(SkipReason::NonTcp);
     }
-    let (src, dst, ttl, ip_start, ip_end) = match ip {
+    let (src, dst, ttl, ip_end) = match ip {
         LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();
             let start = h.slice().as_ptr() as usize;
@@ -121,7 +121,6 @@ fn segment_from_ip(
                 IpAddr::V4(h.source_addr()),
                 IpAddr::V4(h.destination_addr()),
                 h.ttl(),
-                start,
                 start + usize::from(h.total_len()),
             )
         }
@@ -132,23 +131,44 @@ fn segment_from_ip(
                 IpAddr::V6(h.source_addr()),
                 IpAddr::V6(h.destination_addr()),
                 h.hop_limit(),
-                start,
                 start + 40 + usize::from(h.payload_length()),
             )
         }
     };
-    let tcp = TcpSlice::from_slice(payload.payload).map_err(|_| SkipReason::MalformedHeader)?;
+    let bytes = payload.payload;
+    let fixed_copy;
+    let (tcp, header_len) = match TcpSlice::from_slice(bytes) {
+        Ok(tcp) => {
+            let len = tcp.header_slice().len();
+            (tcp, len)
+        }
+        // The snap length cut the TCP options but left the fixed 20-byte
+        // header (`tcpdump -s 60`): ports, sequence numbers, flags and window
+        // are there, as tshark shows. Decode that part as an option-less header.
+        Err(_) if bytes.len() >= 20 && payload.incomplete => {
+            let data_offset = usize::from(bytes[12] >> 4) * 4;
+            if data_offset < 20 {
+                return Err(SkipReason::MalformedHeader);
+            }
+            let mut fixed = [0u8; 20];
+            fixed.copy_from_slice(&bytes[..20]);
+            fixed[12] = (5 << 4) | (fixed[12] & 0x0f);
+            fixed_copy = fixed;
+            let tcp = TcpSlice::from_slice(&fixed_copy).map_err(|_| SkipReason::MalformedHeader)?;
+            (tcp, data_offset)
+        }
+        Err(_) => return Err(SkipReason::MalformedHeader),
+    };
     // Where the IP header's length is trustworthy, the TCP payload ends where the
     // IP datagram ends; otherwise (length 0 from TSO, jumbograms) what was captured.
-    let payload_start = tcp.payload().as_ptr() as usize;
-    let captured_payload = tcp.payload().len();
+    let tcp_start = bytes.as_ptr() as usize;
+    let payload_start = tcp_start + header_len;
+    let captured_payload = bytes.len().saturating_sub(header_len);
     let payload_len = if payload.len_source == LenSource::Slice && !payload.incomplete {
         captured_payload
     } else {
         ip_end.saturating_sub(payload_start).max(captured_payload)
     };
-    let _ = ip_start;
-    let snap_cut = payload.incomplete || packet.orig_len as usize > packet.data.len();
     let mut flags = 0u8;
     for (on, bit) in [
         (tcp.fin(), Flags::FIN),
@@ -184,7 +204,7 @@ fn segment_from_ip(
         wscale,
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
         ttl,
-        snap_cut: snap_cut && payload_len > captured_payload,
+        snap_cut: payload.incomplete || packet.orig_len as usize > packet.data.len(),
     })
 }
 

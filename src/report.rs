@@ -66,7 +66,7 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
     if health.snap_cut_segments > 0 {
         writeln!(
             out,
-            "  snap length {} segments had their payload cut by the snap length (headers used; lengths from the IP header)",
+            "  snap length {} segments were cut by the snap length (captured headers used; payload lengths from the IP header)",
             health.snap_cut_segments
         )?;
     }

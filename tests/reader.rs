@@ -111,6 +111,24 @@ fn snap_cut_headers_are_used_and_length_comes_from_ip() {
 }
 
 #[test]
+fn snap_cut_inside_tcp_options_keeps_the_fixed_header() {
+    // `tcpdump -s 60` on Ethernet: 26 of a 32-byte TCP header captured.
+    let mut seg = Tcp::new("10.0.0.1:40000", "10.0.0.2:2133", PSH | ACK)
+        .seq(77)
+        .payload(100);
+    seg.options = 12;
+    let full = ethernet(&seg.ip(), &[]);
+    let mut p = Pcap::new(1, false, false);
+    p.packet_cut(1, &full, 60);
+    let (r, segs) = read(&p.bytes);
+    assert_eq!(segs.len(), 1, "{:?}", r.health);
+    assert_eq!(segs[0].seq, 77);
+    assert_eq!(segs[0].flags.to_string(), "P.");
+    assert_eq!(segs[0].payload_len, 100);
+    assert_eq!(r.health.snap_cut_segments, 1);
+}
+
+#[test]
 fn snap_cut_inside_the_tcp_header_is_malformed() {
     let full = ethernet(&syn4().ip(), &[]);
     let mut p = Pcap::new(1, false, false);

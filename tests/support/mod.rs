@@ -24,6 +24,8 @@ pub struct Tcp {
     pub flags: u8,
     pub payload: usize,
     pub ttl: u8,
+    /// Bytes of TCP options (NOPs), a multiple of 4.
+    pub options: usize,
 }
 
 impl Tcp {
@@ -36,6 +38,7 @@ impl Tcp {
             flags,
             payload: 0,
             ttl: 64,
+            options: 0,
         }
     }
 
@@ -65,6 +68,7 @@ impl Tcp {
         h.rst = self.flags & RST != 0;
         h.psh = self.flags & PSH != 0;
         h.ack = self.flags & ACK != 0;
+        h.set_options_raw(&vec![1u8; self.options]).unwrap();
         let mut v = h.to_bytes().to_vec();
         v.extend(std::iter::repeat_n(b'x', self.payload));
         v
