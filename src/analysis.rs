@@ -8,14 +8,18 @@ use crate::capture::{self, Packet};
 use crate::decode;
 use crate::error::CaptureError;
 use crate::health::{Health, SkipReason};
+use crate::progress::Progress;
 use crate::segment::{Segment, Timestamp};
 
 /// Reads captures one after another as one capture.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SegmentReader {
     pub health: Health,
+    pub progress: Progress,
     frame: u64,
     last_ts: Option<Timestamp>,
+    /// Bytes of the files already read, for the progress position.
+    bytes_before: u64,
 }
 
 impl SegmentReader {
@@ -34,10 +38,14 @@ impl SegmentReader {
     ) -> Result<(), CaptureError> {
         let Self {
             health,
+            progress,
             frame,
             last_ts,
+            bytes_before,
         } = self;
-        let mut on_packet = |packet: &Packet<'_>, _offset: u64| {
+        let base = *bytes_before;
+        let mut on_packet = |packet: &Packet<'_>, offset: u64| {
+            progress.packet(base + offset);
             *frame += 1;
             health.packets_read += 1;
             if last_ts.is_some_and(|t| packet.ts < t) {
@@ -63,6 +71,7 @@ impl SegmentReader {
             }
         };
         let summary = capture::read_capture(name, reader, &mut on_packet)?;
+        self.bytes_before += summary.bytes;
         self.health.files.push(summary);
         Ok(())
     }
@@ -74,7 +83,20 @@ pub fn read_segments(
     health: &mut Health,
     on_segment: &mut dyn FnMut(&Segment),
 ) -> Result<(), CaptureError> {
-    let mut reader = SegmentReader::new();
+    read_segments_with_progress(inputs, health, Progress::hidden(), on_segment)
+}
+
+/// As [`read_segments`], moving `progress` as bytes are read.
+pub fn read_segments_with_progress(
+    inputs: &[String],
+    health: &mut Health,
+    progress: Progress,
+    on_segment: &mut dyn FnMut(&Segment),
+) -> Result<(), CaptureError> {
+    let mut reader = SegmentReader {
+        progress,
+        ..SegmentReader::default()
+    };
     let mut result = Ok(());
     for input in inputs {
         let opened = capture::open(input);
@@ -84,6 +106,21 @@ pub fn read_segments(
             break;
         }
     }
+    reader.progress.finish();
     *health = reader.health;
     result
+}
+
+/// Total size of the inputs when all are regular files (for the progress bar).
+pub fn total_bytes(inputs: &[String]) -> Option<u64> {
+    inputs
+        .iter()
+        .map(|p| {
+            if p == "-" {
+                None
+            } else {
+                std::fs::metadata(p).ok().map(|m| m.len())
+            }
+        })
+        .sum()
 }

@@ -1,7 +1,7 @@
 //! The command line: argument definitions and the dispatch from a command to
 //! the library. Everything that does work lives in the pipeline modules.
 
-use std::io::{self, Write};
+use std::io;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::analysis;
 use crate::error::CaptureError;
 use crate::health::Health;
+use crate::output::Output;
+use crate::progress::Progress;
 use crate::report;
 
 #[derive(Debug, Parser)]
@@ -207,12 +209,13 @@ impl From<io::Error> for Failure {
 
 fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
     let mut health = Health::default();
-    analysis::read_segments(&args.common.captures, &mut health, &mut |_segment| {})?;
+    let captures = &args.common.captures;
+    let progress = Progress::for_terminal(args.common.quiet, analysis::total_bytes(captures));
+    analysis::read_segments_with_progress(captures, &mut health, progress, &mut |_segment| {})?;
     warn_cut_off(&health, args.common.quiet);
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = Output::create(args.output.as_deref())?;
     report::write_capture_summary(&mut out, &health)?;
-    out.flush()?;
+    out.commit()?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,5 +11,8 @@ pub mod cli;
 pub mod decode;
 pub mod error;
 pub mod health;
+pub mod output;
+pub mod progress;
 pub mod report;
 pub mod segment;
+

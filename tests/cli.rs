@@ -199,3 +199,63 @@ fn version_and_help_with_examples() {
         );
     }
 }
+
+/// `script` runs the command under a pseudo-terminal, as a user's shell would.
+fn under_terminal(args: &str) -> String {
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_rstscope"));
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("script(1) from util-linux");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn progress_bar_on_a_terminal_only() {
+    let shown = under_terminal("report fixtures/incident.pcap");
+    assert!(
+        shown.contains("packets") && shown.contains("KiB"),
+        "bar on a terminal: {shown}"
+    );
+    assert!(shown.contains("Capture"), "report follows the bar");
+
+    let quiet = under_terminal("report --quiet fixtures/incident.pcap");
+    assert!(!quiet.contains("KiB"), "--quiet hides the bar: {quiet}");
+
+    let piped = rstscope(&["report", "fixtures/incident.pcap"]);
+    assert!(piped.stderr.is_empty(), "nothing on a piped stderr");
+}
+
+#[test]
+fn output_file_is_written_whole_or_not_at_all() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-out");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ok = dir.join("report.txt");
+    let _ = std::fs::remove_file(&ok);
+    let out = rstscope(&[
+        "report",
+        "-o",
+        ok.to_str().unwrap(),
+        "fixtures/incident.pcap",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(std::fs::read_to_string(&ok).unwrap().starts_with("Capture"));
+
+    let failed = dir.join("failed.txt");
+    let bad = tmp("bad-for-output.txt", b"not a capture");
+    let out = rstscope(&["report", "-o", failed.to_str().unwrap(), &bad]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!failed.exists(), "no output file after a failed run");
+    let leftovers = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp")
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+}
