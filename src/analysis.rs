@@ -5,6 +5,8 @@
 use std::io::Read;
 
 use crate::capture::{self, Packet};
+use crate::classify::{classify, Flow};
+use crate::connection::{Connection, Tracker, TrackerConfig, TrackerStats};
 use crate::decode;
 use crate::error::CaptureError;
 use crate::health::{Health, SkipReason};
@@ -109,6 +111,52 @@ pub fn read_segments_with_progress(
     reader.progress.finish();
     *health = reader.health;
     result
+}
+
+/// The whole pipeline: captures → segments → connections → outcomes. Each
+/// finished connection is classified and handed to `on_connection` with its
+/// flow, then freed. The connection-level health count (ACKs covering
+/// sequence space never captured) is added to `health`.
+pub fn analyse_connections(
+    inputs: &[String],
+    health: &mut Health,
+    config: TrackerConfig,
+    on_connection: &mut dyn FnMut(&Connection, &Flow),
+) -> Result<TrackerStats, CaptureError> {
+    analyse_with_progress(inputs, health, config, Progress::hidden(), on_connection)
+}
+
+/// As [`analyse_connections`], moving `progress` (bytes read, connections
+/// and resets finished so far).
+pub fn analyse_with_progress(
+    inputs: &[String],
+    health: &mut Health,
+    config: TrackerConfig,
+    progress: Progress,
+    on_connection: &mut dyn FnMut(&Connection, &Flow),
+) -> Result<TrackerStats, CaptureError> {
+    let mut tracker = Tracker::new(config);
+    let (mut connections, mut resets) = (0u64, 0u64);
+    let counter = progress.clone();
+    let mut emit = |c: Connection| {
+        let flow = classify(&c);
+        connections += 1;
+        if flow.rst_by.is_some() {
+            resets += 1;
+        }
+        counter.counts(connections, resets);
+        on_connection(&c, &flow);
+    };
+    let read = read_segments_with_progress(inputs, health, progress, &mut |seg| {
+        tracker.push(seg, &mut emit)
+    });
+    // Connections read before an unreadable file are still finished, so the
+    // caller may report them.
+    let stats = tracker.finish(&mut emit);
+    health.acked_unseen_segments = health
+        .acked_unseen_segments
+        .saturating_add(stats.acked_unseen);
+    read.map(|()| stats)
 }
 
 /// Total size of the inputs when all are regular files (for the progress bar).

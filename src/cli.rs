@@ -1,17 +1,22 @@
 //! The command line: argument definitions and the dispatch from a command to
 //! the library. Everything that does work lives in the pipeline modules.
 
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::analysis;
+use crate::check::{Check, Expectation};
+use crate::classify::Flow;
+use crate::connection::{Connection, TrackerConfig};
 use crate::error::CaptureError;
+use crate::flows::{FlowFilter, FlowFormat, FlowWriter};
 use crate::health::Health;
 use crate::output::Output;
 use crate::progress::Progress;
-use crate::report;
+use crate::report::{self, ConnectionReport};
+use crate::timeline;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -161,12 +166,12 @@ pub struct CheckArgs {
 /// 1 a check failed, 2 usage or unreadable capture.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Report(args)) => report_command(&args),
+    let result = match &cli.command {
+        Some(Command::Report(args)) => report_command(args),
         None => report_command(&cli.report),
-        Some(Command::Flows(_)) | Some(Command::Timeline(_)) | Some(Command::Check(_)) => {
-            Err(Failure::Usage("this command is not implemented yet".into()))
-        }
+        Some(Command::Flows(args)) => flows_command(args),
+        Some(Command::Timeline(args)) => timeline_command(args),
+        Some(Command::Check(args)) => check_command(args),
     };
     match result {
         Ok(code) => code,
@@ -207,16 +212,154 @@ impl From<io::Error> for Failure {
     }
 }
 
-fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
+/// Runs the pipeline over the captures, handing each connection that passes
+/// the shared filters to `on_connection`. Returns the capture health.
+fn analyse(
+    common: &Common,
+    filter: &FlowFilter,
+    on_connection: &mut dyn FnMut(&Connection, &Flow) -> io::Result<()>,
+) -> Result<Health, Failure> {
     let mut health = Health::default();
-    let captures = &args.common.captures;
-    let progress = Progress::for_terminal(args.common.quiet, analysis::total_bytes(captures));
-    analysis::read_segments_with_progress(captures, &mut health, progress, &mut |_segment| {})?;
-    warn_cut_off(&health, args.common.quiet);
+    let progress = Progress::for_terminal(common.quiet, analysis::total_bytes(&common.captures));
+    // The first write error (a closed pipe, a full disk) is kept and
+    // returned once reading stops.
+    let mut write_error: Option<io::Error> = None;
+    let read = analysis::analyse_with_progress(
+        &common.captures,
+        &mut health,
+        TrackerConfig::default(),
+        progress,
+        &mut |conn, flow| {
+            if write_error.is_none() && filter.matches(flow) {
+                if let Err(e) = on_connection(conn, flow) {
+                    write_error = Some(e);
+                }
+            }
+        },
+    );
+    if let Some(e) = write_error {
+        return Err(Failure::Io(e));
+    }
+    read?;
+    warn_cut_off(&health, common.quiet);
+    Ok(health)
+}
+
+fn filter_of(common: &Common) -> Result<FlowFilter, Failure> {
+    FlowFilter::new(common.server.as_deref(), common.port, &common.outcome).map_err(Failure::Usage)
+}
+
+fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
+    let filter = filter_of(&args.common)?;
+    let mut connections = ConnectionReport::new(args.timelines);
+    let health = analyse(&args.common, &filter, &mut |conn, flow| {
+        connections.add(conn, flow);
+        Ok(())
+    })?;
     let mut out = Output::create(args.output.as_deref())?;
-    report::write_capture_summary(&mut out, &health)?;
+    match args.format {
+        ReportFormat::Text => {
+            report::write_capture_summary(&mut out, &health)?;
+            connections.write(&mut out)?;
+        }
+        ReportFormat::Json => report::write_json(&mut out, &health, &connections)?,
+    }
     out.commit()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
+    let filter = filter_of(&args.common)?;
+    let format = match args.format {
+        FlowsFormat::Csv => FlowFormat::Csv,
+        FlowsFormat::Json => FlowFormat::Json,
+        FlowsFormat::Ndjson => FlowFormat::Ndjson,
+    };
+    let mut writer = FlowWriter::new(Output::create(args.output.as_deref())?, format)?;
+    analyse(&args.common, &filter, &mut |_conn, flow| {
+        writer.write(flow)?;
+        // NDJSON consumers see each connection as it finishes.
+        if format == FlowFormat::Ndjson && args.output.is_none() {
+            writer.flush()?;
+        }
+        Ok(())
+    })?;
+    writer.finish()?.commit()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
+    let filter = filter_of(&args.common)?
+        .with_conns(&args.conn)
+        .map_err(Failure::Usage)?;
+    let mut out = Output::create(None)?;
+    let mut shown = 0usize;
+    analyse(&args.common, &filter, &mut |conn, flow| {
+        if args.limit.is_some_and(|l| shown >= l) {
+            return Ok(());
+        }
+        shown += 1;
+        let rst = match (flow.rst_by, flow.rst_time) {
+            (Some(by), Some(t)) => format!(", reset by {} at {}", by.name(), t.rfc3339()),
+            _ => format!(", started {}", flow.first_time.rfc3339()),
+        };
+        writeln!(
+            out,
+            "{} -> {}  {}{rst}",
+            flow.client_endpoint(),
+            flow.server_endpoint(),
+            flow.outcome
+        )?;
+        writeln!(out, "  {}", flow.evidence)?;
+        out.write_all(timeline::render(conn, &flow.marks, "  ").as_bytes())?;
+        writeln!(out)
+    })?;
+    out.commit()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_command(args: &CheckArgs) -> Result<ExitCode, Failure> {
+    if args.expect.is_none() && args.fail_on.is_empty() {
+        return Err(Failure::Usage(
+            "check needs --expect FILE.json and/or --fail-on OUTCOME[,OUTCOME]".into(),
+        ));
+    }
+    let filter = filter_of(&args.common)?;
+    let fail_on = FlowFilter::new(None, None, &args.fail_on)
+        .map_err(|e| Failure::Usage(e.replace("--outcome", "--fail-on")))?
+        .outcomes;
+    let expect = match (&args.expect, args.bless) {
+        (Some(path), false) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Usage(format!("{path}: cannot read: {e}")))?;
+            Some(Expectation::parse(&text).map_err(|e| Failure::Usage(format!("{path}: {e}")))?)
+        }
+        _ => None,
+    };
+    let mut check = Check::new(expect, fail_on, args.bless);
+    analyse(&args.common, &filter, &mut |conn, flow| {
+        check.add(conn, flow);
+        Ok(())
+    })?;
+    if args.bless {
+        let path = args.expect.as_deref().unwrap_or_default();
+        let mut out = Output::create(Some(path))?;
+        serde_json::to_writer_pretty(&mut out, &check.blessed()).map_err(io::Error::other)?;
+        writeln!(out)?;
+        out.commit()?;
+        if !args.common.quiet {
+            eprintln!("rstscope: wrote {path}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = Output::create(None)?;
+    let passed = check.write_verdict(&mut out)?;
+    out.commit()?;
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// A cut-off file is not an error, but the user must hear of it even when

@@ -68,7 +68,7 @@ pub struct FileSummary {
 }
 
 /// Counters for the whole run (all files).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Health {
     pub files: Vec<FileSummary>,
     pub packets_read: u64,
@@ -105,6 +105,27 @@ impl Health {
 
     pub fn last_time(&self) -> Option<Timestamp> {
         self.files.iter().filter_map(|f| f.last_time).max()
+    }
+
+    /// The health block of `report --format json`: every counter, each skip
+    /// reason by name (zeros included, so tools need no defaults).
+    pub fn to_json(&self) -> serde_json::Value {
+        let skipped: serde_json::Map<String, serde_json::Value> = SkipReason::ALL
+            .iter()
+            .map(|r| (r.label().to_string(), self.skipped(*r).into()))
+            .collect();
+        serde_json::json!({
+            "files": self.files,
+            "first_time": self.first_time(),
+            "last_time": self.last_time(),
+            "packets_read": self.packets_read,
+            "tcp_segments": self.tcp_segments,
+            "skipped": skipped,
+            "unsupported_link_types": self.unsupported_link_types,
+            "snap_cut_segments": self.snap_cut_segments,
+            "timestamps_backwards": self.timestamps_backwards,
+            "acked_unseen_segments": self.acked_unseen_segments,
+        })
     }
 
     /// Every packet read is accounted for exactly once.

@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod check;
 pub mod cli;
 pub mod decode;
 pub mod error;
@@ -16,3 +17,8 @@ pub mod progress;
 pub mod report;
 pub mod segment;
 
+// Connection tracking and classification (issue 3).
+pub mod classify;
+pub mod connection;
+pub mod flows;
+pub mod timeline;
