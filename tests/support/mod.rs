@@ -95,8 +95,8 @@ impl Tcp {
             d.octets(),
         )
         .unwrap();
-        h.set_options(options).unwrap();
-        // set_options does not touch the total length; the datagram must cover the options.
+        h.options = etherparse::Ipv4Options::try_from(options).unwrap();
+        // Setting options does not touch the total length; the datagram must cover them.
         h.total_len = (h.header_len() + tcp.len()) as u16;
         let mut v = h.to_bytes().to_vec();
         v.extend(tcp);
