@@ -3,6 +3,8 @@
 //! are one capture split by rotation, so frame numbers and time run on.
 
 use std::io::Read;
+use std::sync::mpsc;
+use std::thread;
 
 use crate::capture::{self, Packet};
 use crate::classify::{classify, Flow};
@@ -126,8 +128,18 @@ pub fn analyse_connections(
     analyse_with_progress(inputs, health, config, Progress::hidden(), on_connection)
 }
 
+/// Segments handed from the reading thread to the tracking thread at once:
+/// large enough that the channel costs nothing per packet, small enough to
+/// stay in cache.
+const BATCH: usize = 4096;
+
 /// As [`analyse_connections`], moving `progress` (bytes read, connections
 /// and resets finished so far).
+///
+/// Reading and decoding run on a second thread and hand segments over in
+/// batches through a bounded channel; tracking, classification and the
+/// caller's output stay on this one. One producer, one consumer, batches in
+/// order: the result is the same as on one thread.
 pub fn analyse_with_progress(
     inputs: &[String],
     health: &mut Health,
@@ -147,9 +159,44 @@ pub fn analyse_with_progress(
         counter.counts(connections, resets);
         on_connection(&c, &flow);
     };
-    let read = read_segments_with_progress(inputs, health, progress, &mut |seg| {
-        tracker.push(seg, &mut emit)
+    let (full, empty) = (
+        mpsc::sync_channel::<Vec<Segment>>(4),
+        mpsc::sync_channel::<Vec<Segment>>(4),
+    );
+    let (to_tracker, from_reader) = full;
+    let (recycle, recycled) = empty;
+    let (read, read_health) = thread::scope(|scope| {
+        let reading = scope.spawn(move || {
+            let mut health = Health::default();
+            let mut batch = Vec::with_capacity(BATCH);
+            let read = read_segments_with_progress(inputs, &mut health, progress, &mut |seg| {
+                batch.push(*seg);
+                if batch.len() == BATCH {
+                    let next = recycled
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    // A closed channel means the tracking side has stopped;
+                    // nothing is left to hand segments to.
+                    let _ = to_tracker.send(std::mem::replace(&mut batch, next));
+                }
+            });
+            if !batch.is_empty() {
+                let _ = to_tracker.send(batch);
+            }
+            (read, health)
+        });
+        for mut batch in from_reader {
+            for seg in &batch {
+                tracker.push(seg, &mut emit);
+            }
+            batch.clear();
+            let _ = recycle.try_send(batch);
+        }
+        reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
+    *health = read_health;
     // Connections read before an unreadable file are still finished, so the
     // caller may report them.
     let stats = tracker.finish(&mut emit);

@@ -2,9 +2,9 @@
 //! of the total, packets per second, connections and resets so far, time
 //! left. Shown only on a terminal; never in pipes, CI, or with --quiet.
 
-use std::cell::Cell;
 use std::io::IsTerminal;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -13,20 +13,20 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// decoding the packet.
 const EVERY_PACKETS: u64 = 1 << 14;
 
-/// A handle to the bar; clones share it, so the stage that counts
-/// connections can update the same line the reader moves.
+/// A handle to the bar; clones share it, so the tracking thread can update
+/// the counts on the same line the reading thread moves.
 #[derive(Clone, Default)]
 pub struct Progress {
     bar: Option<ProgressBar>,
-    state: Rc<State>,
+    state: Arc<State>,
 }
 
 #[derive(Default)]
 struct State {
-    packets: Cell<u64>,
-    connections: Cell<u64>,
-    resets: Cell<u64>,
-    started: Cell<Option<Instant>>,
+    packets: AtomicU64,
+    connections: AtomicU64,
+    resets: AtomicU64,
+    started: Option<Instant>,
 }
 
 impl Progress {
@@ -57,11 +57,12 @@ impl Progress {
         bar.set_message("0 packets");
         bar.tick();
         bar.enable_steady_tick(Duration::from_millis(200));
-        let state = Rc::new(State::default());
-        state.started.set(Some(Instant::now()));
         Progress {
             bar: Some(bar),
-            state,
+            state: Arc::new(State {
+                started: Some(Instant::now()),
+                ..State::default()
+            }),
         }
     }
 
@@ -71,8 +72,10 @@ impl Progress {
 
     /// One more packet read; `position` is the byte offset reached over all files.
     pub fn packet(&self, position: u64) {
-        let n = self.state.packets.get() + 1;
-        self.state.packets.set(n);
+        if self.bar.is_none() {
+            return;
+        }
+        let n = self.state.packets.fetch_add(1, Relaxed) + 1;
         if n % EVERY_PACKETS == 0 {
             self.redraw(position);
         }
@@ -80,25 +83,24 @@ impl Progress {
 
     /// Connections and resets found so far, from the tracking stage.
     pub fn counts(&self, connections: u64, resets: u64) {
-        self.state.connections.set(connections);
-        self.state.resets.set(resets);
+        self.state.connections.store(connections, Relaxed);
+        self.state.resets.store(resets, Relaxed);
     }
 
     fn redraw(&self, position: u64) {
         let Some(bar) = &self.bar else { return };
-        let packets = self.state.packets.get();
+        let packets = self.state.packets.load(Relaxed);
         let secs = self
             .state
             .started
-            .get()
             .map_or(0.0, |t| t.elapsed().as_secs_f64())
             .max(1e-3);
         bar.set_position(position);
         bar.set_message(format!(
             "{packets} packets ({:.0}/s), {} connections, {} resets",
             packets as f64 / secs,
-            self.state.connections.get(),
-            self.state.resets.get()
+            self.state.connections.load(Relaxed),
+            self.state.resets.load(Relaxed)
         ));
     }
 
