@@ -369,7 +369,9 @@ mod tests {
         for dir in [
             root.join("fixtures"),
             root.join("fixtures/rotated"),
-            root.join("../shared/corpus"),
+            std::env::var("RSTSCOPE_CORPUS")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|_| root.join("../shared/corpus")),
         ] {
             for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 let p = e.path();
