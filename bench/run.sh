@@ -79,8 +79,9 @@ fi
 
 # ---------------------------------------------------------------- build
 log "cargo build --release"
-cargo build --release --bin rstscope --example gencap >&2
+cargo build --release --bin rstscope --example gencap --example decode >&2
 RSTSCOPE=$ROOT/target/release/rstscope
+DECODE=$ROOT/target/release/examples/decode
 GENCAP=$ROOT/target/release/examples/gencap
 
 # ---------------------------------------------------------------- files
@@ -207,6 +208,7 @@ for spec in "${FILES[@]}"; do
     cat "$f" >/dev/null
     measure "$name" 'cat F > /dev/null' "$RUNS" 0 "" cat "$f"
     measure "$name" 'tcpdump -r F -w /dev/null' "$RUNS" 0 "" tcpdump -r "$f" -w /dev/null
+    measure "$name" 'read+decode only (examples/decode)' "$RUNS" 0 "" "$DECODE" "$f"
     measure "$name" 'rstscope report F' "$RUNS" 0 "" "$RSTSCOPE" report "$f"
     measure "$name" 'rstscope flows --format csv F' "$RUNS" 0 "" "$RSTSCOPE" flows --format csv "$f"
     measure "$name" 'tcptrace -n F' "$RUNS" 1 "" tcptrace -n "$f"
@@ -280,6 +282,14 @@ mem_gb=$(awk '/MemTotal/ {printf "%.1f", $2 / 1024 / 1024}' /proc/meminfo)
     else
         fullname=full-1g.pcap hdrname=headers-10m.pcap
         small=full-1g.pcap large=full-4g.pcap
+    fi
+
+    # 0. issue 2: reading and decoding alone no slower than tcpdump
+    d=$(get "$fullname" 'read+decode only (examples/decode)' 5)
+    t=$(get "$fullname" 'tcpdump -r F -w /dev/null' 5)
+    if [[ -n $d && -n $t ]]; then
+        v=$(awk -v d="$d" -v t="$t" 'BEGIN {print (d <= t) ? "met" : "not met"}')
+        echo "| $fullname: reading + decoding ≤ \`tcpdump -r F -w /dev/null\` (issue 2) | decode $d s, tcpdump $t s | **$v** |"
     fi
 
     # 1. full report no slower than tcpdump
