@@ -125,3 +125,38 @@ fn snap_cut_rst_keeps_its_ip_length() {
     assert!(segs[0].snap_cut);
     assert_eq!(health.snap_cut_segments, 1);
 }
+
+/// Every RST tshark counts (`rst_count` column of the corpus manifest) is
+/// in exactly one connection's `rst_count`.
+#[test]
+fn rst_counts_add_up_to_tsharks() {
+    let manifest = std::fs::read_to_string(corpus("manifest.tsv")).unwrap();
+    let mut lines = manifest.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let (name_at, rst_at) = (col("local_name"), col("rst_count"));
+    let mut checked = 0;
+    for line in lines {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (name, tshark) = (cols[name_at], cols[rst_at]);
+        if name.contains("corrupt") {
+            continue; // unreadable as a whole: exit 2 (tests/cli.rs)
+        }
+        let mut health = Health::default();
+        let mut ours = 0u64;
+        rstscope::analysis::analyse_connections(
+            &[corpus(name)],
+            &mut health,
+            Default::default(),
+            &mut |_, flow| ours += u64::from(flow.rst_count.unwrap_or(0)),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            ours.to_string(),
+            tshark,
+            "{name}: RSTs in connections against tshark"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 25);
+}
