@@ -203,6 +203,7 @@ pub fn analyse_with_progress(
     health.acked_unseen_segments = health
         .acked_unseen_segments
         .saturating_add(stats.acked_unseen);
+    health.connections_finished_early = stats.finished_early;
     read.map(|()| stats)
 }
 

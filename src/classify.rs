@@ -351,7 +351,7 @@ pub fn classify(conn: &Connection) -> Flow {
         (false, true) => FinBy::Server,
         (false, false) => FinBy::None,
     };
-    let r = conn.first_rst.as_ref();
+    let r = conn.first_rst.as_deref();
     let mut marks = Vec::new();
     let (evidence, hint) = explain(conn, outcome, &mut marks);
     Flow {
@@ -516,7 +516,7 @@ fn explain(conn: &Connection, outcome: Outcome, marks: &mut Vec<Mark>) -> (Strin
     let hs = &conn.handshake;
     let c = conn.client();
     let s = conn.server();
-    let r = conn.first_rst.as_ref();
+    let r = conn.first_rst.as_deref();
     let server = s.addr;
     if let Some(r) = r {
         mark(marks, Some(r.ord), rst_note(r));

@@ -81,6 +81,16 @@ pub struct Common {
     /// No progress bar and no warnings on standard error
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Most connections tracked at once; beyond it the longest-idle ones are
+    /// finished early and counted in the capture block (bounds memory on SYN floods)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::connection::DEFAULT_MAX_OPEN,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -227,7 +237,10 @@ fn analyse(
     let read = analysis::analyse_with_progress(
         &common.captures,
         &mut health,
-        TrackerConfig::default(),
+        TrackerConfig {
+            max_open: common.max_connections,
+            ..TrackerConfig::default()
+        },
         progress,
         &mut |conn, flow| {
             if write_error.is_none() && filter.matches(flow) {

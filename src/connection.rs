@@ -7,7 +7,8 @@
 //! handed to a callback and freed, so memory follows the number of
 //! connections open at once, not the length of the capture.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -317,16 +318,17 @@ pub struct RstFact {
     last_burst_ord: u64,
 }
 
-/// One kept segment of a connection's timeline.
+/// One kept segment of a connection's timeline, as [`Timeline::entries`]
+/// gives it (expanded from the compact form the timeline stores).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimelineEntry {
     /// Position of the segment within its connection (0-based).
     pub ord: u64,
-    pub frame: u64,
     pub ts: Timestamp,
     pub from: Side,
     pub flags: Flags,
     pub rel_seq: i64,
+    /// Present exactly when the segment has the ACK flag.
     pub rel_ack: Option<i64>,
     pub window: u16,
     pub len: u32,
@@ -335,50 +337,160 @@ pub struct TimelineEntry {
     pub key: bool,
 }
 
+/// A relative sequence number in 40 bits: the low 32 bits and the number of
+/// times the sender's space wrapped since its origin (-128..=127), which
+/// covers 500 GiB either way of the ISN before saturating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Rel40 {
+    lo: u32,
+    hi: i8,
+}
+
+impl Rel40 {
+    fn new(v: i64) -> Self {
+        let v = v.clamp(
+            i64::from(i8::MIN) << 32,
+            (i64::from(i8::MAX) << 32) | 0xffff_ffff,
+        );
+        Rel40 {
+            lo: v as u32,
+            hi: (v >> 32) as i8,
+        }
+    }
+    fn get(self) -> i64 {
+        (i64::from(self.hi) << 32) | i64::from(self.lo)
+    }
+}
+
+const KEPT_SERVER: u8 = 1;
+const KEPT_KEY: u8 = 2;
+
+/// What the timeline stores per kept segment: 32 bytes, half of the expanded
+/// [`TimelineEntry`] (with thousands of connections open the timelines are
+/// most of the tracker's memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Kept {
+    ts: Timestamp,
+    seq: u32,
+    ack: u32,
+    /// Position in the connection, saturating at `u32::MAX`.
+    ord: u32,
+    len: u32,
+    window: u16,
+    seq_hi: i8,
+    ack_hi: i8,
+    flags: Flags,
+    /// `KEPT_SERVER` | `KEPT_KEY`.
+    bits: u8,
+}
+
+impl Kept {
+    fn side(self) -> Side {
+        if self.bits & KEPT_SERVER != 0 {
+            Side::Server
+        } else {
+            Side::Client
+        }
+    }
+    fn key(self) -> bool {
+        self.bits & KEPT_KEY != 0
+    }
+    fn expand(self) -> TimelineEntry {
+        let rel_seq = Rel40 {
+            lo: self.seq,
+            hi: self.seq_hi,
+        }
+        .get();
+        let rel_ack = self.flags.ack().then_some(
+            Rel40 {
+                lo: self.ack,
+                hi: self.ack_hi,
+            }
+            .get(),
+        );
+        TimelineEntry {
+            ord: u64::from(self.ord),
+            ts: self.ts,
+            from: self.side(),
+            flags: self.flags,
+            rel_seq,
+            rel_ack,
+            window: self.window,
+            len: self.len,
+            key: self.key(),
+        }
+    }
+}
+
+impl From<TimelineEntry> for Kept {
+    fn from(e: TimelineEntry) -> Self {
+        let seq = Rel40::new(e.rel_seq);
+        let ack = Rel40::new(e.rel_ack.unwrap_or(0));
+        Kept {
+            ts: e.ts,
+            seq: seq.lo,
+            ack: ack.lo,
+            ord: u32::try_from(e.ord).unwrap_or(u32::MAX),
+            len: e.len,
+            window: e.window,
+            seq_hi: seq.hi,
+            ack_hi: ack.hi,
+            flags: e.flags,
+            bits: if e.from == Side::Server {
+                KEPT_SERVER
+            } else {
+                0
+            } | if e.key { KEPT_KEY } else { 0 },
+        }
+    }
+}
+
 /// A bounded timeline: the first `head` segments, the last `tail` segments,
 /// and up to `keep_key` key segments that fell out of the tail in between.
+/// The capacities come from [`TrackerConfig`] at each push, so the timeline
+/// itself does not carry them.
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
-    pub head: Vec<TimelineEntry>,
-    pub key: Vec<TimelineEntry>,
-    pub tail: VecDeque<TimelineEntry>,
+    head: Vec<Kept>,
+    key: Vec<Kept>,
+    tail: VecDeque<Kept>,
     /// Segments seen but not kept.
     pub left_out: u64,
-    head_cap: usize,
-    tail_cap: usize,
-    key_cap: usize,
+}
+
+/// Grows `v` by doubling from 4, but never past `cap`: most connections
+/// have a handful of segments, and a full-capacity reservation up front
+/// would cost more than the entries.
+fn reserve_up_to(len: usize, capacity: usize, cap: usize) -> usize {
+    if len < capacity {
+        0
+    } else {
+        len.saturating_mul(2)
+            .max(4)
+            .min(cap)
+            .max(len.saturating_add(1))
+            .saturating_sub(len)
+    }
 }
 
 impl Timeline {
-    fn new(head_cap: usize, tail_cap: usize, key_cap: usize) -> Self {
-        Timeline {
-            head_cap,
-            tail_cap,
-            key_cap,
-            ..Timeline::default()
-        }
-    }
-
-    fn push(&mut self, e: TimelineEntry) {
-        // Exact capacities: with thousands of connections open, doubling
-        // growth would waste more than the entries themselves.
-        if self.head.len() < self.head_cap {
-            if self.head.capacity() == 0 {
-                self.head.reserve_exact(self.head_cap);
-            }
+    fn push(&mut self, e: TimelineEntry, cfg: &TrackerConfig) {
+        let e: Kept = e.into();
+        if self.head.len() < cfg.timeline_head {
+            let more = reserve_up_to(self.head.len(), self.head.capacity(), cfg.timeline_head);
+            self.head.reserve_exact(more);
             self.head.push(e);
             return;
         }
-        if self.tail.capacity() == 0 {
-            self.tail.reserve_exact(self.tail_cap.saturating_add(1));
-        }
+        let ring = cfg.timeline_tail.saturating_add(1);
+        let more = reserve_up_to(self.tail.len(), self.tail.capacity(), ring);
+        self.tail.reserve_exact(more);
         self.tail.push_back(e);
-        if self.tail.len() > self.tail_cap {
+        if self.tail.len() > cfg.timeline_tail {
             if let Some(old) = self.tail.pop_front() {
-                if old.key && self.key.len() < self.key_cap {
-                    if self.key.capacity() == 0 {
-                        self.key.reserve_exact(self.key_cap);
-                    }
+                if old.key() && self.key.len() < cfg.timeline_key {
+                    let more = reserve_up_to(self.key.len(), self.key.capacity(), cfg.timeline_key);
+                    self.key.reserve_exact(more);
                     self.key.push(old);
                 } else {
                     self.left_out += 1;
@@ -389,11 +501,21 @@ impl Timeline {
 
     /// Marks the latest kept segment from `from` as key, if still kept.
     fn mark_last_from(&mut self, from: Side) {
-        if let Some(e) = self.tail.iter_mut().rev().find(|e| e.from == from) {
-            e.key = true;
-        } else if let Some(e) = self.head.iter_mut().rev().find(|e| e.from == from) {
-            e.key = true;
+        if let Some(e) = self.tail.iter_mut().rev().find(|e| e.side() == from) {
+            e.bits |= KEPT_KEY;
+        } else if let Some(e) = self.head.iter_mut().rev().find(|e| e.side() == from) {
+            e.bits |= KEPT_KEY;
         }
+    }
+
+    /// Segments kept from the start of the connection.
+    pub fn head_len(&self) -> usize {
+        self.head.len()
+    }
+
+    /// Segments kept from the end of the connection.
+    pub fn tail_len(&self) -> usize {
+        self.tail.len()
     }
 
     /// Kept segments in capture order.
@@ -403,7 +525,7 @@ impl Timeline {
             .iter()
             .chain(self.key.iter())
             .chain(self.tail.iter())
-            .copied()
+            .map(|k| k.expand())
             .collect();
         v.sort_by_key(|e| e.ord);
         v
@@ -426,7 +548,8 @@ pub struct Connection {
     pub segments: u64,
     pub handshake: Handshake,
     pub rst_count: u32,
-    pub first_rst: Option<RstFact>,
+    /// Boxed: most connections never see a RST.
+    pub first_rst: Option<Box<RstFact>>,
     pub timeline: Timeline,
     /// Zeek history letters, in order.
     pub history: String,
@@ -435,7 +558,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    fn new(seg: &Segment, cfg: &TrackerConfig, fan: (u32, u32)) -> Self {
+    fn new(seg: &Segment, fan: (u32, u32)) -> Self {
         let (client, server, inferred) = roles_for_first(seg, fan);
         Connection {
             ep: [Endpoint::new(client), Endpoint::new(server)],
@@ -448,7 +571,7 @@ impl Connection {
             handshake: Handshake::default(),
             rst_count: 0,
             first_rst: None,
-            timeline: Timeline::new(cfg.timeline_head, cfg.timeline_tail, cfg.timeline_key),
+            timeline: Timeline::default(),
             history: String::new(),
             ended_at: None,
         }
@@ -473,6 +596,15 @@ impl Connection {
         self.handshake.syn.is_some()
             && self.handshake.synack.is_some()
             && self.handshake.ack.is_some()
+    }
+
+    /// Handshake round trip in ns (the `handshake_rtt` field), when all
+    /// three handshake segments were captured.
+    pub fn handshake_rtt_ns(&self) -> Option<i64> {
+        match (self.handshake.syn_answered, self.handshake.ack) {
+            (Some(a), Some(b)) if self.handshake_seen() => Some(b.0.saturating_sub(a.0).max(0)),
+            _ => None,
+        }
     }
 
     /// Ended by RST or by FINs from both sides.
@@ -554,7 +686,7 @@ impl Connection {
     }
 
     /// Feeds one segment: all state changes of a connection happen here.
-    fn push(&mut self, seg: &Segment) {
+    fn push(&mut self, seg: &Segment, cfg: &TrackerConfig) {
         let from = self.sender_side(seg);
         let (me, peer) = (from.idx(), from.peer().idx());
         let f = seg.flags;
@@ -683,7 +815,7 @@ impl Connection {
             match &mut self.first_rst {
                 None => {
                     let fact = self.rst_fact(from, seg, ord, rel_seq, prev_last_time);
-                    self.first_rst = Some(fact);
+                    self.first_rst = Some(Box::new(fact));
                     self.timeline.mark_last_from(from.peer());
                     if self.ended_at.is_none() {
                         self.ended_at = Some(seg.ts);
@@ -754,18 +886,20 @@ impl Connection {
             || self.handshake.synack_ord == Some(ord)
             || self.handshake.ack_ord == Some(ord);
 
-        self.timeline.push(TimelineEntry {
-            ord,
-            frame: seg.frame,
-            ts: seg.ts,
-            from,
-            flags: f,
-            rel_seq,
-            rel_ack,
-            window: seg.window,
-            len: seg.payload_len,
-            key,
-        });
+        self.timeline.push(
+            TimelineEntry {
+                ord,
+                ts: seg.ts,
+                from,
+                flags: f,
+                rel_seq,
+                rel_ack,
+                window: seg.window,
+                len: seg.payload_len,
+                key,
+            },
+            cfg,
+        );
     }
 
     fn rst_fact(
@@ -1031,9 +1165,17 @@ fn src_is_server(src: u16, dst: u16, fan: (u32, u32)) -> bool {
 /// Tracker settings. Timeouts are in capture time, not wall time.
 #[derive(Clone, Debug)]
 pub struct TrackerConfig {
-    /// How long an ended connection (RST, or FIN both ways) is kept for late
-    /// segments (retransmitted FINs, trailing ACKs, further RSTs).
+    /// The longest an ended connection (RST, or FIN both ways) is kept for
+    /// late segments (retransmitted FINs, trailing ACKs, further RSTs), and
+    /// the grace of every ended connection whose handshake RTT was not
+    /// measured.
     pub grace: Duration,
+    /// With a measured handshake RTT the grace is `grace_floor` plus
+    /// `grace_rtts` RTTs (at most `grace`): the floor covers one
+    /// retransmission timeout (200 ms minimum on Linux, 300 ms on Windows),
+    /// the RTTs the final ACK and the segments in flight when the RST left.
+    pub grace_floor: Duration,
+    pub grace_rtts: u32,
     /// A connection silent this long is finished (and a later segment on its
     /// tuple starts a new one). Long enough that an idle keep-alive
     /// connection reused later (the stale-reuse RST case) stays one
@@ -1045,17 +1187,31 @@ pub struct TrackerConfig {
     pub timeline_head: usize,
     pub timeline_tail: usize,
     pub timeline_key: usize,
+    /// Most connections tracked at once (`--max-connections`); beyond it the
+    /// longest-idle connections are finished early (counted in
+    /// [`TrackerStats::finished_early`]), so a SYN flood of millions of
+    /// attempts cannot exhaust memory.
+    pub max_open: usize,
 }
+
+/// Default for [`TrackerConfig::max_open`]: 500 000 connections is about
+/// 250 MB of tracker state at the worst (every connection with full
+/// timelines), five times the 100 000 open at once of the benchmark's
+/// busiest capture.
+pub const DEFAULT_MAX_OPEN: usize = 500_000;
 
 impl Default for TrackerConfig {
     fn default() -> Self {
         TrackerConfig {
             grace: Duration::from_secs(2),
+            grace_floor: Duration::from_millis(300),
+            grace_rtts: 4,
             idle_timeout: Duration::from_secs(3600),
             attempt_timeout: Duration::from_secs(180),
             timeline_head: 16,
             timeline_tail: 16,
             timeline_key: 8,
+            max_open: DEFAULT_MAX_OPEN,
         }
     }
 }
@@ -1065,6 +1221,24 @@ fn ns(d: Duration) -> i64 {
 }
 
 type TupleKey = (SocketAddr, SocketAddr);
+
+/// How long an ended connection waits for late segments: a few of its round
+/// trips plus one retransmission timeout, at most `grace`.
+fn grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
+    let max = ns(cfg.grace);
+    match c.handshake_rtt_ns() {
+        Some(rtt) => ns(cfg.grace_floor)
+            .saturating_add(rtt.saturating_mul(i64::from(cfg.grace_rtts)))
+            .min(max),
+        None => max,
+    }
+}
+
+/// When an ended connection's grace runs out if nothing more arrives.
+fn deadline(cfg: &TrackerConfig, c: &Connection) -> i64 {
+    let end = c.ended_at.map_or(c.last_time.0, |t| t.0);
+    end.max(c.last_time.0).saturating_add(grace_ns(cfg, c))
+}
 
 /// Counters over everything the tracker saw.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1076,9 +1250,25 @@ pub struct TrackerStats {
     pub acked_unseen: u64,
     /// Most connections open at once.
     pub peak_open: usize,
+    /// Connections finished before their timeout because `max_open` were
+    /// already open (the longest idle go first).
+    pub finished_early: u64,
 }
 
+/// An ended connection's grace deadline: (capture time in ns, first frame
+/// of the connection, its tuple). The first frame tells a later generation
+/// of the tuple from the one that ended.
+type Due = Reverse<(i64, u64, TupleKey)>;
+
 /// Connections keyed by canonical 4-tuple.
+///
+/// Connections are emitted (finished) in this order, which depends only on
+/// the input: (1) at a segment, ended connections whose grace ran out by
+/// that segment's time, by first frame; then the previous generation of the
+/// segment's own tuple if the segment starts a new one; then, if the open
+/// limit is reached, the longest-idle connection; (2) at a sweep, idle
+/// connections past their timeout, by first frame; (3) at the end, all
+/// others, by first frame.
 pub struct Tracker {
     cfg: TrackerConfig,
     /// Boxed so that the table's spare capacity costs a pointer per slot,
@@ -1092,6 +1282,14 @@ pub struct Tracker {
     /// connection seen mid-stream. Endpoints seen once (ephemeral client
     /// ports) are pruned at sweeps, so this stays near the number of servers.
     fan: FxHashMap<SocketAddr, u32>,
+    /// Grace deadlines of ended connections, earliest first: checked at
+    /// every segment, so an ended connection is freed as soon as its grace
+    /// runs out instead of at the next sweep.
+    due: BinaryHeap<Due>,
+    /// Candidates for finishing early when `max_open` is reached: the
+    /// longest-idle connections at the last scan, as (last time, first
+    /// frame, tuple), the oldest last.
+    victims: Vec<(i64, u64, TupleKey)>,
 }
 
 impl Tracker {
@@ -1104,6 +1302,8 @@ impl Tracker {
             since_sweep: 0,
             stats: TrackerStats::default(),
             fan: FxHashMap::default(),
+            due: BinaryHeap::new(),
+            victims: Vec::new(),
         }
     }
 
@@ -1124,6 +1324,7 @@ impl Tracker {
         if seg.flags.rst() {
             self.stats.rst_segments = self.stats.rst_segments.saturating_add(1);
         }
+        self.finish_due(emit);
         let key = if seg.src <= seg.dst {
             (seg.src, seg.dst)
         } else {
@@ -1140,6 +1341,9 @@ impl Tracker {
             }
         }
         if !self.map.contains_key(&key) {
+            if self.map.len() >= self.cfg.max_open.max(1) {
+                self.finish_longest_idle(emit);
+            }
             self.stats.connections = self.stats.connections.saturating_add(1);
             let fan = (
                 self.fan.get(&seg.src).copied().unwrap_or(0),
@@ -1149,17 +1353,21 @@ impl Tracker {
                 let n = self.fan.entry(ep).or_insert(0);
                 *n = n.saturating_add(1);
             }
-            self.map
-                .insert(key, Box::new(Connection::new(seg, &self.cfg, fan)));
+            self.map.insert(key, Box::new(Connection::new(seg, fan)));
         }
         let Some(conn) = self.map.get_mut(&key) else {
             return;
         };
-        conn.push(seg);
+        let was_ended = conn.ended();
+        conn.push(seg, &self.cfg);
+        if !was_ended && conn.ended() {
+            let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key));
+            self.due.push(due);
+        }
         self.stats.peak_open = self.stats.peak_open.max(self.map.len());
 
-        // Expiry is amortised: a sweep visits every open connection, so run
-        // one only after at least a quarter as many packets as there are
+        // Idle expiry is amortised: a sweep visits every open connection, so
+        // run one only after at least a quarter as many packets as there are
         // open connections, and at most once per second of capture time.
         self.since_sweep = self.since_sweep.saturating_add(1);
         if self.since_sweep.saturating_mul(4) >= self.map.len() as u64
@@ -1169,10 +1377,13 @@ impl Tracker {
         }
     }
 
+    /// How long an ended connection waits for late segments: a few of its
+    /// round trips plus one retransmission timeout, at most `grace`.
     fn expired(&self, c: &Connection, now: Timestamp) -> bool {
         let idle = now.0.saturating_sub(c.last_time.0);
         if let Some(end) = c.ended_at {
-            return now.0.saturating_sub(end.0) >= ns(self.cfg.grace) && idle >= ns(self.cfg.grace);
+            let grace = grace_ns(&self.cfg, c);
+            return now.0.saturating_sub(end.0) >= grace && idle >= grace;
         }
         let attempt = !c.ep[1].seen() || !c.ep[0].seen();
         let limit = if attempt {
@@ -1181,6 +1392,78 @@ impl Tracker {
             self.cfg.idle_timeout
         };
         idle >= ns(limit)
+    }
+
+    /// Finishes the ended connections whose grace ran out by now.
+    fn finish_due(&mut self, emit: &mut dyn FnMut(Connection)) {
+        let now = self.now;
+        let mut done: Vec<Connection> = Vec::new();
+        while let Some(Reverse((at, first_frame, key))) = self.due.peek().copied() {
+            if at > now.0 {
+                break;
+            }
+            self.due.pop();
+            let Some(c) = self.map.get(&key) else {
+                continue;
+            };
+            if c.first_frame != first_frame {
+                continue;
+            }
+            if self.expired(c, now) {
+                if let Some(c) = self.map.remove(&key) {
+                    done.push(*c);
+                }
+            } else {
+                // Late segments moved the deadline on.
+                let later = deadline(&self.cfg, c);
+                if later > now.0 {
+                    self.due.push(Reverse((later, first_frame, key)));
+                }
+            }
+        }
+        if done.is_empty() {
+            return;
+        }
+        done.sort_by_key(|c| c.first_frame);
+        for mut c in done {
+            c.observed_until = c.observed_until.max(now);
+            self.finish_one(c, emit);
+        }
+    }
+
+    /// `max_open` reached: finishes the connection idle the longest. The
+    /// candidates come from a scan of the table that keeps the longest-idle
+    /// sixteenth, so the scan is paid once per that many connections; a
+    /// candidate that saw traffic since is passed over.
+    fn finish_longest_idle(&mut self, emit: &mut dyn FnMut(Connection)) {
+        for _rescan in 0..2 {
+            while let Some((last, first_frame, key)) = self.victims.pop() {
+                let fresh = self
+                    .map
+                    .get(&key)
+                    .is_some_and(|c| c.first_frame == first_frame && c.last_time.0 == last);
+                if !fresh {
+                    continue;
+                }
+                if let Some(mut c) = self.map.remove(&key).map(|b| *b) {
+                    c.observed_until = c.observed_until.max(self.now);
+                    self.stats.finished_early = self.stats.finished_early.saturating_add(1);
+                    self.finish_one(c, emit);
+                    return;
+                }
+            }
+            let want = (self.map.len() / 16).max(1);
+            let mut oldest: BinaryHeap<(i64, u64, TupleKey)> = BinaryHeap::with_capacity(want + 1);
+            for (k, c) in &self.map {
+                oldest.push((c.last_time.0, c.first_frame, *k));
+                if oldest.len() > want {
+                    oldest.pop();
+                }
+            }
+            // Ascending, reversed: the longest idle is popped first.
+            self.victims = oldest.into_sorted_vec();
+            self.victims.reverse();
+        }
     }
 
     fn sweep(&mut self, emit: &mut dyn FnMut(Connection)) {
@@ -1209,6 +1492,9 @@ impl Tracker {
         if self.map.capacity() > 1024 && self.map.capacity() > self.map.len().saturating_mul(4) {
             self.map.shrink_to(self.map.len().saturating_mul(2));
         }
+        if self.due.capacity() > 1024 && self.due.capacity() > self.due.len().saturating_mul(4) {
+            self.due.shrink_to(self.due.len().saturating_mul(2));
+        }
     }
 
     fn finish_one(&mut self, c: Connection, emit: &mut dyn FnMut(Connection)) {
@@ -1219,6 +1505,7 @@ impl Tracker {
     /// End of capture: emits every connection still open, by first frame.
     pub fn finish(mut self, emit: &mut dyn FnMut(Connection)) -> TrackerStats {
         let now = self.now;
+        self.due.clear();
         let mut rest: Vec<Connection> = self.map.drain().map(|(_, c)| *c).collect();
         rest.sort_by_key(|c| c.first_frame);
         for mut c in rest {
@@ -1568,6 +1855,137 @@ pub(crate) mod tests {
         let stats = t.finish(&mut |_| done += 1);
         assert_eq!(done, 100_000);
         assert!(stats.peak_open < 10_000, "peak {}", stats.peak_open);
+    }
+
+    #[test]
+    fn ended_connection_is_freed_when_its_grace_runs_out() {
+        // Handshake RTT 200 us: grace = 300 ms + 4 x 200 us.
+        let mut w = Wire::new();
+        w.handshake()
+            .c(F | A, 1, 1, 0)
+            .s(F | A, 1, 2, 0)
+            .c(A, 2, 2, 0);
+        let mut other = Wire::between("10.0.0.3:40000", "10.0.0.2:80");
+        other.t = w.t;
+        // A retransmitted FIN 250 ms later is still part of the connection.
+        other.seg(true, S, 0, 0, 0, 250_000);
+        w.seg(false, F | A, 1, 2, 0, 250_000);
+        let mut late = w.segs.pop().expect("segment");
+        // 300.7 ms after the last segment: not yet.
+        other.seg(true, S, 0, 0, 0, 300_700);
+        let mut t = Tracker::new(TrackerConfig::default());
+        let mut done = Vec::new();
+        let feed = |t: &mut Tracker, s: &Segment, done: &mut Vec<Connection>| {
+            t.push(s, &mut |c| done.push(c));
+        };
+        for s in &w.segs {
+            feed(&mut t, s, &mut done);
+        }
+        feed(&mut t, &other.segs[0], &mut done);
+        assert!(done.is_empty());
+        // The FIN retransmission, at the same time as other.segs[0].
+        late.ts = other.segs[0].ts;
+        feed(&mut t, &late, &mut done);
+        feed(&mut t, &other.segs[1], &mut done);
+        assert!(done.is_empty(), "still within the grace");
+        let mut after = other.segs[1];
+        after.ts = Timestamp(late.ts.0 + 301_000_000);
+        feed(&mut t, &after, &mut done);
+        assert_eq!(done.len(), 1, "finished without waiting for a sweep");
+        assert_eq!(done[0].segments, 7);
+        assert_eq!(done[0].ep[1].packets, 3);
+        assert_eq!(t.open_connections(), 1);
+    }
+
+    #[test]
+    fn ended_without_rtt_keeps_the_full_grace() {
+        // Refused: no handshake RTT, so the 2 s grace applies.
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0).s(R | A, 0, 1, 0);
+        w.seg(true, S, 0, 0, 0, 1_500_000);
+        let c = w.one();
+        assert_eq!(c.segments, 3);
+        assert_eq!(c.handshake.syn_count, 2);
+    }
+
+    #[test]
+    fn max_open_finishes_the_longest_idle_early() {
+        let cfg = TrackerConfig {
+            max_open: 100,
+            ..TrackerConfig::default()
+        };
+        let mut t = Tracker::new(cfg);
+        let mut out = Vec::new();
+        let mut most = 0;
+        for i in 0..1000u16 {
+            let mut w = Wire::between(&format!("10.0.0.1:{}", 20000 + i), "10.0.0.2:80");
+            w.t += i64::from(i) * 1_000_000;
+            w.frame = u64::from(i);
+            w.c(S, 0, 0, 0);
+            t.push(&w.segs[0], &mut |c| out.push(c));
+            most = most.max(t.open_connections());
+        }
+        assert!(most <= 100, "open {most}");
+        let stats = t.finish(&mut |c| out.push(c));
+        assert_eq!(stats.finished_early, 900);
+        assert_eq!(out.len(), 1000);
+        // The longest idle went first: the first 900 SYNs, in order.
+        let ports: Vec<u16> = out
+            .iter()
+            .take(900)
+            .map(|c| c.client().addr.port())
+            .collect();
+        let want: Vec<u16> = (0..900).map(|i| 20000 + i).collect();
+        assert_eq!(ports, want);
+        assert!(out.iter().all(|c| c.segments == 1));
+    }
+
+    #[test]
+    fn max_open_passes_over_connections_that_became_active() {
+        let cfg = TrackerConfig {
+            max_open: 32,
+            ..TrackerConfig::default()
+        };
+        let mut t = Tracker::new(cfg);
+        let mut out = Vec::new();
+        let mut busy = Wire::between("10.0.0.9:1111", "10.0.0.2:80");
+        busy.handshake();
+        for s in &busy.segs {
+            t.push(s, &mut |c| out.push(c));
+        }
+        for i in 0..200u16 {
+            let mut w = Wire::between(&format!("10.0.0.1:{}", 20000 + i), "10.0.0.2:80");
+            w.t = busy.t + i64::from(i) * 1_000_000;
+            w.c(S, 0, 0, 0);
+            t.push(&w.segs[0], &mut |c| out.push(c));
+            // The busy connection keeps talking, so it is never the idlest.
+            busy.t = w.t;
+            busy.c(P | A, 1 + u32::from(i), 1, 1);
+            let s = *busy.segs.last().expect("segment");
+            t.push(&s, &mut |c| out.push(c));
+        }
+        assert!(t.open_connections() <= 32);
+        let stats = t.finish(&mut |c| out.push(c));
+        let b: Vec<&Connection> = out.iter().filter(|c| c.client().addr == busy.c).collect();
+        assert_eq!(b.len(), 1, "the active connection was never finished early");
+        assert_eq!(b[0].segments, 203);
+        assert_eq!(stats.finished_early, 200 + 1 - 32);
+    }
+
+    #[test]
+    fn kept_timeline_entries_are_compact() {
+        assert!(std::mem::size_of::<Kept>() <= 32);
+        for v in [
+            0i64,
+            1,
+            -1,
+            1 << 32,
+            (1 << 32) + 5,
+            -(1 << 33) - 7,
+            i64::from(u32::MAX),
+        ] {
+            assert_eq!(Rel40::new(v).get(), v);
+        }
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub struct Health {
     /// Sequence space ACKed by a receiver but never captured from the sender:
     /// the capture itself dropped packets.
     pub acked_unseen_segments: u64,
+    /// Connections finished before their timeout because the open-connection
+    /// limit (`--max-connections`) was reached: the longest idle went first.
+    pub connections_finished_early: u64,
 }
 
 impl Health {
@@ -125,6 +128,7 @@ impl Health {
             "snap_cut_segments": self.snap_cut_segments,
             "timestamps_backwards": self.timestamps_backwards,
             "acked_unseen_segments": self.acked_unseen_segments,
+            "connections_finished_early": self.connections_finished_early,
         })
     }
 

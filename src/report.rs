@@ -84,6 +84,13 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             health.acked_unseen_segments
         )?;
     }
+    if health.connections_finished_early > 0 {
+        writeln!(
+            out,
+            "  limit       {} connections were finished early, longest idle first, to stay within --max-connections open at once; later segments of theirs started new connections",
+            health.connections_finished_early
+        )?;
+    }
     Ok(())
 }
 
