@@ -110,15 +110,28 @@ struct ZeekEndpoint {
     prev_state: ZeekState,
     /// Letters already recorded once (bit per letter kind).
     seen: u16,
-    last_syn: Option<i64>,
-    last_fin: Option<i64>,
-    last_rst: Option<i64>,
+    /// Relative sequence number of the last SYN, FIN and RST sent, or
+    /// [`NO_SEQ`] (relative numbers never go below -2^31).
+    last_syn: i64,
+    last_fin: i64,
+    last_rst: i64,
+    /// Retransmissions and zero windows; the letter is recorded when the
+    /// count is a power of ten (the capture gaps are [`Endpoint::gaps`]).
     rxmit: u32,
-    rxmit_threshold: u32,
     zero_win: u32,
-    zero_win_threshold: u32,
-    gap: u32,
-    gap_threshold: u32,
+}
+
+/// "No such segment yet" for [`ZeekEndpoint`]'s sequence numbers.
+const NO_SEQ: i64 = i64::MIN;
+
+/// Zeek's logarithmic letters: recorded at the 1st, 10th, 100th...
+/// occurrence.
+fn log_letter_due(count: u32) -> bool {
+    let mut n = count;
+    while n >= 10 && n % 10 == 0 {
+        n /= 10;
+    }
+    n == 1
 }
 
 impl ZeekEndpoint {
@@ -218,9 +231,9 @@ impl Endpoint {
             acked_unseen_until: 0,
             gaps: 0,
             zeek: ZeekEndpoint {
-                rxmit_threshold: 1,
-                zero_win_threshold: 1,
-                gap_threshold: 1,
+                last_syn: NO_SEQ,
+                last_fin: NO_SEQ,
+                last_rst: NO_SEQ,
                 ..ZeekEndpoint::default()
             },
         }
@@ -736,9 +749,7 @@ impl Connection {
                 if p.seen() && a > p.next_rel && a > p.acked_unseen_until {
                     p.acked_unseen_until = a;
                     p.gaps = p.gaps.saturating_add(1);
-                    p.zeek.gap = p.zeek.gap.saturating_add(1);
-                    if p.zeek.gap == p.zeek.gap_threshold {
-                        p.zeek.gap_threshold = p.zeek.gap_threshold.saturating_mul(10);
+                    if log_letter_due(p.gaps) {
                         self.history.push(letter('G', from.peer()));
                     }
                 }
@@ -754,16 +765,14 @@ impl Connection {
         {
             let z = &mut self.ep[me].zeek;
             z.zero_win = z.zero_win.saturating_add(1);
-            if z.zero_win == z.zero_win_threshold {
-                z.zero_win_threshold = z.zero_win_threshold.saturating_mul(10);
+            if log_letter_due(z.zero_win) {
                 self.history.push(letter('W', from));
             }
         }
         if rxmit && self.ep[me].zeek.state != ZeekState::Reset {
             let z = &mut self.ep[me].zeek;
             z.rxmit = z.rxmit.saturating_add(1);
-            if z.rxmit == z.rxmit_threshold {
-                z.rxmit_threshold = z.rxmit_threshold.saturating_mul(10);
+            if log_letter_due(z.rxmit) {
                 self.history.push(letter('T', from));
             }
         }
@@ -987,15 +996,14 @@ impl Connection {
         let f = seg.flags;
         let z = &mut self.ep[from.idx()].zeek;
         let bits = u8::from(f.syn()) + u8::from(f.fin()) + u8::from(f.rst());
-        let mut push =
-            |z: &mut ZeekEndpoint, mask: u16, c: char, last: Option<(Option<i64>, i64)>| {
-                let first = z.seen & mask == 0;
-                z.seen |= mask;
-                let differs = last.is_some_and(|(prev, now)| prev != Some(now));
-                if first || differs {
-                    self.history.push(letter(c, from));
-                }
-            };
+        let mut push = |z: &mut ZeekEndpoint, mask: u16, c: char, last: Option<(i64, i64)>| {
+            let first = z.seen & mask == 0;
+            z.seen |= mask;
+            let differs = last.is_some_and(|(prev, now)| prev != now);
+            if first || differs {
+                self.history.push(letter(c, from));
+            }
+        };
         if bits > 1 {
             if f.fin() && f.rst() {
                 push(z, HIST_FIN_RST, 'I', None);
@@ -1007,18 +1015,18 @@ impl Connection {
                 let c = if f.ack() { 'H' } else { 'S' };
                 let prev = z.last_syn;
                 push(z, HIST_SYN, c, Some((prev, rel_seq)));
-                z.last_syn = Some(rel_seq);
+                z.last_syn = rel_seq;
             }
             if f.fin() {
                 let at = rel_seq.saturating_add(i64::from(seg.payload_len));
                 let prev = z.last_fin;
                 push(z, HIST_FIN, 'F', Some((prev, at)));
-                z.last_fin = Some(at);
+                z.last_fin = at;
             }
             if f.rst() {
                 let prev = z.last_rst;
                 push(z, HIST_RST, 'R', Some((prev, rel_seq)));
-                z.last_rst = Some(rel_seq);
+                z.last_rst = rel_seq;
             }
         } else if seg.payload_len > 0 {
             push(z, HIST_DATA, 'D', None);
@@ -1194,10 +1202,10 @@ pub struct TrackerConfig {
     pub max_open: usize,
 }
 
-/// Default for [`TrackerConfig::max_open`]: 500 000 connections is about
-/// 250 MB of tracker state at the worst (every connection with full
-/// timelines), five times the 100 000 open at once of the benchmark's
-/// busiest capture.
+/// Default for [`TrackerConfig::max_open`]: five times the 100 000 open at
+/// once of the benchmark's busiest capture (whose open set, attempts and
+/// grace included, peaks near 220 000); a 5-million-attempt SYN flood stays
+/// near 200 MB at this limit, its SYN-only attempts being kept compact.
 pub const DEFAULT_MAX_OPEN: usize = 500_000;
 
 impl Default for TrackerConfig {
@@ -1220,7 +1228,223 @@ fn ns(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
-type TupleKey = (SocketAddr, SocketAddr);
+/// A canonical 4-tuple (lower address first), as the table key: IPv4 pairs
+/// inline in 12 bytes, anything else boxed, so a table slot is 16 bytes
+/// instead of 64.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum TupleKey {
+    V4([u8; 12]),
+    Other(Box<(SocketAddr, SocketAddr)>),
+}
+
+impl TupleKey {
+    fn new(lo: SocketAddr, hi: SocketAddr) -> Self {
+        match (lo, hi) {
+            (SocketAddr::V4(a), SocketAddr::V4(b)) => {
+                let mut k = [0u8; 12];
+                k[..4].copy_from_slice(&a.ip().octets());
+                k[4..6].copy_from_slice(&a.port().to_be_bytes());
+                k[6..10].copy_from_slice(&b.ip().octets());
+                k[10..].copy_from_slice(&b.port().to_be_bytes());
+                TupleKey::V4(k)
+            }
+            _ => TupleKey::Other(Box::new((lo, hi))),
+        }
+    }
+
+    fn addrs(&self) -> (SocketAddr, SocketAddr) {
+        match self {
+            TupleKey::V4(k) => {
+                let one = |b: &[u8]| {
+                    SocketAddr::from(([b[0], b[1], b[2], b[3]], u16::from_be_bytes([b[4], b[5]])))
+                };
+                (one(&k[..6]), one(&k[6..]))
+            }
+            TupleKey::Other(p) => **p,
+        }
+    }
+}
+
+/// An endpoint as the key of the fan table: IPv4 inline, anything else boxed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum EndpointKey {
+    V4([u8; 6]),
+    Other(Box<SocketAddr>),
+}
+
+impl EndpointKey {
+    fn new(a: SocketAddr) -> Self {
+        match a {
+            SocketAddr::V4(a) => {
+                let mut k = [0u8; 6];
+                k[..4].copy_from_slice(&a.ip().octets());
+                k[4..].copy_from_slice(&a.port().to_be_bytes());
+                EndpointKey::V4(k)
+            }
+            _ => EndpointKey::Other(Box::new(a)),
+        }
+    }
+}
+
+/// One pure SYN of a connection attempt, as [`Attempt`] keeps it: the
+/// segment minus what the attempt shares (addresses, ISN).
+#[derive(Clone, Copy, Debug)]
+struct SynSeg {
+    frame: u64,
+    ts: Timestamp,
+    payload_len: u32,
+    window: u16,
+    wscale: Option<u8>,
+    ttl: u8,
+    flags: Flags,
+    snap_cut: bool,
+}
+
+/// Most SYNs an [`Attempt`] keeps before it becomes a [`Connection`].
+const ATTEMPT_MAX_SYNS: usize = 4;
+
+/// A connection that so far is only client SYNs with one ISN (a SYN flood
+/// is millions of these): kept as its segments, a tenth of a
+/// [`Connection`]'s size, and replayed into one when anything else arrives
+/// or when it is finished, so the result is the same as if it had been a
+/// `Connection` from the start.
+#[derive(Clone, Debug)]
+struct Attempt {
+    first: SynSeg,
+    more: Vec<SynSeg>,
+    isn: u32,
+    /// The client is the key's lower address.
+    client_lo: bool,
+}
+
+impl Attempt {
+    /// A segment that can start an attempt: a pure SYN (its sender is the
+    /// client).
+    fn starts(seg: &Segment) -> bool {
+        let f = seg.flags;
+        f.syn() && !f.ack() && !f.rst() && !f.fin()
+    }
+
+    fn new(seg: &Segment) -> Self {
+        Attempt {
+            first: SynSeg {
+                frame: seg.frame,
+                ts: seg.ts,
+                payload_len: seg.payload_len,
+                window: seg.window,
+                wscale: seg.wscale,
+                ttl: seg.ttl,
+                flags: seg.flags,
+                snap_cut: seg.snap_cut,
+            },
+            more: Vec::new(),
+            isn: seg.seq,
+            client_lo: seg.src <= seg.dst,
+        }
+    }
+
+    fn ends(&self, key: &TupleKey) -> (SocketAddr, SocketAddr) {
+        let (lo, hi) = key.addrs();
+        if self.client_lo {
+            (lo, hi)
+        } else {
+            (hi, lo)
+        }
+    }
+
+    fn sent_by_client(&self, seg: &Segment, key: &TupleKey) -> bool {
+        let (c, s) = self.ends(key);
+        seg.src == c && seg.dst == s
+    }
+
+    /// Another SYN of the same attempt (same sender, same ISN).
+    fn takes(&self, seg: &Segment, key: &TupleKey) -> bool {
+        Attempt::starts(seg)
+            && seg.seq == self.isn
+            && self.more.len() + 1 < ATTEMPT_MAX_SYNS
+            && self.sent_by_client(seg, key)
+    }
+
+    fn add(&mut self, seg: &Segment) {
+        let s = Attempt::new(seg).first;
+        if self.more.capacity() == 0 {
+            self.more.reserve_exact(ATTEMPT_MAX_SYNS - 1);
+        }
+        self.more.push(s);
+    }
+
+    fn last_time(&self) -> Timestamp {
+        self.more
+            .iter()
+            .map(|s| s.ts)
+            .fold(self.first.ts, Timestamp::max)
+    }
+
+    /// [`Connection::is_new_generation`] for a connection that saw only
+    /// these SYNs: a pure SYN with another ISN, or from the server.
+    fn is_new_generation(&self, seg: &Segment, key: &TupleKey) -> bool {
+        seg.flags.syn()
+            && !seg.flags.ack()
+            && !(self.sent_by_client(seg, key) && seg.seq == self.isn)
+    }
+
+    /// The connection these SYNs make, replayed through [`Connection::push`].
+    fn replay(&self, key: &TupleKey, cfg: &TrackerConfig) -> Connection {
+        let (c, s) = self.ends(key);
+        let seg = |x: &SynSeg| Segment {
+            frame: x.frame,
+            ts: x.ts,
+            src: c,
+            dst: s,
+            seq: self.isn,
+            ack: 0,
+            flags: x.flags,
+            window: x.window,
+            wscale: x.wscale,
+            payload_len: x.payload_len,
+            ttl: x.ttl,
+            snap_cut: x.snap_cut,
+        };
+        let first = seg(&self.first);
+        // Roles of a pure SYN do not depend on the fan counts.
+        let mut conn = Connection::new(&first, (0, 0));
+        conn.push(&first, cfg);
+        for x in &self.more {
+            conn.push(&seg(x), cfg);
+        }
+        conn
+    }
+}
+
+/// What the table holds per tuple.
+#[derive(Debug)]
+enum Slot {
+    Attempt(Box<Attempt>),
+    Conn(Box<Connection>),
+}
+
+impl Slot {
+    fn first_frame(&self) -> u64 {
+        match self {
+            Slot::Attempt(a) => a.first.frame,
+            Slot::Conn(c) => c.first_frame,
+        }
+    }
+
+    fn last_time(&self) -> Timestamp {
+        match self {
+            Slot::Attempt(a) => a.last_time(),
+            Slot::Conn(c) => c.last_time,
+        }
+    }
+
+    fn into_connection(self, key: &TupleKey, cfg: &TrackerConfig) -> Connection {
+        match self {
+            Slot::Attempt(a) => a.replay(key, cfg),
+            Slot::Conn(c) => *c,
+        }
+    }
+}
 
 /// How long an ended connection waits for late segments: a few of its round
 /// trips plus one retransmission timeout, at most `grace`.
@@ -1271,17 +1495,20 @@ type Due = Reverse<(i64, u64, TupleKey)>;
 /// others, by first frame.
 pub struct Tracker {
     cfg: TrackerConfig,
-    /// Boxed so that the table's spare capacity costs a pointer per slot,
-    /// not a whole connection.
-    map: FxHashMap<TupleKey, Box<Connection>>,
+    /// Boxed so that the table's spare capacity costs 16 bytes per slot
+    /// (key and pointer), not a whole connection.
+    map: FxHashMap<TupleKey, Slot>,
     now: Timestamp,
     last_sweep: Timestamp,
     since_sweep: u64,
     stats: TrackerStats,
     /// Connections each endpoint took part in, for inferring the server of a
     /// connection seen mid-stream. Endpoints seen once (ephemeral client
-    /// ports) are pruned at sweeps, so this stays near the number of servers.
-    fan: FxHashMap<SocketAddr, u32>,
+    /// ports) are pruned when the table outgrows the open connections by
+    /// 65 536, so this stays near the number of servers plus open clients.
+    fan: FxHashMap<EndpointKey, u32>,
+    /// Fan table size that triggers the next pruning.
+    fan_limit: usize,
     /// Grace deadlines of ended connections, earliest first: checked at
     /// every segment, so an ended connection is freed as soon as its grace
     /// runs out instead of at the next sweep.
@@ -1291,6 +1518,9 @@ pub struct Tracker {
     /// frame, tuple), the oldest last.
     victims: Vec<(i64, u64, TupleKey)>,
 }
+
+/// Fan table entries allowed beyond the open connections before pruning.
+const FAN_SLACK: usize = 65_536;
 
 impl Tracker {
     pub fn new(cfg: TrackerConfig) -> Self {
@@ -1302,6 +1532,7 @@ impl Tracker {
             since_sweep: 0,
             stats: TrackerStats::default(),
             fan: FxHashMap::default(),
+            fan_limit: FAN_SLACK,
             due: BinaryHeap::new(),
             victims: Vec::new(),
         }
@@ -1326,45 +1557,71 @@ impl Tracker {
         }
         self.finish_due(emit);
         let key = if seg.src <= seg.dst {
-            (seg.src, seg.dst)
+            TupleKey::new(seg.src, seg.dst)
         } else {
-            (seg.dst, seg.src)
+            TupleKey::new(seg.dst, seg.src)
         };
         let restart = match self.map.get(&key) {
-            Some(c) => c.is_new_generation(seg) || self.expired(c, seg.ts),
+            Some(Slot::Conn(c)) => c.is_new_generation(seg) || self.expired(c, seg.ts),
+            Some(Slot::Attempt(a)) => {
+                a.is_new_generation(seg, &key) || self.attempt_expired(a, seg.ts)
+            }
             None => false,
         };
         if restart {
-            if let Some(mut old) = self.map.remove(&key).map(|b| *b) {
+            if let Some(old) = self.map.remove(&key) {
+                let mut old = old.into_connection(&key, &self.cfg);
                 old.observed_until = old.observed_until.max(seg.ts);
                 self.finish_one(old, emit);
             }
         }
+        let mut created = false;
         if !self.map.contains_key(&key) {
             if self.map.len() >= self.cfg.max_open.max(1) {
                 self.finish_longest_idle(emit);
             }
             self.stats.connections = self.stats.connections.saturating_add(1);
+            let (src, dst) = (EndpointKey::new(seg.src), EndpointKey::new(seg.dst));
             let fan = (
-                self.fan.get(&seg.src).copied().unwrap_or(0),
-                self.fan.get(&seg.dst).copied().unwrap_or(0),
+                self.fan.get(&src).copied().unwrap_or(0),
+                self.fan.get(&dst).copied().unwrap_or(0),
             );
-            for ep in [seg.src, seg.dst] {
+            for ep in [src, dst] {
                 let n = self.fan.entry(ep).or_insert(0);
                 *n = n.saturating_add(1);
             }
-            self.map.insert(key, Box::new(Connection::new(seg, fan)));
+            let slot = if Attempt::starts(seg) {
+                created = true;
+                Slot::Attempt(Box::new(Attempt::new(seg)))
+            } else {
+                Slot::Conn(Box::new(Connection::new(seg, fan)))
+            };
+            self.map.insert(key.clone(), slot);
         }
-        let Some(conn) = self.map.get_mut(&key) else {
+        let Some(slot) = self.map.get_mut(&key) else {
             return;
         };
-        let was_ended = conn.ended();
-        conn.push(seg, &self.cfg);
-        if !was_ended && conn.ended() {
-            let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key));
-            self.due.push(due);
+        if !created {
+            if let Slot::Attempt(a) = slot {
+                if a.takes(seg, &key) {
+                    a.add(seg);
+                } else {
+                    *slot = Slot::Conn(Box::new(a.replay(&key, &self.cfg)));
+                }
+            }
+            if let Slot::Conn(conn) = slot {
+                let was_ended = conn.ended();
+                conn.push(seg, &self.cfg);
+                if !was_ended && conn.ended() {
+                    let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key));
+                    self.due.push(due);
+                }
+            }
         }
         self.stats.peak_open = self.stats.peak_open.max(self.map.len());
+        if self.fan.len() > self.fan_limit {
+            self.prune_fan();
+        }
 
         // Idle expiry is amortised: a sweep visits every open connection, so
         // run one only after at least a quarter as many packets as there are
@@ -1375,6 +1632,16 @@ impl Tracker {
         {
             self.sweep(emit);
         }
+    }
+
+    /// Forgets the endpoints seen in one connection only (ephemeral client
+    /// ports), so the fan table cannot grow with the capture (a SYN flood
+    /// from random ports adds one per attempt). The next pruning waits until
+    /// the table has grown by as much again, so its cost is amortised.
+    fn prune_fan(&mut self) {
+        self.fan.retain(|_, n| *n >= 2);
+        self.fan.shrink_to(self.fan.len().saturating_mul(2));
+        self.fan_limit = self.map.len().max(self.fan.len()).saturating_add(FAN_SLACK);
     }
 
     /// How long an ended connection waits for late segments: a few of its
@@ -1394,26 +1661,41 @@ impl Tracker {
         idle >= ns(limit)
     }
 
+    /// [`Tracker::expired`] for an attempt: never ended, only one side seen.
+    fn attempt_expired(&self, a: &Attempt, now: Timestamp) -> bool {
+        now.0.saturating_sub(a.last_time().0) >= ns(self.cfg.attempt_timeout)
+    }
+
+    fn slot_expired(&self, s: &Slot, now: Timestamp) -> bool {
+        match s {
+            Slot::Conn(c) => self.expired(c, now),
+            Slot::Attempt(a) => self.attempt_expired(a, now),
+        }
+    }
+
     /// Finishes the ended connections whose grace ran out by now.
     fn finish_due(&mut self, emit: &mut dyn FnMut(Connection)) {
         let now = self.now;
-        let mut done: Vec<Connection> = Vec::new();
-        while let Some(Reverse((at, first_frame, key))) = self.due.peek().copied() {
-            if at > now.0 {
+        let mut done: Vec<(u64, TupleKey, Slot)> = Vec::new();
+        while let Some(Reverse((at, first_frame, _))) = self.due.peek() {
+            if *at > now.0 {
                 break;
             }
-            self.due.pop();
-            let Some(c) = self.map.get(&key) else {
+            let first_frame = *first_frame;
+            let Some(Reverse((_, _, key))) = self.due.pop() else {
+                break;
+            };
+            let Some(s) = self.map.get(&key) else {
                 continue;
             };
-            if c.first_frame != first_frame {
+            if s.first_frame() != first_frame {
                 continue;
             }
-            if self.expired(c, now) {
-                if let Some(c) = self.map.remove(&key) {
-                    done.push(*c);
+            if self.slot_expired(s, now) {
+                if let Some(s) = self.map.remove(&key) {
+                    done.push((first_frame, key, s));
                 }
-            } else {
+            } else if let Slot::Conn(c) = s {
                 // Late segments moved the deadline on.
                 let later = deadline(&self.cfg, c);
                 if later > now.0 {
@@ -1424,8 +1706,9 @@ impl Tracker {
         if done.is_empty() {
             return;
         }
-        done.sort_by_key(|c| c.first_frame);
-        for mut c in done {
+        done.sort_by_key(|d| d.0);
+        for (_, key, s) in done {
+            let mut c = s.into_connection(&key, &self.cfg);
             c.observed_until = c.observed_until.max(now);
             self.finish_one(c, emit);
         }
@@ -1441,11 +1724,12 @@ impl Tracker {
                 let fresh = self
                     .map
                     .get(&key)
-                    .is_some_and(|c| c.first_frame == first_frame && c.last_time.0 == last);
+                    .is_some_and(|s| s.first_frame() == first_frame && s.last_time().0 == last);
                 if !fresh {
                     continue;
                 }
-                if let Some(mut c) = self.map.remove(&key).map(|b| *b) {
+                if let Some(s) = self.map.remove(&key) {
+                    let mut c = s.into_connection(&key, &self.cfg);
                     c.observed_until = c.observed_until.max(self.now);
                     self.stats.finished_early = self.stats.finished_early.saturating_add(1);
                     self.finish_one(c, emit);
@@ -1453,16 +1737,21 @@ impl Tracker {
                 }
             }
             let want = (self.map.len() / 16).max(1);
-            let mut oldest: BinaryHeap<(i64, u64, TupleKey)> = BinaryHeap::with_capacity(want + 1);
-            for (k, c) in &self.map {
-                oldest.push((c.last_time.0, c.first_frame, *k));
+            let mut oldest: BinaryHeap<(i64, u64, &TupleKey)> = BinaryHeap::with_capacity(want + 1);
+            for (k, s) in &self.map {
+                oldest.push((s.last_time().0, s.first_frame(), k));
                 if oldest.len() > want {
                     oldest.pop();
                 }
             }
             // Ascending, reversed: the longest idle is popped first.
-            self.victims = oldest.into_sorted_vec();
-            self.victims.reverse();
+            let mut victims: Vec<(i64, u64, TupleKey)> = oldest
+                .into_sorted_vec()
+                .into_iter()
+                .map(|(t, f, k)| (t, f, k.clone()))
+                .collect();
+            victims.reverse();
+            self.victims = victims;
         }
     }
 
@@ -1473,20 +1762,21 @@ impl Tracker {
         let keys: Vec<TupleKey> = self
             .map
             .iter()
-            .filter(|(_, c)| self.expired(c, now))
-            .map(|(k, _)| *k)
+            .filter(|(_, s)| self.slot_expired(s, now))
+            .map(|(k, _)| k.clone())
             .collect();
-        let mut done: Vec<Connection> = keys
-            .iter()
-            .filter_map(|k| self.map.remove(k).map(|b| *b))
+        let mut done: Vec<(u64, TupleKey, Slot)> = keys
+            .into_iter()
+            .filter_map(|k| self.map.remove(&k).map(|s| (s.first_frame(), k, s)))
             .collect();
-        done.sort_by_key(|c| c.first_frame);
-        for mut c in done {
+        done.sort_by_key(|d| d.0);
+        for (_, key, s) in done {
+            let mut c = s.into_connection(&key, &self.cfg);
             c.observed_until = c.observed_until.max(now);
             self.finish_one(c, emit);
         }
-        if self.fan.len() > self.map.len().saturating_mul(4).saturating_add(65_536) {
-            self.fan.retain(|_, n| *n >= 2);
+        if self.fan.len() > self.map.len().saturating_mul(4).saturating_add(FAN_SLACK) {
+            self.prune_fan();
         }
         // Give back memory after a burst of connections.
         if self.map.capacity() > 1024 && self.map.capacity() > self.map.len().saturating_mul(4) {
@@ -1506,9 +1796,15 @@ impl Tracker {
     pub fn finish(mut self, emit: &mut dyn FnMut(Connection)) -> TrackerStats {
         let now = self.now;
         self.due.clear();
-        let mut rest: Vec<Connection> = self.map.drain().map(|(_, c)| *c).collect();
-        rest.sort_by_key(|c| c.first_frame);
-        for mut c in rest {
+        self.fan = FxHashMap::default();
+        let mut rest: Vec<(u64, TupleKey, Slot)> = self
+            .map
+            .drain()
+            .map(|(k, s)| (s.first_frame(), k, s))
+            .collect();
+        rest.sort_by_key(|d| d.0);
+        for (_, key, s) in rest {
+            let mut c = s.into_connection(&key, &self.cfg);
             c.observed_until = c.observed_until.max(now);
             self.finish_one(c, emit);
         }
