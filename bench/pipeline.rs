@@ -2,7 +2,9 @@
 //! in-memory capture from the benchmark's generator (so no disk, no page cache):
 //!
 //! - `read`: pcap bytes → packets (capture.rs);
-//! - `read+decode`: → TCP segments (decode.rs), full payload and headers only.
+//! - `read+decode`: → TCP segments (decode.rs), full payload and headers only;
+//! - `track`: segments (decoded beforehand) → connections (connection.rs);
+//! - `track+classify`: → outcomes and every reset fact (classify.rs).
 //!
 //! `cargo bench --bench pipeline` (criterion prints "thrpt: … Melem/s",
 //! one element being one packet).
@@ -16,7 +18,10 @@ use std::io::Cursor;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use rstscope::capture::{read_capture, Packet};
+use rstscope::classify::classify;
+use rstscope::connection::{Tracker, TrackerConfig};
 use rstscope::decode::decode;
+use rstscope::segment::Segment;
 
 /// About 40 000 packets: big enough to amortise the file header, small
 /// enough to stay in the CPU caches' neighbourhood like a streamed buffer.
@@ -60,6 +65,44 @@ fn stages(c: &mut Criterion) {
                     }
                 };
                 read_capture("bench", Cursor::new(&bytes[..]), &mut on_packet).unwrap();
+                black_box(n)
+            })
+        });
+
+        // Tracking alone: the segments are decoded once, outside the timing.
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut frame = 0u64;
+        read_capture("bench", Cursor::new(&bytes[..]), &mut |p, _| {
+            frame += 1;
+            if let Ok(s) = decode(p, frame) {
+                segments.push(s);
+            }
+        })
+        .unwrap();
+        g.throughput(Throughput::Elements(segments.len() as u64));
+        g.bench_function("track", |b| {
+            b.iter(|| {
+                let mut tracker = Tracker::new(TrackerConfig::default());
+                let mut n = 0u64;
+                let mut emit = |c: rstscope::connection::Connection| n += c.segments;
+                for s in &segments {
+                    tracker.push(s, &mut emit);
+                }
+                tracker.finish(&mut emit);
+                black_box(n)
+            })
+        });
+        g.bench_function("track+classify", |b| {
+            b.iter(|| {
+                let mut tracker = Tracker::new(TrackerConfig::default());
+                let mut n = 0u64;
+                let mut emit = |c: rstscope::connection::Connection| {
+                    n += u64::from(classify(&c).rst_count.unwrap_or(0));
+                };
+                for s in &segments {
+                    tracker.push(s, &mut emit);
+                }
+                tracker.finish(&mut emit);
                 black_box(n)
             })
         });
