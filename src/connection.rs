@@ -1522,6 +1522,23 @@ pub struct Tracker {
 /// Fan table entries allowed beyond the open connections before pruning.
 const FAN_SLACK: usize = 65_536;
 
+/// [`Tracker::expired`], as a function of the configuration alone so the
+/// per-segment path can call it while it holds the connection mutably.
+fn conn_expired(cfg: &TrackerConfig, c: &Connection, now: Timestamp) -> bool {
+    let idle = now.0.saturating_sub(c.last_time.0);
+    if let Some(end) = c.ended_at {
+        let grace = grace_ns(cfg, c);
+        return now.0.saturating_sub(end.0) >= grace && idle >= grace;
+    }
+    let attempt = !c.ep[1].seen() || !c.ep[0].seen();
+    let limit = if attempt {
+        cfg.attempt_timeout
+    } else {
+        cfg.idle_timeout
+    };
+    idle >= ns(limit)
+}
+
 impl Tracker {
     pub fn new(cfg: TrackerConfig) -> Self {
         Tracker {
@@ -1561,6 +1578,21 @@ impl Tracker {
         } else {
             TupleKey::new(seg.dst, seg.src)
         };
+        // Most segments belong to an established connection that goes on:
+        // one table lookup for them. New tuples, attempts and restarts take
+        // the general way below.
+        if let Some(Slot::Conn(conn)) = self.map.get_mut(&key) {
+            if !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, seg.ts) {
+                let was_ended = conn.ended();
+                conn.push(seg, &self.cfg);
+                if !was_ended && conn.ended() {
+                    let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key));
+                    self.due.push(due);
+                }
+                self.after_segment(emit);
+                return;
+            }
+        }
         let restart = match self.map.get(&key) {
             Some(Slot::Conn(c)) => c.is_new_generation(seg) || self.expired(c, seg.ts),
             Some(Slot::Attempt(a)) => {
@@ -1618,6 +1650,11 @@ impl Tracker {
                 }
             }
         }
+        self.after_segment(emit);
+    }
+
+    /// Bookkeeping after every segment, whichever way it went.
+    fn after_segment(&mut self, emit: &mut dyn FnMut(Connection)) {
         self.stats.peak_open = self.stats.peak_open.max(self.map.len());
         if self.fan.len() > self.fan_limit {
             self.prune_fan();
@@ -1647,18 +1684,7 @@ impl Tracker {
     /// How long an ended connection waits for late segments: a few of its
     /// round trips plus one retransmission timeout, at most `grace`.
     fn expired(&self, c: &Connection, now: Timestamp) -> bool {
-        let idle = now.0.saturating_sub(c.last_time.0);
-        if let Some(end) = c.ended_at {
-            let grace = grace_ns(&self.cfg, c);
-            return now.0.saturating_sub(end.0) >= grace && idle >= grace;
-        }
-        let attempt = !c.ep[1].seen() || !c.ep[0].seen();
-        let limit = if attempt {
-            self.cfg.attempt_timeout
-        } else {
-            self.cfg.idle_timeout
-        };
-        idle >= ns(limit)
+        conn_expired(&self.cfg, c, now)
     }
 
     /// [`Tracker::expired`] for an attempt: never ended, only one side seen.
