@@ -19,6 +19,15 @@ use crate::segment::Timestamp;
 /// past it for a single record larger than this (never past `MAX_BLOCK`).
 const BUFFER: usize = 1 << 20;
 
+/// Smallest read buffer: a capture that fits in its first read gets a buffer
+/// of about its own size (at least this), not a zeroed megabyte, which keeps
+/// reading many small files (tests, fuzzing) cheap.
+const MIN_BUFFER: usize = 4096;
+
+/// Largest the read buffer ever grows: one block at the limit plus a full
+/// buffer of what follows it.
+const MAX_BUFFER: usize = MAX_BLOCK as usize + BUFFER;
+
 /// Largest pcap record Wireshark accepts for ordinary link types; a larger
 /// `caplen` means a corrupt record header, not a real packet.
 const MAX_PCAP_RECORD: u32 = 262_144;
@@ -144,11 +153,19 @@ pub fn read_capture(
         file: name.to_string(),
         ..FileSummary::default()
     };
+    // The whole input is already in `prefix` when it is shorter than asked
+    // for: a buffer twice its size holds it, else the full-size buffer.
+    let capacity = if prefix.len() < PREFIX {
+        prefix.len().saturating_mul(2).clamp(MIN_BUFFER, BUFFER)
+    } else {
+        BUFFER
+    };
     let mut run = Run {
         name,
         summary: &mut summary,
         on_packet,
         offset: 0,
+        capacity,
     };
     match magic_le {
         Some(m) if PCAP_MAGICS.contains(&m) || PCAP_MAGICS.contains(&m.swap_bytes()) => {
@@ -176,6 +193,8 @@ struct Run<'s, 'f> {
     on_packet: &'f mut dyn FnMut(&Packet<'_>, u64),
     /// Byte offset of the next unconsumed byte in the file.
     offset: u64,
+    /// Current size of the reader's buffer.
+    capacity: usize,
 }
 
 /// What to do after `next()` failed.
@@ -192,7 +211,7 @@ impl Run<'_, '_> {
                 format!("file header cut short ({} of 24 bytes)", prefix.len()),
             ));
         }
-        let mut reader = LegacyPcapReader::new(BUFFER, stream)
+        let mut reader = LegacyPcapReader::new(self.capacity, stream)
             .map_err(|e| self.bad_header("pcap", e.to_string()))?;
         let mut link = LinkType(0);
         let mut nanos = false;
@@ -250,7 +269,8 @@ impl Run<'_, '_> {
                         PcapBlockOwned::NG(_) => {}
                     }
                     self.offset += len as u64;
-                    reader.consume(len);
+                    // No shift per record: refill() moves the partial record once.
+                    reader.consume_noshift(len);
                 }
                 Err(e) => {
                     let e = e.to_owned_vec();
@@ -274,7 +294,7 @@ impl Run<'_, '_> {
     }
 
     fn pcapng(&mut self, stream: impl Read) -> Result<(), CaptureError> {
-        let mut reader = PcapNGReader::new(BUFFER, stream)
+        let mut reader = PcapNGReader::new(self.capacity, stream)
             .map_err(|e| self.bad_header("pcapng", e.to_string()))?;
         let mut interfaces: Vec<Interface> = Vec::new();
         let mut big_endian = false;
@@ -367,18 +387,20 @@ impl Run<'_, '_> {
                         _ => {}
                     }
                     self.offset += len as u64;
-                    reader.consume(len);
+                    // No shift per record: refill() moves the partial record once.
+                    reader.consume_noshift(len);
                 }
                 Ok((len, _)) => {
                     self.offset += len as u64;
-                    reader.consume(len);
+                    // No shift per record: refill() moves the partial record once.
+                    reader.consume_noshift(len);
                 }
                 Err(e) => {
                     let e = e.to_owned_vec();
+                    let declared = declared_block_len(reader.data(), big_endian);
                     let needed = match &e {
                         PcapError::BufferTooSmall => {
-                            let block_len =
-                                u32_at(reader.data(), 4, big_endian).unwrap_or(u32::MAX);
+                            let block_len = declared.unwrap_or(u32::MAX);
                             if block_len > MAX_BLOCK {
                                 return Err(self.bad_record(format!(
                                     "block claims {block_len} bytes, more than the {MAX_BLOCK}-byte limit"
@@ -386,6 +408,19 @@ impl Run<'_, '_> {
                             }
                             Some(block_len as usize)
                         }
+                        // The parser wants bytes past the end of the file, but
+                        // the block's own length is all there: its contents
+                        // (an Enhanced Packet Block's captured length, say)
+                        // overrun the block. A corrupt block, not a file cut
+                        // short, whose rest would otherwise go unread unsaid.
+                        PcapError::UnexpectedEof => match declared {
+                            Some(len) if (len as usize) <= reader.data().len() => {
+                                return Err(self.bad_record(format!(
+                                    "block contents overrun its declared length of {len} bytes"
+                                )));
+                            }
+                            _ => None,
+                        },
                         _ => None,
                     };
                     match self.after_error(e, needed, &mut reader)? {
@@ -424,8 +459,20 @@ impl Run<'_, '_> {
                 Ok(Step::Refill)
             }
             PcapError::BufferTooSmall => {
-                let size = needed.unwrap_or(BUFFER).max(BUFFER) + BUFFER;
-                reader.grow(size);
+                // At least double, so the loop always makes progress even
+                // when our reading of the length differs from the parser's
+                // (a section of the other byte order); never past the limit.
+                let size = needed
+                    .unwrap_or(0)
+                    .saturating_add(self.capacity.min(BUFFER))
+                    .max(self.capacity.saturating_mul(2))
+                    .min(MAX_BUFFER);
+                if size <= self.capacity || !reader.grow(size) {
+                    return Err(
+                        self.bad_record(format!("block larger than the {MAX_BLOCK}-byte limit"))
+                    );
+                }
+                self.capacity = size;
                 self.refill(reader)?;
                 Ok(Step::Refill)
             }
@@ -479,7 +526,9 @@ impl Interface {
     fn timestamp(&self, high: u32, low: u32) -> Timestamp {
         let units = (u128::from(high) << 32) | u128::from(low);
         let per_sec = u128::from(self.units_per_sec.max(1));
-        let secs = (units / per_sec) as i64;
+        // 2^64 units of one second is past i64 seconds: saturate (the far
+        // future) rather than wrap to a time before 1970.
+        let secs = i64::try_from(units / per_sec).unwrap_or(i64::MAX);
         let nanos = ((units % per_sec) * 1_000_000_000 / per_sec) as i64;
         Timestamp::from_parts(secs.saturating_add(self.offset_secs), nanos)
     }
@@ -514,6 +563,21 @@ impl<'a> ObsoletePacket<'a> {
             data: body.get(20..20usize.checked_add(caplen)?)?,
         })
     }
+}
+
+/// The length a pcapng block at the start of `data` declares. A Section
+/// Header Block says its own byte order (its byte-order magic), which may
+/// differ from the section before it.
+fn declared_block_len(data: &[u8], big_endian: bool) -> Option<u32> {
+    let big_endian = match u32_at(data, 0, false) {
+        Some(PCAPNG_MAGIC) => match u32_at(data, 8, false) {
+            Some(0x1a2b_3c4d) => false,
+            Some(0x4d3c_2b1a) => true,
+            _ => big_endian,
+        },
+        _ => big_endian,
+    };
+    u32_at(data, 4, big_endian)
 }
 
 fn u32_at(data: &[u8], offset: usize, big_endian: bool) -> Option<u32> {

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{
-    EtherType, IpNumber, Ipv4HeaderSlice, Ipv6HeaderSlice, LaxIpSlice, LaxNetSlice,
+    err::Layer, EtherType, IpNumber, Ipv4HeaderSlice, Ipv6HeaderSlice, LaxIpSlice, LaxNetSlice,
     LaxSlicedPacket, LenSource, TcpOptionElement, TcpSlice,
 };
 
@@ -105,7 +105,22 @@ fn decode_lax(packet: &Packet<'_>, frame: u64) -> Result<Segment, SkipReason> {
         LaxNetSlice::Ipv6(v6) => LaxIpSlice::Ipv6(v6),
         LaxNetSlice::Arp(_) => return Err(SkipReason::NonIp),
     };
-    segment_from_ip(&ip, packet, frame)
+    // Slicing stopped inside the IP extension headers (a header length past
+    // the packet, a snap length that cut the chain): what follows is
+    // unknown, not known to be something other than TCP.
+    let broken_extensions = matches!(
+        sliced.stop_err,
+        Some((
+            _,
+            Layer::IpAuthHeader
+                | Layer::Ipv6ExtHeader
+                | Layer::Ipv6HopByHopHeader
+                | Layer::Ipv6DestOptionsHeader
+                | Layer::Ipv6RouteHeader
+                | Layer::Ipv6FragHeader
+        ))
+    );
+    segment_from_ip(&ip, packet, frame, broken_extensions)
 }
 
 /// Runs the link layer, leaving etherparse to decode from the network layer on.
@@ -179,13 +194,18 @@ fn segment_from_ip(
     ip: &LaxIpSlice<'_>,
     packet: &Packet<'_>,
     frame: u64,
+    broken_extensions: bool,
 ) -> Result<Segment, SkipReason> {
     let payload = ip.payload();
     if payload.fragmented {
         return Err(SkipReason::IpFragment);
     }
     if payload.ip_number != etherparse::IpNumber::TCP {
-        return Err(SkipReason::NonTcp);
+        return Err(if broken_extensions {
+            SkipReason::MalformedHeader
+        } else {
+            SkipReason::NonTcp
+        });
     }
     let (src, dst, ttl, ip_end) = match ip {
         LaxIpSlice::Ipv4(v4) => {

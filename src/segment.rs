@@ -20,7 +20,7 @@ impl Timestamp {
 
     /// Seconds from `earlier` to `self` (negative when `self` is earlier).
     pub fn since(self, earlier: Timestamp) -> f64 {
-        (self.0 - earlier.0) as f64 / 1e9
+        self.0.saturating_sub(earlier.0) as f64 / 1e9
     }
 
     /// RFC 3339, UTC, microseconds: what spreadsheets sort correctly.
