@@ -259,3 +259,27 @@ fn output_file_is_written_whole_or_not_at_all() {
         .count();
     assert_eq!(leftovers, 0);
 }
+
+/// A full disk is a failure the user must see: one line, status 2 (unlike a
+/// closed pipe, which ends quietly). /dev/full fails every write with ENOSPC.
+#[test]
+fn full_disk_is_a_clear_error() {
+    for args in [
+        vec!["flows", "fixtures/incident.pcap"],
+        vec!["flows", "--format", "ndjson", "fixtures/incident.pcap"],
+        vec!["report", "--format", "json", "fixtures/incident.pcap"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rstscope"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(&args)
+            .stdout(std::fs::File::create("/dev/full").expect("/dev/full"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim_end(),
+            "rstscope: cannot write output: No space left on device (os error 28)",
+            "{args:?}"
+        );
+    }
+}
