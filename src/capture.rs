@@ -329,22 +329,14 @@ impl Run<'_, '_> {
                             });
                         }
                         Block::EnhancedPacket(epb) => {
-                            let Some(iface) = interfaces.get(epb.if_id as usize).copied() else {
-                                return Err(self.bad_record(format!(
-                                    "packet refers to interface {} but the section describes {}",
-                                    epb.if_id,
-                                    interfaces.len()
-                                )));
-                            };
-                            let ts = iface.timestamp(epb.ts_high, epb.ts_low);
-                            last_ts = ts;
-                            let packet = Packet {
-                                ts,
-                                link: iface.link,
-                                data: epb.packet_data(),
-                                orig_len: epb.origlen,
-                            };
-                            self.emit(&packet, len);
+                            last_ts = self.interface_packet(
+                                &interfaces,
+                                epb.if_id,
+                                (epb.ts_high, epb.ts_low),
+                                epb.packet_data(),
+                                epb.origlen,
+                                len,
+                            )?;
                         }
                         Block::SimplePacket(spb) => {
                             let Some(iface) = interfaces.first().copied() else {
@@ -366,23 +358,14 @@ impl Run<'_, '_> {
                                     self.bad_record("obsolete packet block too short".into())
                                 );
                             };
-                            let Some(iface) = interfaces.get(usize::from(opb.if_id)).copied()
-                            else {
-                                return Err(self.bad_record(format!(
-                                    "packet refers to interface {} but the section describes {}",
-                                    opb.if_id,
-                                    interfaces.len()
-                                )));
-                            };
-                            let ts = iface.timestamp(opb.ts_high, opb.ts_low);
-                            last_ts = ts;
-                            let packet = Packet {
-                                ts,
-                                link: iface.link,
-                                data: opb.data,
-                                orig_len: opb.orig_len,
-                            };
-                            self.emit(&packet, len);
+                            last_ts = self.interface_packet(
+                                &interfaces,
+                                u32::from(opb.if_id),
+                                (opb.ts_high, opb.ts_low),
+                                opb.data,
+                                opb.orig_len,
+                                len,
+                            )?;
                         }
                         _ => {}
                     }
@@ -430,6 +413,34 @@ impl Run<'_, '_> {
                 }
             }
         }
+    }
+
+    /// A packet block that names its interface and carries a timestamp
+    /// (Enhanced and obsolete Packet Blocks): emits it with that interface's
+    /// link type and clock, and returns its time for the blocks that have none.
+    fn interface_packet(
+        &mut self,
+        interfaces: &[Interface],
+        if_id: u32,
+        (ts_high, ts_low): (u32, u32),
+        data: &[u8],
+        orig_len: u32,
+        len: usize,
+    ) -> Result<Timestamp, CaptureError> {
+        let Some(iface) = interfaces.get(if_id as usize).copied() else {
+            return Err(self.bad_record(format!(
+                "packet refers to interface {if_id} but the section describes {}",
+                interfaces.len()
+            )));
+        };
+        let packet = Packet {
+            ts: iface.timestamp(ts_high, ts_low),
+            link: iface.link,
+            data,
+            orig_len,
+        };
+        self.emit(&packet, len);
+        Ok(packet.ts)
     }
 
     fn emit(&mut self, packet: &Packet<'_>, len: usize) {
