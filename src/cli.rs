@@ -100,14 +100,6 @@ pub enum ReportFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, Default, ValueEnum)]
-pub enum FlowsFormat {
-    #[default]
-    Csv,
-    Json,
-    Ndjson,
-}
-
 #[derive(Debug, Args, Clone, Default)]
 pub struct ReportArgs {
     #[command(flatten)]
@@ -132,8 +124,8 @@ pub struct FlowsArgs {
     pub common: Common,
 
     /// Output format
-    #[arg(long, value_enum, default_value_t = FlowsFormat::Csv)]
-    pub format: FlowsFormat,
+    #[arg(long, value_enum, default_value_t = FlowFormat::Csv)]
+    pub format: FlowFormat,
 
     /// Write to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
@@ -283,11 +275,7 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
 
 fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
-    let format = match args.format {
-        FlowsFormat::Csv => FlowFormat::Csv,
-        FlowsFormat::Json => FlowFormat::Json,
-        FlowsFormat::Ndjson => FlowFormat::Ndjson,
-    };
+    let format = args.format;
     let mut writer = FlowWriter::new(Output::create(args.output.as_deref())?, format)?;
     analyse(&args.common, &filter, &mut |_conn, flow| {
         writer.write(flow)?;

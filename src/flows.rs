@@ -5,22 +5,13 @@ use std::io::{self, Write};
 
 use crate::classify::{Flow, FIELDS};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum FlowFormat {
+    #[default]
     Csv,
     Json,
     Ndjson,
-}
-
-impl FlowFormat {
-    pub fn parse(s: &str) -> Option<FlowFormat> {
-        match s {
-            "csv" => Some(FlowFormat::Csv),
-            "json" => Some(FlowFormat::Json),
-            "ndjson" => Some(FlowFormat::Ndjson),
-            _ => None,
-        }
-    }
 }
 
 enum Sink<W: Write> {
