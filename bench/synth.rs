@@ -468,12 +468,18 @@ impl Script<'_> {
 
     fn exchanges(&mut self, n: u64) {
         for k in 0..n {
-            let gap = if k == 0 {
-                20 + self.rng.below(40)
-            } else {
-                self.think()
-            };
+            let gap = self.gap_before_request(k);
             self.exchange(gap);
+        }
+    }
+
+    /// The client's pause before its request number `k` (0-based): a quick
+    /// first request after the handshake, think time between later ones.
+    fn gap_before_request(&mut self, k: u64) -> u64 {
+        if k == 0 {
+            20 + self.rng.below(40)
+        } else {
+            self.think()
         }
     }
 
@@ -548,7 +554,7 @@ impl Script<'_> {
                     // (tcp_abort_on_overflow), half the request.
                     let k = self.kern();
                     if self.rng.chance(0.5) {
-                        let g = 20 + self.rng.below(40);
+                        let g = self.gap_before_request(0);
                         self.request(g);
                     }
                     self.push(k, false, Kind::Rst);
@@ -556,7 +562,7 @@ impl Script<'_> {
                 }
                 4..=5 => {
                     self.handshake(0);
-                    let g = 20 + self.rng.below(40);
+                    let g = self.gap_before_request(0);
                     self.request(g);
                     let rtt = self.rtt;
                     self.push(1_000_000, false, Kind::SynAck);
@@ -569,7 +575,7 @@ impl Script<'_> {
                 }
                 _ => {
                     self.handshake(0);
-                    let g = 20 + self.rng.below(40);
+                    let g = self.gap_before_request(0);
                     self.request(g);
                     let k = self.kern();
                     self.push(k, false, Kind::Ack { back: 0 });
@@ -584,11 +590,7 @@ impl Script<'_> {
             Outcome::ServerAbort => {
                 self.handshake(0);
                 self.exchanges(n - 1);
-                let g = if n > 1 {
-                    self.think()
-                } else {
-                    20 + self.rng.below(40)
-                };
+                let g = self.gap_before_request(n - 1);
                 self.request(g);
                 let body = self.response_len().max(4000);
                 let srv = self.server_time();
@@ -607,11 +609,7 @@ impl Script<'_> {
                 if self.rng.chance(0.7) {
                     // close() with unread data: the response is still arriving.
                     self.exchanges(n - 1);
-                    let g = if n > 1 {
-                        self.think()
-                    } else {
-                        20 + self.rng.below(40)
-                    };
+                    let g = self.gap_before_request(n - 1);
                     self.request(g);
                     let body = self.response_len().max(20_000);
                     let srv = self.server_time();
@@ -633,11 +631,7 @@ impl Script<'_> {
                 if self.rng.chance(0.6) {
                     // Client closed after its request; the server kept writing.
                     self.exchanges(n - 1);
-                    let g = if n > 1 {
-                        self.think()
-                    } else {
-                        20 + self.rng.below(40)
-                    };
+                    let g = self.gap_before_request(n - 1);
                     self.request(g);
                     let f = 10 + self.rng.below(30);
                     self.push(f, true, Kind::Fin);
