@@ -6,9 +6,9 @@
 
 fn main() {
     let inputs: Vec<String> = std::env::args().skip(1).collect();
-    let mut health = rstscope::health::Health::default();
+    let mut health = rstscope::wire::Health::default();
     let mut payload = 0u64;
-    let result = rstscope::analysis::read_segments(&inputs, &mut health, &mut |s| {
+    let result = rstscope::pipeline::read_segments(&inputs, &mut health, &mut |s| {
         payload += u64::from(s.payload_len);
     });
     if let Err(e) = result {

@@ -18,10 +18,10 @@ use std::io::Cursor;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use rstscope::capture::{read_capture, Packet};
-use rstscope::classify::classify;
-use rstscope::connection::{Tracker, TrackerConfig};
 use rstscope::decode::decode;
-use rstscope::segment::Segment;
+use rstscope::diagnose::classify;
+use rstscope::track::{Tracker, TrackerConfig};
+use rstscope::wire::Segment;
 
 /// About 40 000 packets: big enough to amortise the file header, small
 /// enough to stay in the CPU caches' neighbourhood like a streamed buffer.
@@ -84,7 +84,7 @@ fn stages(c: &mut Criterion) {
             b.iter(|| {
                 let mut tracker = Tracker::new(TrackerConfig::default());
                 let mut n = 0u64;
-                let mut emit = |c: rstscope::connection::Connection| n += c.segments;
+                let mut emit = |c: rstscope::track::Connection| n += c.segments;
                 for s in &segments {
                     tracker.push(s, &mut emit);
                 }
@@ -96,7 +96,7 @@ fn stages(c: &mut Criterion) {
             b.iter(|| {
                 let mut tracker = Tracker::new(TrackerConfig::default());
                 let mut n = 0u64;
-                let mut emit = |c: rstscope::connection::Connection| {
+                let mut emit = |c: rstscope::track::Connection| {
                     n += u64::from(classify(&c).rst_count.unwrap_or(0));
                 };
                 for s in &segments {

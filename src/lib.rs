@@ -1,24 +1,22 @@
 //! rstscope: explain every TCP reset in a packet capture.
 //!
-//! The pipeline, one module per stage, data flowing one way:
-//! bytes ([`capture`]) → packets → segments ([`decode`], [`segment`]) →
-//! connections → outcomes → report ([`report`]), driven by [`analysis`] and
-//! accounted for in [`health`]. [`cli`] is the command line over it.
+//! Data flows one way, one folder per stage:
+//! bytes ([`capture`]) → packets → segments ([`decode`], values in [`wire`])
+//! → connections ([`track`]) → rows ([`diagnose`]) → outputs ([`output`]),
+//! driven by [`pipeline`]; [`cli`] is the command line over it. Each
+//! folder's `mod.rs` says what it owns and what it may import, and
+//! `tests/layout.rs` holds the rule.
 
-pub mod analysis;
 pub mod capture;
-pub mod check;
 pub mod cli;
 pub mod decode;
-pub mod error;
-pub mod health;
+pub mod diagnose;
 pub mod output;
-pub mod progress;
-pub mod report;
-pub mod segment;
+pub mod pipeline;
+pub mod track;
+pub mod wire;
 
-// Connection tracking and classification (issue 3).
-pub mod classify;
-pub mod connection;
-pub mod flows;
-pub mod timeline;
+pub use capture::CaptureError;
+pub use diagnose::{classify, Flow, Outcome};
+pub use track::{Connection, TrackerConfig};
+pub use wire::Health;

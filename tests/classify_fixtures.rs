@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rstscope::analysis;
-use rstscope::classify::{classify, Flow};
-use rstscope::connection::{Tracker, TrackerConfig};
-use rstscope::health::Health;
+use rstscope::diagnose::{classify, Flow};
+use rstscope::pipeline;
+use rstscope::track::{Tracker, TrackerConfig};
+use rstscope::wire::Health;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -20,7 +20,7 @@ fn analyse(path: &Path) -> Vec<Flow> {
     let mut tracker = Tracker::new(TrackerConfig::default());
     let mut flows = Vec::new();
     let inputs = vec![path.to_string_lossy().into_owned()];
-    analysis::read_segments(&inputs, &mut health, &mut |seg| {
+    pipeline::read_segments(&inputs, &mut health, &mut |seg| {
         tracker.push(seg, &mut |c| flows.push(classify(&c)));
     })
     .expect("fixture reads");

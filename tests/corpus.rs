@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use rstscope::analysis::read_segments;
-use rstscope::health::Health;
+use rstscope::pipeline::read_segments;
+use rstscope::wire::Health;
 
 fn corpus(name: &str) -> String {
     let dir = std::env::var("RSTSCOPE_CORPUS")
@@ -144,7 +144,7 @@ fn rst_counts_add_up_to_tsharks() {
         }
         let mut health = Health::default();
         let mut ours = 0u64;
-        rstscope::analysis::analyse_connections(
+        rstscope::pipeline::analyse_connections(
             &[corpus(name)],
             &mut health,
             Default::default(),

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use rstscope::analysis::read_segments;
-use rstscope::health::Health;
+use rstscope::pipeline::read_segments;
+use rstscope::wire::Health;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")

@@ -5,9 +5,9 @@
 
 mod support;
 
-use rstscope::analysis::SegmentReader;
-use rstscope::health::SkipReason;
-use rstscope::segment::{Segment, Timestamp};
+use rstscope::pipeline::SegmentReader;
+use rstscope::wire::SkipReason;
+use rstscope::wire::{Segment, Timestamp};
 use support::*;
 
 fn read(bytes: &[u8]) -> (SegmentReader, Vec<Segment>) {

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use rstscope::analysis;
-use rstscope::connection::TrackerConfig;
-use rstscope::health::Health;
-use rstscope::report::ConnectionReport;
+use rstscope::output::report::ConnectionReport;
+use rstscope::pipeline;
+use rstscope::track::TrackerConfig;
+use rstscope::wire::Health;
 
 fn report_for(fixture: &str, examples: usize) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -14,7 +14,7 @@ fn report_for(fixture: &str, examples: usize) -> String {
         .join(fixture);
     let mut health = Health::default();
     let mut rep = ConnectionReport::new(examples);
-    analysis::analyse_connections(
+    pipeline::analyse_connections(
         &[path.to_string_lossy().into_owned()],
         &mut health,
         TrackerConfig::default(),

@@ -29,8 +29,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-use rstscope::error::CaptureError;
-use rstscope::segment::{seq_diff, seq_le, seq_lt, Flags, Segment, Timestamp};
+use rstscope::capture::CaptureError;
+use rstscope::wire::{seq_diff, seq_le, seq_lt, Flags, Segment, Timestamp};
 
 /// Longest one run may take (debug build, slow shared machine) before it
 /// counts as a hang.
@@ -921,7 +921,7 @@ fn pcapng_timestamps_at_both_ends_of_time() {
     );
     assert!(last >= first);
     let mut text = Vec::new();
-    rstscope::report::write_capture_summary(&mut text, &run.health).expect("summary");
+    rstscope::output::report::write_capture_summary(&mut text, &run.health).expect("summary");
     let text = String::from_utf8_lossy(&text);
     assert!(!text.contains("(-"), "negative time span: {text}");
 }
@@ -1021,7 +1021,7 @@ fn impossible_header_lengths_are_counted_not_fatal() {
     assert_eq!(run.health.packets_read, 140);
     assert!(
         run.health
-            .skipped(rstscope::health::SkipReason::MalformedHeader)
+            .skipped(rstscope::wire::SkipReason::MalformedHeader)
             > 0
     );
     assert!(run.health.tcp_segments > 0);
@@ -1038,7 +1038,7 @@ fn broken_ipv6_extension_chains_are_malformed_not_non_tcp() {
     let run = pipeline::run("v6.pcap", &bytes);
     assert!(run.result.is_ok());
     let h = &run.health;
-    use rstscope::health::SkipReason;
+    use rstscope::wire::SkipReason;
     assert_eq!(h.skipped(SkipReason::NonTcp), 0);
     assert_eq!(h.skipped(SkipReason::MalformedHeader), 1);
     assert_eq!(h.skipped(SkipReason::IpFragment), 2);

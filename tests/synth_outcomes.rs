@@ -9,10 +9,10 @@ mod synth;
 
 use std::collections::BTreeMap;
 
-use rstscope::analysis;
-use rstscope::classify::Outcome;
-use rstscope::connection::TrackerConfig;
-use rstscope::health::Health;
+use rstscope::diagnose::Outcome;
+use rstscope::pipeline;
+use rstscope::track::TrackerConfig;
+use rstscope::wire::Health;
 
 fn run(seed: u64, snaplen: Option<u32>) {
     let cfg = synth::Config {
@@ -37,7 +37,7 @@ fn run(seed: u64, snaplen: Option<u32>) {
     let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
     let mut variants: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut rsts = 0u64;
-    let result = analysis::analyse_connections(
+    let result = pipeline::analyse_connections(
         &[path.to_string_lossy().into_owned()],
         &mut health,
         TrackerConfig::default(),

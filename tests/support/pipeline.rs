@@ -9,14 +9,14 @@
 
 use std::io::{self, Write};
 
-use rstscope::analysis::SegmentReader;
-use rstscope::classify;
-use rstscope::connection::{Connection, Tracker, TrackerConfig};
-use rstscope::error::CaptureError;
-use rstscope::flows::{FlowFormat, FlowWriter};
-use rstscope::health::Health;
-use rstscope::report::{self, ConnectionReport};
-use rstscope::timeline;
+use rstscope::capture::CaptureError;
+use rstscope::diagnose;
+use rstscope::output::flows::{FlowFormat, FlowWriter};
+use rstscope::output::report::{self, ConnectionReport};
+use rstscope::output::timeline;
+use rstscope::pipeline::SegmentReader;
+use rstscope::track::{Connection, Tracker, TrackerConfig};
+use rstscope::wire::Health;
 
 /// What one run gave.
 pub struct Run {
@@ -53,7 +53,7 @@ impl Outputs {
     }
 
     fn take(&mut self, conn: Connection) {
-        let flow = classify::classify(&conn);
+        let flow = diagnose::classify(&conn);
         self.csv.write(&flow).expect("csv row into a sink");
         self.json.write(&flow).expect("json row into a sink");
         self.ndjson.write(&flow).expect("ndjson row into a sink");

@@ -11,9 +11,10 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
-use crate::error::CaptureError;
-use crate::health::FileSummary;
-use crate::segment::Timestamp;
+use crate::wire::{FileSummary, Timestamp};
+
+mod error;
+pub use error::CaptureError;
 
 /// Read buffer size. Large enough that refills are rare; the buffer only grows
 /// past it for a single record larger than this (never past `MAX_BLOCK`).

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::classify::{Flow, FIELDS};
+use crate::diagnose::{Flow, FIELDS};
 
 /// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -110,7 +110,7 @@ pub struct FlowFilter {
     /// `[::1]:80`, `::1`).
     pub server: Option<(std::net::IpAddr, Option<u16>)>,
     pub port: Option<u16>,
-    pub outcomes: Vec<crate::classify::Outcome>,
+    pub outcomes: Vec<crate::diagnose::Outcome>,
     /// `timeline --conn ADDR:PORT`: connections with this client (or
     /// server) endpoint.
     pub conns: Vec<std::net::SocketAddr>,
@@ -135,8 +135,8 @@ impl FlowFilter {
             if o.is_empty() {
                 continue;
             }
-            parsed.push(crate::classify::Outcome::parse(o).ok_or_else(|| {
-                let all: Vec<&str> = crate::classify::Outcome::ALL
+            parsed.push(crate::diagnose::Outcome::parse(o).ok_or_else(|| {
+                let all: Vec<&str> = crate::diagnose::Outcome::ALL
                     .iter()
                     .map(|o| o.name())
                     .collect();
@@ -210,8 +210,8 @@ fn parse_server(s: &str) -> Option<(std::net::IpAddr, Option<u16>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::classify;
-    use crate::connection::tests::{Wire, A, F, P, R};
+    use crate::diagnose::classify;
+    use crate::track::testwire::{Wire, A, F, P, R};
 
     fn flows() -> Vec<Flow> {
         let mut a = Wire::new();

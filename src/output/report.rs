@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::health::{Health, SkipReason};
+use crate::wire::{Health, SkipReason};
 
 /// The capture summary and health block, always printed first: a reader must
 /// know what was analysed before trusting any diagnosis.
@@ -102,9 +102,9 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
 
 use std::collections::BTreeMap;
 
-use crate::classify::{human, Flow, Outcome};
-use crate::connection::Connection;
-use crate::segment::Timestamp;
+use crate::diagnose::{human, Flow, Outcome};
+use crate::track::Connection;
+use crate::wire::Timestamp;
 
 /// What each outcome means, in the words of `resets.md`.
 pub fn outcome_meaning(o: Outcome) -> &'static str {
@@ -180,7 +180,7 @@ impl ConnectionReport {
         if wants_example && g.examples.len() < self.examples_per_group {
             g.examples.push(Example {
                 flow: flow.clone(),
-                timeline: crate::timeline::render(conn, &flow.marks, "      "),
+                timeline: crate::output::timeline::render(conn, &flow.marks, "      "),
             });
         }
     }

@@ -11,8 +11,8 @@ use etherparse::{
 };
 
 use crate::capture::{LinkType, Packet};
-use crate::health::SkipReason;
-use crate::segment::{Flags, Segment};
+use crate::wire::SkipReason;
+use crate::wire::{Flags, Segment};
 
 /// BSD address families seen in NULL/LOOP headers: AF_INET is 2 everywhere,
 /// AF_INET6 is 24 (NetBSD/OpenBSD), 28 (FreeBSD) or 30 (macOS), 10 on Linux.
@@ -312,7 +312,7 @@ fn segment(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::Timestamp;
+    use crate::wire::Timestamp;
     use etherparse::PacketBuilder;
 
     fn tcp_v4(payload: &[u8]) -> Vec<u8> {

@@ -1,7 +1,7 @@
 //! Capture health: an account of every packet read. Nothing is dropped
 //! silently; each packet is either a TCP segment or counted under a reason.
 
-use crate::segment::Timestamp;
+use super::segment::Timestamp;
 use serde::Serialize;
 
 /// Why a packet did not become a TCP segment.

@@ -9,8 +9,8 @@
 
 use std::fmt::Write as _;
 
-use crate::classify::Mark;
-use crate::connection::{Connection, Side, TimelineEntry};
+use crate::diagnose::Mark;
+use crate::track::{Connection, Side, TimelineEntry};
 
 /// Column where annotations start, so arrows line up.
 const NOTE_COLUMN: usize = 48;
@@ -96,8 +96,8 @@ pub fn entry_line(conn: &Connection, e: &TimelineEntry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::classify;
-    use crate::connection::tests::{Wire, A, P, R, S};
+    use crate::diagnose::classify;
+    use crate::track::testwire::{Wire, A, P, R, S};
 
     #[test]
     fn spec_example() {
@@ -150,5 +150,67 @@ mod tests {
             .sum();
         assert_eq!(kept + skipped, conn.segments);
         assert!(text.contains("[R]"));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use std::net::SocketAddr;
+
+    use crate::track::testwire::track_with;
+    use crate::track::TrackerConfig;
+    use crate::wire::{Flags, Segment, Timestamp};
+    use proptest::prelude::*;
+
+    fn arb_segment() -> impl Strategy<Value = (bool, u8, u32, u32, u32, u16, i64, u8, Option<u8>)> {
+        (
+            any::<bool>(),
+            any::<u8>(),
+            prop_oneof![any::<u32>(), 0u32..64, (u32::MAX - 64)..=u32::MAX],
+            prop_oneof![any::<u32>(), 0u32..64, (u32::MAX - 64)..=u32::MAX],
+            prop_oneof![Just(0u32), 1u32..2000, Just(u32::MAX)],
+            any::<u16>(),
+            prop_oneof![-1_000_000_000i64..1_000_000_000, Just(i64::MAX / 4)],
+            any::<u8>(),
+            proptest::option::of(any::<u8>()),
+        )
+    }
+
+    proptest! {
+        /// Any sequence of segments on a few tuples: tracking, classification
+        /// and rendering never panic, and every RST is counted exactly once.
+        #[test]
+        fn never_panics_and_counts_every_rst(
+            segs in proptest::collection::vec((0u8..3, arb_segment()), 0..80)
+        ) {
+            let c: SocketAddr = "10.0.0.1:40000".parse().expect("addr");
+            let s: SocketAddr = "10.0.0.2:80".parse().expect("addr");
+            let mut t = 0i64;
+            let mut input = Vec::new();
+            for (i, (tuple, (c2s, flags, seq, ack, len, win, dt, ttl, ws))) in segs.into_iter().enumerate() {
+                t = t.saturating_add(dt);
+                let frame = i as u64 + 1;
+                let c = SocketAddr::new(c.ip(), c.port() + u16::from(tuple));
+                let (src, dst) = if c2s { (c, s) } else { (s, c) };
+                input.push(Segment {
+                    frame, ts: Timestamp(t), src, dst, seq, ack, flags: Flags(flags),
+                    window: win, wscale: ws, payload_len: len, ttl, snap_cut: false,
+                });
+            }
+            let cfg = TrackerConfig { timeline_head: 3, timeline_tail: 3, timeline_key: 2, ..TrackerConfig::default() };
+            let conns = track_with(&input, cfg);
+            let rsts: u64 = conns.iter().map(|c| u64::from(c.rst_count)).sum();
+            let want = input.iter().filter(|s| s.flags.rst()).count() as u64;
+            prop_assert_eq!(rsts, want);
+            let segs: u64 = conns.iter().map(|c| c.segments).sum();
+            prop_assert_eq!(segs, input.len() as u64);
+            for conn in &conns {
+                let flow = crate::diagnose::classify(conn);
+                let text = super::render(conn, &flow.marks, "");
+                prop_assert!(!flow.evidence.is_empty());
+                let _ = text;
+                prop_assert_eq!(flow.csv_record().len(), crate::diagnose::FIELDS.len());
+            }
+        }
     }
 }

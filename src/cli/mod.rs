@@ -6,17 +6,17 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::analysis;
-use crate::check::{Check, Expectation};
-use crate::classify::Flow;
-use crate::connection::{Connection, TrackerConfig};
-use crate::error::CaptureError;
-use crate::flows::{FlowFilter, FlowFormat, FlowWriter};
-use crate::health::Health;
-use crate::output::Output;
-use crate::progress::Progress;
-use crate::report::{self, ConnectionReport};
-use crate::timeline;
+use crate::capture::CaptureError;
+use crate::diagnose::Flow;
+use crate::output::check::{Check, Expectation};
+use crate::output::file::Output;
+use crate::output::flows::{FlowFilter, FlowFormat, FlowWriter};
+use crate::output::progress::Progress;
+use crate::output::report::{self, ConnectionReport};
+use crate::output::timeline;
+use crate::pipeline;
+use crate::track::{Connection, TrackerConfig};
+use crate::wire::Health;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,7 +87,7 @@ pub struct Common {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = crate::connection::DEFAULT_MAX_OPEN,
+        default_value_t = crate::track::DEFAULT_MAX_OPEN,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
     )]
     pub max_connections: usize,
@@ -222,11 +222,11 @@ fn analyse(
     on_connection: &mut dyn FnMut(&Connection, &Flow) -> io::Result<()>,
 ) -> Result<Health, Failure> {
     let mut health = Health::default();
-    let progress = Progress::for_terminal(common.quiet, analysis::total_bytes(&common.captures));
+    let progress = Progress::for_terminal(common.quiet, pipeline::total_bytes(&common.captures));
     // The first write error (a closed pipe, a full disk) is kept and
     // returned once reading stops.
     let mut write_error: Option<io::Error> = None;
-    let read = analysis::analyse_with_progress(
+    let read = pipeline::analyse_with_progress(
         &common.captures,
         &mut health,
         TrackerConfig {

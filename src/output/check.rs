@@ -7,9 +7,9 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{Flow, Outcome};
-use crate::connection::Connection;
-use crate::timeline;
+use crate::diagnose::{Flow, Outcome};
+use crate::output::timeline;
+use crate::track::Connection;
 
 /// Timelines kept per outcome for connections that explain a count difference.
 const EXAMPLES_PER_OUTCOME: usize = 3;

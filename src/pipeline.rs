@@ -6,14 +6,14 @@ use std::io::Read;
 use std::sync::mpsc;
 use std::thread;
 
+use crate::capture::CaptureError;
 use crate::capture::{self, Packet};
-use crate::classify::{classify, Flow};
-use crate::connection::{Connection, Tracker, TrackerConfig, TrackerStats};
 use crate::decode;
-use crate::error::CaptureError;
-use crate::health::{Health, SkipReason};
-use crate::progress::Progress;
-use crate::segment::{Segment, Timestamp};
+use crate::diagnose::{classify, Flow};
+use crate::output::progress::Progress;
+use crate::track::{Connection, Tracker, TrackerConfig, TrackerStats};
+use crate::wire::{Health, SkipReason};
+use crate::wire::{Segment, Timestamp};
 
 /// Reads captures one after another as one capture.
 #[derive(Default)]

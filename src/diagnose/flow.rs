@@ -1,0 +1,190 @@
+//! The `Flow` row: every field of `resets.md` for one connection.
+
+use serde::{Serialize, Serializer};
+
+use crate::track::{ReplyTo, Side};
+use crate::wire::Timestamp;
+
+use super::evidence::Mark;
+use super::outcome::{FinBy, Outcome};
+
+/// Every field of the spec, in the spec's order and spelling. Fields marked
+/// `serde(skip)` are for the text report only.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Flow {
+    pub client: String,
+    pub client_port: u16,
+    pub server: String,
+    pub server_port: u16,
+    #[serde(serialize_with = "ser_ts")]
+    pub first_time: Timestamp,
+    #[serde(serialize_with = "ser_ts")]
+    pub last_time: Timestamp,
+    #[serde(serialize_with = "ser_secs")]
+    pub duration: f64,
+    pub packets_c2s: u64,
+    pub packets_s2c: u64,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+    pub handshake_seen: bool,
+    #[serde(serialize_with = "ser_opt_secs")]
+    pub handshake_rtt: Option<f64>,
+    pub syn_retransmits: u32,
+    pub synack_retransmits: u32,
+    pub fin_by: FinBy,
+    pub roles_inferred: bool,
+    pub outcome: Outcome,
+    pub zeek_state: &'static str,
+    pub history: String,
+    pub rst_by: Option<Side>,
+    pub rst_count: Option<u32>,
+    #[serde(serialize_with = "ser_opt_ts")]
+    pub rst_time: Option<Timestamp>,
+    #[serde(serialize_with = "ser_opt_secs")]
+    pub rst_after_handshake: Option<f64>,
+    pub rst_reply_to: Option<ReplyTo>,
+    #[serde(serialize_with = "ser_opt_secs")]
+    pub rst_latency: Option<f64>,
+    #[serde(serialize_with = "ser_opt_secs")]
+    pub idle_before_rst: Option<f64>,
+    pub rst_in_window: Option<bool>,
+    pub rst_ttl_delta: Option<i16>,
+    pub rst_suspect: Option<String>,
+    pub evidence: String,
+
+    /// Frame number of the connection's first segment (for ordering and
+    /// selection; not a spec column).
+    #[serde(skip)]
+    pub first_frame: u64,
+    /// What to check on the host, in plain words (text report only).
+    #[serde(skip)]
+    pub hint: String,
+    /// Annotations for the deciding segments of the timeline.
+    #[serde(skip)]
+    pub marks: Vec<Mark>,
+}
+
+/// The spec's field names, in order: the CSV header.
+pub const FIELDS: [&str; 31] = [
+    "client",
+    "client_port",
+    "server",
+    "server_port",
+    "first_time",
+    "last_time",
+    "duration",
+    "packets_c2s",
+    "packets_s2c",
+    "bytes_c2s",
+    "bytes_s2c",
+    "handshake_seen",
+    "handshake_rtt",
+    "syn_retransmits",
+    "synack_retransmits",
+    "fin_by",
+    "roles_inferred",
+    "outcome",
+    "zeek_state",
+    "history",
+    "rst_by",
+    "rst_count",
+    "rst_time",
+    "rst_after_handshake",
+    "rst_reply_to",
+    "rst_latency",
+    "idle_before_rst",
+    "rst_in_window",
+    "rst_ttl_delta",
+    "rst_suspect",
+    "evidence",
+];
+
+fn round_us(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn ser_ts<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.rfc3339())
+}
+
+fn ser_opt_ts<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.rfc3339()),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_secs<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round_us(*x))
+}
+
+fn ser_opt_secs<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(x) => s.serialize_f64(round_us(*x)),
+        None => s.serialize_none(),
+    }
+}
+
+fn secs_str(x: f64) -> String {
+    format!("{x:.6}")
+}
+
+fn opt<T>(x: &Option<T>, f: impl Fn(&T) -> String) -> String {
+    x.as_ref().map(f).unwrap_or_default()
+}
+
+impl Flow {
+    /// One CSV row, aligned with [`FIELDS`]: timestamps RFC 3339 UTC with
+    /// microseconds, durations in seconds with six decimals, empty for none.
+    pub fn csv_record(&self) -> Vec<String> {
+        vec![
+            self.client.clone(),
+            self.client_port.to_string(),
+            self.server.clone(),
+            self.server_port.to_string(),
+            self.first_time.rfc3339(),
+            self.last_time.rfc3339(),
+            secs_str(self.duration),
+            self.packets_c2s.to_string(),
+            self.packets_s2c.to_string(),
+            self.bytes_c2s.to_string(),
+            self.bytes_s2c.to_string(),
+            self.handshake_seen.to_string(),
+            opt(&self.handshake_rtt, |x| secs_str(*x)),
+            self.syn_retransmits.to_string(),
+            self.synack_retransmits.to_string(),
+            self.fin_by.name().to_string(),
+            self.roles_inferred.to_string(),
+            self.outcome.name().to_string(),
+            self.zeek_state.to_string(),
+            self.history.clone(),
+            opt(&self.rst_by, |s| s.name().to_string()),
+            opt(&self.rst_count, |n| n.to_string()),
+            opt(&self.rst_time, |t| t.rfc3339()),
+            opt(&self.rst_after_handshake, |x| secs_str(*x)),
+            opt(&self.rst_reply_to, |r| r.name().to_string()),
+            opt(&self.rst_latency, |x| secs_str(*x)),
+            opt(&self.idle_before_rst, |x| secs_str(*x)),
+            opt(&self.rst_in_window, |b| b.to_string()),
+            opt(&self.rst_ttl_delta, |d| d.to_string()),
+            self.rst_suspect.clone().unwrap_or_default(),
+            self.evidence.clone(),
+        ]
+    }
+
+    /// `client:port` and `server:port` as people write them (IPv6 in brackets).
+    pub fn client_endpoint(&self) -> String {
+        endpoint(&self.client, self.client_port)
+    }
+    pub fn server_endpoint(&self) -> String {
+        endpoint(&self.server, self.server_port)
+    }
+}
+
+fn endpoint(addr: &str, port: u16) -> String {
+    if addr.contains(':') {
+        format!("[{addr}]:{port}")
+    } else {
+        format!("{addr}:{port}")
+    }
+}

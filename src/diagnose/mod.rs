@@ -1,0 +1,411 @@
+//! Connections → rows: the outcome, the reset facts, suspicion and the
+//! evidence sentence of every connection, as `resets.md` defines them.
+//!
+//! Owns: every judgement about a connection. Reads the tracker's facts and
+//! never changes them.
+//!
+//! May import: `wire`, `track`.
+//!
+//! Inside: `words` → `outcome`, `suspect` → `evidence` → `flow`; only
+//! [`classify`] here puts them together.
+
+mod evidence;
+mod flow;
+mod outcome;
+mod suspect;
+mod words;
+
+pub use evidence::Mark;
+pub use flow::{Flow, FIELDS};
+pub use outcome::{outcome_of, FinBy, Outcome};
+pub use suspect::{SUSPECT_IDLE_NS, SUSPECT_TTL_DELTA};
+pub use words::human;
+
+use crate::track::Connection;
+
+use evidence::explain;
+use suspect::suspect;
+use words::secs;
+
+/// Decides the outcome of a connection and gathers its facts.
+pub fn classify(conn: &Connection) -> Flow {
+    let c = conn.client();
+    let s = conn.server();
+    let hs = &conn.handshake;
+    let outcome = outcome_of(conn);
+    let fin_by = match (c.fin.is_some(), s.fin.is_some()) {
+        (true, true) => FinBy::Both,
+        (true, false) => FinBy::Client,
+        (false, true) => FinBy::Server,
+        (false, false) => FinBy::None,
+    };
+    let r = conn.first_rst.as_deref();
+    let mut marks = Vec::new();
+    let (evidence, hint) = explain(conn, outcome, &mut marks);
+    Flow {
+        client: c.addr.ip().to_string(),
+        client_port: c.addr.port(),
+        server: s.addr.ip().to_string(),
+        server_port: s.addr.port(),
+        first_time: conn.first_time,
+        last_time: conn.last_time,
+        duration: secs(conn.last_time.0.saturating_sub(conn.first_time.0)),
+        packets_c2s: c.packets,
+        packets_s2c: s.packets,
+        bytes_c2s: c.bytes,
+        bytes_s2c: s.bytes,
+        handshake_seen: conn.handshake_seen(),
+        handshake_rtt: match (hs.syn_answered, hs.ack) {
+            (Some(a), Some(b)) if conn.handshake_seen() => Some(secs(b.0.saturating_sub(a.0))),
+            _ => None,
+        },
+        syn_retransmits: hs.syn_count.saturating_sub(1),
+        synack_retransmits: hs.synack_count.saturating_sub(1),
+        fin_by,
+        roles_inferred: conn.roles_inferred,
+        outcome,
+        zeek_state: conn.zeek_state(),
+        history: conn.history().to_string(),
+        rst_by: r.map(|r| r.by),
+        rst_count: r.map(|_| conn.rst_count),
+        rst_time: r.map(|r| r.ts),
+        rst_after_handshake: r
+            .and_then(|r| r.handshake_done.map(|h| secs(r.ts.0.saturating_sub(h.0)))),
+        rst_reply_to: r.map(|r| r.reply_to),
+        rst_latency: r.and_then(|r| r.latency.map(secs)),
+        idle_before_rst: r.and_then(|r| r.idle_before.map(secs)),
+        rst_in_window: r.and_then(|r| r.in_window),
+        rst_ttl_delta: r.and_then(|r| r.ttl_delta),
+        rst_suspect: r.and_then(suspect),
+        evidence,
+        first_frame: conn.first_frame,
+        hint,
+        marks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::track::testwire::{Wire, A, F, P, R, S};
+    use crate::track::{ReplyTo, Side};
+    use crate::wire::Timestamp;
+
+    fn flow(w: &Wire) -> Flow {
+        classify(&w.one())
+    }
+
+    #[test]
+    fn clean() {
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 10)
+            .s(P | A, 1, 11, 20)
+            .c(F | A, 11, 21, 0)
+            .s(F | A, 21, 12, 0)
+            .c(A, 12, 22, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::Clean);
+        assert_eq!(f.fin_by, FinBy::Both);
+        assert_eq!(f.zeek_state, "SF");
+        assert_eq!(f.rst_by, None);
+        assert_eq!(f.rst_count, None);
+        assert!(f.handshake_seen);
+        assert_eq!(f.handshake_rtt, Some(0.0002));
+    }
+
+    #[test]
+    fn refused() {
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0).s(R | A, 0, 1, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::Refused);
+        assert_eq!(f.rst_by, Some(Side::Server));
+        assert_eq!(f.rst_reply_to, Some(ReplyTo::Syn));
+        assert_eq!(f.zeek_state, "REJ");
+        assert_eq!(f.history, "Sr");
+        assert_eq!(f.rst_in_window, Some(true));
+        assert!(
+            f.evidence.contains("nothing listened on port 80"),
+            "{}",
+            f.evidence
+        );
+    }
+
+    #[test]
+    fn unanswered() {
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0)
+            .seg(true, S, 0, 0, 0, 1_000_000)
+            .seg(true, S, 0, 0, 0, 2_000_000);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::Unanswered);
+        assert_eq!(f.syn_retransmits, 2);
+        assert_eq!(f.zeek_state, "S0");
+        assert!(f.evidence.contains("3 SYNs"), "{}", f.evidence);
+    }
+
+    #[test]
+    fn unanswered_then_client_rst_is_rstos0() {
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0).c(R, 1, 0, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::Unanswered);
+        assert_eq!(f.zeek_state, "RSTOS0");
+    }
+
+    #[test]
+    fn synack_lost_by_the_capture_is_not_refused() {
+        // SYN captured, SYN-ACK dropped by the capture, then an exchange.
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0)
+            .c(A, 1, 1, 0)
+            .c(P | A, 1, 1, 10)
+            .s(P | A, 1, 11, 100)
+            .s(R | A, 101, 11, 0);
+        assert_eq!(flow(&w).outcome, Outcome::ServerAbort);
+    }
+
+    #[test]
+    fn handshake_rst() {
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0).s(S | A, 0, 1, 0).c(R, 1, 0, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::HandshakeRst);
+        assert_eq!(f.rst_by, Some(Side::Client));
+        assert_eq!(f.rst_reply_to, Some(ReplyTo::SynAck));
+        assert_eq!(f.zeek_state, "RSTO");
+    }
+
+    #[test]
+    fn post_handshake_rst_instead_of_ack() {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 87).s(R, 1, 0, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::PostHandshakeRst);
+        assert_eq!(f.rst_reply_to, Some(ReplyTo::Data));
+        assert!(
+            f.evidence.starts_with("RST instead of ACK"),
+            "{}",
+            f.evidence
+        );
+        assert!(f.hint.contains("ulimit -n"));
+        assert_eq!(f.zeek_state, "RSTR");
+        assert!(f.marks.iter().any(|m| m.note.contains("never ACKed")));
+    }
+
+    #[test]
+    fn post_handshake_rst_answering_handshake_ack() {
+        let mut w = Wire::new();
+        w.handshake().s(R, 1, 0, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::PostHandshakeRst);
+        assert_eq!(f.rst_reply_to, Some(ReplyTo::Ack));
+        assert!(f.evidence.contains("final ACK"), "{}", f.evidence);
+    }
+
+    #[test]
+    fn post_handshake_rst_synack_retransmissions() {
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 50)
+            .s(S | A, 0, 1, 0)
+            .s(S | A, 0, 1, 0)
+            .s(R, 1, 0, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::PostHandshakeRst);
+        assert_eq!(f.synack_retransmits, 2);
+        assert!(
+            f.evidence.starts_with("SYN-ACK retransmissions"),
+            "{}",
+            f.evidence
+        );
+    }
+
+    #[test]
+    fn post_handshake_rst_acked_then_rst_later() {
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 50)
+            .s(A, 1, 51, 0)
+            .seg(false, R | A, 1, 51, 0, 2_000_000);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::PostHandshakeRst);
+        assert_eq!(f.rst_reply_to, Some(ReplyTo::None));
+        assert!(
+            f.evidence.starts_with("ACKed, then RST later"),
+            "{}",
+            f.evidence
+        );
+    }
+
+    #[test]
+    fn server_abort() {
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 10)
+            .s(P | A, 1, 11, 100)
+            .s(R | A, 101, 11, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::ServerAbort);
+        assert_eq!(f.zeek_state, "RSTR");
+    }
+
+    #[test]
+    fn client_abort_with_unread_data() {
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 10)
+            .s(P | A, 1, 11, 4000)
+            .s(P | A, 4001, 11, 4192)
+            .c(A, 11, 8193, 0)
+            .c(R | A, 11, 8193, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::ClientAbort);
+        assert_eq!(f.rst_by, Some(Side::Client));
+        assert_eq!(f.rst_reply_to, Some(ReplyTo::None));
+        assert!(
+            f.evidence
+                .contains("8192 bytes after the client's last request"),
+            "{}",
+            f.evidence
+        );
+        assert_eq!(f.zeek_state, "RSTO");
+        assert!(f.rst_suspect.is_none());
+    }
+
+    #[test]
+    fn rst_after_half_close_server_kept_writing() {
+        let mut w = Wire::new();
+        w.handshake()
+            .c(F | A, 1, 1, 0)
+            .s(P | A, 1, 2, 100)
+            .c(R, 2, 0, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::RstAfterHalfClose);
+        assert!(f.evidence.contains("server kept writing"), "{}", f.evidence);
+    }
+
+    #[test]
+    fn half_closed_names_stuck_side_and_duration() {
+        let mut w = Wire::new();
+        w.handshake().c(F | A, 1, 1, 0).s(A, 1, 2, 0);
+        let mut conns = w.track();
+        let mut conn = conns.remove(0);
+        conn.observed_until = Timestamp(conn.observed_until.0 + 60_000_000_000);
+        let f = classify(&conn);
+        assert_eq!(f.outcome, Outcome::HalfClosed);
+        assert_eq!(f.fin_by, FinBy::Client);
+        assert!(f.evidence.contains("the server ACKed it"), "{}", f.evidence);
+        assert!(f.evidence.contains("CLOSE_WAIT for 60.0"), "{}", f.evidence);
+        assert_eq!(f.zeek_state, "S2");
+    }
+
+    #[test]
+    fn rst_after_close() {
+        let mut w = Wire::new();
+        w.handshake()
+            .c(F | A, 1, 1, 0)
+            .s(F | A, 1, 2, 0)
+            .c(R, 2, 0, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::RstAfterClose);
+        assert_eq!(f.zeek_state, "SF");
+    }
+
+    #[test]
+    fn open_and_midstream() {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 10);
+        assert_eq!(flow(&w).outcome, Outcome::Open);
+        assert_eq!(flow(&w).zeek_state, "S1");
+
+        let mut w = Wire::new();
+        w.c(P | A, 1, 1, 10).s(P | A, 1, 11, 10);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::Open);
+        assert!(f.roles_inferred);
+        assert_eq!(f.zeek_state, "OTH");
+
+        // Mid-connection client abort: classified without the handshake.
+        let mut w = Wire::new();
+        w.s(P | A, 1, 1, 10).c(R | A, 1, 11, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::ClientAbort);
+        assert!(!f.handshake_seen);
+    }
+
+    #[test]
+    fn suspicious_rst_by_ttl_and_kept_sending() {
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 10)
+            .s(A, 1, 11, 0)
+            .c(P | A, 11, 1, 10);
+        w.s(R, 1, 0, 0);
+        w.last().ttl = 49;
+        w.s(P | A, 1, 21, 100);
+        let f = flow(&w);
+        assert_eq!(f.rst_ttl_delta, Some(-15));
+        let why = f.rst_suspect.expect("suspect");
+        assert!(why.contains("TTL 49"), "{why}");
+        assert!(why.contains("kept sending"), "{why}");
+        // The outcome is unchanged.
+        assert_eq!(f.outcome, Outcome::PostHandshakeRst);
+    }
+
+    #[test]
+    fn suspicious_rst_burst_and_idle() {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 10).s(A, 1, 11, 0);
+        w.seg(false, R, 1, 0, 0, 40_000_000);
+        w.seg(false, R, 1461, 0, 0, 10);
+        w.seg(false, R, 2921, 0, 0, 10);
+        let f = flow(&w);
+        assert_eq!(f.rst_count, Some(3));
+        let why = f.rst_suspect.expect("suspect");
+        assert!(why.contains("burst of 3"), "{why}");
+        assert!(why.contains("silence"), "{why}");
+    }
+
+    #[test]
+    fn csv_record_matches_fields_and_json_order() {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 87).s(R, 1, 0, 0);
+        let f = flow(&w);
+        assert_eq!(f.csv_record().len(), FIELDS.len());
+        let v = serde_json::to_value(&f).expect("json");
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        let mut sorted = FIELDS.to_vec();
+        sorted.sort_unstable();
+        let mut got = keys.clone();
+        got.sort_unstable();
+        assert_eq!(got, sorted);
+        let json = serde_json::to_string(&f).expect("json");
+        let mut last = 0;
+        for name in FIELDS {
+            let at = json.find(&format!("\"{name}\":")).expect("field");
+            assert!(at >= last, "{name} out of order");
+            last = at;
+        }
+        assert!(json.contains("\"outcome\":\"post-handshake-rst\""));
+        assert!(json.contains("\"rst_reply_to\":\"data\""));
+        assert!(
+            json.contains("\"first_time\":\"2023-11-14T22:13:20.000100Z\""),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(27_000), "27 us");
+        assert_eq!(human(3_200_000), "3.2 ms");
+        assert_eq!(human(1_250_000_000), "1.250 s");
+        assert_eq!(human(725_000_000_000), "12 min 5 s");
+    }
+}

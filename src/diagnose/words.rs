@@ -1,0 +1,80 @@
+//! Durations, sizes and reset contexts in the words of the evidence.
+
+use crate::track::{Connection, ReplyTo, RstFact};
+use crate::wire::Timestamp;
+
+pub(super) fn secs(ns: i64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// A duration for people: `27 us`, `3.2 ms`, `1.250 s`, `12 min 5 s`.
+pub fn human(ns: i64) -> String {
+    let a = ns.unsigned_abs();
+    let sign = if ns < 0 { "-" } else { "" };
+    if a < 1_000_000 {
+        format!("{sign}{} us", a / 1000)
+    } else if a < 1_000_000_000 {
+        format!("{sign}{:.1} ms", a as f64 / 1e6)
+    } else if a < 120_000_000_000 {
+        format!("{sign}{:.3} s", a as f64 / 1e9)
+    } else {
+        let s = a / 1_000_000_000;
+        format!("{sign}{} min {} s", s / 60, s % 60)
+    }
+}
+
+pub(super) fn rel(conn: &Connection, t: Timestamp) -> String {
+    format!("+{:.6} s", secs(t.0.saturating_sub(conn.first_time.0)))
+}
+
+/// "33-byte", as an adjective.
+pub(super) fn bytes_adj(n: u64) -> String {
+    format!("{n}-byte")
+}
+
+pub(super) fn bytes(n: u64) -> String {
+    if n == 1 {
+        "1 byte".to_string()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// A RST later than this after the peer's segment is described as "after"
+/// it rather than "in reply to" it: a kernel answers in microseconds. Only
+/// the wording changes; `rst_reply_to` stays the plain wire fact.
+pub(super) const REPLY_WORDING_NS: i64 = 1_000_000;
+
+/// How the RST relates to the peer's last segment, in words: "in reply to
+/// data", "50.3 ms after the client's ACK", or "unprompted" when the RST's
+/// sender had spoken last.
+pub(super) fn context(r: &RstFact) -> String {
+    let (kind, with_article) = match r.reply_to {
+        ReplyTo::Data => ("data", "data"),
+        ReplyTo::Fin => ("FIN", "a FIN"),
+        ReplyTo::Ack => ("ACK", "an ACK"),
+        ReplyTo::Syn => ("SYN", "the SYN"),
+        ReplyTo::SynAck => ("SYN-ACK", "the SYN-ACK"),
+        ReplyTo::None => return "unprompted".to_string(),
+    };
+    match r.latency {
+        Some(l) if l >= REPLY_WORDING_NS => {
+            format!("{} after the {}'s {kind}", human(l), r.by.peer().name())
+        }
+        _ => format!("in reply to {with_article}"),
+    }
+}
+
+pub(super) fn rst_note(r: &RstFact) -> String {
+    let mut note = format!("{} reset {}", r.by.name(), context(r));
+    match r.latency {
+        Some(l) if r.reply_to == ReplyTo::None => note.push_str(&format!(
+            ", {} after the {}'s last segment",
+            human(l),
+            r.by.peer().name()
+        )),
+        Some(l) if l < REPLY_WORDING_NS => note.push_str(&format!(", {} later", human(l))),
+        _ => {}
+    }
+    note
+}

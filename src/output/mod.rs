@@ -1,0 +1,15 @@
+//! Rows → what people and tools read: the text and JSON report, flows as
+//! CSV/JSON/NDJSON, timelines, the CI gate's verdict, the progress bar and
+//! atomically written files.
+//!
+//! Owns: formatting. Never computes a fact: every number and sentence comes
+//! from `diagnose`'s rows or `track`'s kept segments.
+//!
+//! May import: `wire`, `track`, `diagnose`.
+
+pub mod check;
+pub mod file;
+pub mod flows;
+pub mod progress;
+pub mod report;
+pub mod timeline;

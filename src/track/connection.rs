@@ -1,0 +1,463 @@
+//! One TCP connection: every state change a segment makes happens here.
+
+use crate::wire::{seq_diff, Flags, Segment, Timestamp};
+
+use super::config::TrackerConfig;
+use super::endpoint::{Endpoint, FinFact};
+use super::roles::roles_for_first;
+use super::side::{ReplyTo, Side};
+use super::timeline::{Timeline, TimelineEntry};
+use super::zeek;
+
+/// The handshake as captured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Handshake {
+    pub syn: Option<Timestamp>,
+    pub syn_ord: Option<u64>,
+    /// The latest SYN before the first SYN-ACK: the one that was answered,
+    /// where the handshake's round trip starts.
+    pub syn_answered: Option<Timestamp>,
+    pub synack: Option<Timestamp>,
+    pub synack_ord: Option<u64>,
+    /// The client's ACK of the SYN-ACK (possibly carrying data).
+    pub ack: Option<Timestamp>,
+    pub ack_ord: Option<u64>,
+    pub syn_count: u32,
+    pub synack_count: u32,
+    /// SYN-ACKs the server sent after the client had already ACKed one: the
+    /// server ignored the handshake's final ACK (accept queue full).
+    pub synack_after_ack: u32,
+}
+
+/// The connection as it stood when its first RST arrived, plus what came
+/// after: everything classification and the reset facts need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RstFact {
+    pub ord: u64,
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub by: Side,
+    pub flags: Flags,
+    pub seq: u32,
+    pub rel_seq: i64,
+    pub ttl: u8,
+    /// RST TTL minus that of the sender's latest earlier non-RST segment.
+    pub ttl_delta: Option<i16>,
+    /// RFC 5961 check against the receiver's last ACK and window; `None`
+    /// when the receiver never told us its window.
+    pub in_window: Option<bool>,
+    pub reply_to: ReplyTo,
+    /// Ns from the peer's last segment to the RST.
+    pub latency: Option<i64>,
+    /// Ns of silence on the whole connection before the RST.
+    pub idle_before: Option<i64>,
+    pub handshake_done: Option<Timestamp>,
+    pub syn_before: bool,
+    pub synack_before: bool,
+    pub client_fin_before: bool,
+    pub server_fin_before: bool,
+    pub client_bytes_before: u64,
+    pub server_bytes_before: u64,
+    /// Segments each side had sent before the RST.
+    pub client_segments_before: u64,
+    pub server_segments_before: u64,
+    /// The server's ACK covered every payload byte the client had sent.
+    pub server_acked_client_data: bool,
+    /// Server payload bytes sent after the client's last request.
+    pub server_bytes_after_client_data: u64,
+    /// Client payload bytes sent after the server's last payload.
+    pub client_bytes_after_server_data: u64,
+    pub synack_after_ack_before: u32,
+    /// Further RSTs from the same sender, back to back (no peer segment in
+    /// between, within 1 ms, nearby sequence numbers): a kernel sends one
+    /// RST per segment it receives, an injector often several at once.
+    pub burst: u32,
+    /// Non-RST segments the RST's sender sent after it.
+    pub sender_kept_sending: u32,
+    pub(super) last_burst_ts: Timestamp,
+    pub(super) last_burst_ord: u64,
+}
+
+/// One TCP connection (one generation of a 4-tuple).
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// Indexed by [`Side::idx`].
+    pub ep: [Endpoint; 2],
+    pub roles_inferred: bool,
+    pub first_frame: u64,
+    pub first_time: Timestamp,
+    pub last_time: Timestamp,
+    /// Capture time up to which the connection was watched: the end of the
+    /// capture, or when it was expired; a half-closed side was stuck at
+    /// least until then.
+    pub observed_until: Timestamp,
+    pub segments: u64,
+    pub handshake: Handshake,
+    pub rst_count: u32,
+    /// Boxed: most connections never see a RST.
+    pub first_rst: Option<Box<RstFact>>,
+    pub timeline: Timeline,
+    /// Zeek's state machine and history letters.
+    pub(super) zeek: zeek::Zeek,
+    /// When the connection ended (first RST, or second FIN).
+    pub ended_at: Option<Timestamp>,
+}
+
+impl Connection {
+    pub(super) fn new(seg: &Segment, fan: (u32, u32)) -> Self {
+        let (client, server, inferred) = roles_for_first(seg, fan);
+        Connection {
+            ep: [Endpoint::new(client), Endpoint::new(server)],
+            roles_inferred: inferred,
+            first_frame: seg.frame,
+            first_time: seg.ts,
+            last_time: seg.ts,
+            observed_until: seg.ts,
+            segments: 0,
+            handshake: Handshake::default(),
+            rst_count: 0,
+            first_rst: None,
+            timeline: Timeline::default(),
+            zeek: zeek::Zeek::default(),
+            ended_at: None,
+        }
+    }
+
+    pub fn client(&self) -> &Endpoint {
+        &self.ep[0]
+    }
+    pub fn server(&self) -> &Endpoint {
+        &self.ep[1]
+    }
+    pub fn side(&self, s: Side) -> &Endpoint {
+        &self.ep[s.idx()]
+    }
+
+    /// Sum of capture gaps in both directions.
+    pub fn gaps(&self) -> u32 {
+        self.ep[0].gaps.saturating_add(self.ep[1].gaps)
+    }
+
+    pub fn handshake_seen(&self) -> bool {
+        self.handshake.syn.is_some()
+            && self.handshake.synack.is_some()
+            && self.handshake.ack.is_some()
+    }
+
+    /// Handshake round trip in ns (the `handshake_rtt` field), when all
+    /// three handshake segments were captured.
+    pub fn handshake_rtt_ns(&self) -> Option<i64> {
+        match (self.handshake.syn_answered, self.handshake.ack) {
+            (Some(a), Some(b)) if self.handshake_seen() => Some(b.0.saturating_sub(a.0).max(0)),
+            _ => None,
+        }
+    }
+
+    /// Ended by RST or by FINs from both sides.
+    pub fn ended(&self) -> bool {
+        self.ended_at.is_some()
+    }
+
+    /// Zeek's `conn_state()` for this connection.
+    pub fn zeek_state(&self) -> &'static str {
+        self.zeek
+            .conn_state(self.ep[0].bytes == 0 && self.ep[1].bytes == 0)
+    }
+
+    /// Zeek's history letters.
+    pub fn history(&self) -> &str {
+        self.zeek.history()
+    }
+
+    /// A pure SYN on this tuple: does it start a new connection? Yes when it
+    /// carries a new ISN and this one ended, or never got any answer (a new
+    /// attempt after giving up).
+    pub(super) fn is_new_generation(&self, seg: &Segment) -> bool {
+        if !seg.flags.syn() || seg.flags.ack() {
+            return false;
+        }
+        let from = self.sender_side(seg);
+        let same_isn = self.side(from).isn == Some(seg.seq);
+        if same_isn {
+            return false;
+        }
+        self.ended() || (self.handshake.synack.is_none() && !self.ep[1].seen())
+    }
+
+    pub(super) fn sender_side(&self, seg: &Segment) -> Side {
+        if seg.src == self.ep[0].addr && seg.dst == self.ep[1].addr {
+            Side::Client
+        } else {
+            Side::Server
+        }
+    }
+
+    /// Feeds one segment: all state changes of a connection happen here.
+    pub(super) fn push(&mut self, seg: &Segment, cfg: &TrackerConfig) {
+        let from = self.sender_side(seg);
+        let (me, peer) = (from.idx(), from.peer().idx());
+        let f = seg.flags;
+        let ord = self.segments;
+        self.segments = self.segments.saturating_add(1);
+        let prev_last_time = if ord == 0 { None } else { Some(self.last_time) };
+        if seg.ts > self.last_time {
+            self.last_time = seg.ts;
+        }
+        if seg.ts > self.observed_until {
+            self.observed_until = seg.ts;
+        }
+
+        // Relative sequence numbers: the ISN when the SYN is captured, else
+        // as if a SYN had come just before the first byte seen.
+        if f.syn() && self.ep[me].isn.is_none() {
+            self.ep[me].isn = Some(seg.seq);
+            self.ep[me].init_base(seg.seq);
+            self.ep[me].wscale = seg.wscale;
+        } else if self.ep[me].base.is_none() {
+            // A bare RST from a side never synchronised (a refusal) carries
+            // its own seq, usually 0: show it as tcpdump does.
+            let before = u32::from(!f.rst());
+            self.ep[me].init_base(seg.seq.wrapping_sub(before));
+        }
+        let rel_seq = self.ep[me].rel(seg.seq);
+        let end_rel = rel_seq.saturating_add(i64::from(seg.seq_len()));
+        let was_seen = self.ep[me].seen();
+        let rxmit = !f.rst() && seg.payload_len > 0 && was_seen && end_rel <= self.ep[me].next_rel;
+
+        // Acknowledgement of the peer's sequence space.
+        let mut rel_ack = None;
+        if f.ack() {
+            if self.ep[peer].base.is_none() {
+                self.ep[peer].init_base(seg.ack.wrapping_sub(1));
+            }
+            let a = self.ep[peer].rel(seg.ack);
+            rel_ack = Some(a);
+            // ACKs in RSTs are not trusted (Zeek does the same).
+            if !f.rst() {
+                let ep = &mut self.ep[me];
+                if ep.highest_ack_rel.is_none_or(|h| a > h) {
+                    ep.highest_ack_rel = Some(a);
+                    ep.highest_ack = Some(seg.ack);
+                }
+                let p = &mut self.ep[peer];
+                if p.seen() && a > p.next_rel && a > p.acked_unseen_until {
+                    p.acked_unseen_until = a;
+                    p.gaps = p.gaps.saturating_add(1);
+                    self.zeek.gap(from.peer(), p.gaps);
+                }
+            }
+        }
+
+        self.zeek.on_segment(from, seg, rel_seq, rxmit);
+
+        // Handshake.
+        if f.syn() && !f.ack() && !f.rst() && from == Side::Client {
+            self.handshake.syn_count = self.handshake.syn_count.saturating_add(1);
+            if self.handshake.syn.is_none() {
+                self.handshake.syn = Some(seg.ts);
+                self.handshake.syn_ord = Some(ord);
+            }
+            if self.handshake.synack.is_none() {
+                self.handshake.syn_answered = Some(seg.ts);
+            }
+        }
+        if f.syn() && f.ack() && !f.rst() && from == Side::Server {
+            self.handshake.synack_count = self.handshake.synack_count.saturating_add(1);
+            if self.handshake.synack.is_none() {
+                self.handshake.synack = Some(seg.ts);
+                self.handshake.synack_ord = Some(ord);
+                // Window scaling is in force only when both SYNs offered it.
+                if self.ep[0].wscale.is_none() || seg.wscale.is_none() {
+                    self.ep[0].wscale = None;
+                    self.ep[1].wscale = None;
+                }
+            }
+            if self.handshake.ack.is_some() {
+                self.handshake.synack_after_ack = self.handshake.synack_after_ack.saturating_add(1);
+            }
+        }
+        if from == Side::Client
+            && f.ack()
+            && !f.syn()
+            && !f.rst()
+            && self.handshake.synack.is_some()
+            && self.handshake.ack.is_none()
+            && rel_ack.is_some_and(|a| a >= 1)
+        {
+            self.handshake.ack = Some(seg.ts);
+            self.handshake.ack_ord = Some(ord);
+        }
+
+        // RST facts, before this segment updates the per-side counters, so
+        // "before the RST" means what it says.
+        if f.rst() {
+            self.rst_count = self.rst_count.saturating_add(1);
+            self.ep[me].rsts = self.ep[me].rsts.saturating_add(1);
+            match &mut self.first_rst {
+                None => {
+                    let fact = self.rst_fact(from, seg, ord, rel_seq, prev_last_time);
+                    self.first_rst = Some(Box::new(fact));
+                    self.timeline.mark_last_from(from.peer());
+                    if self.ended_at.is_none() {
+                        self.ended_at = Some(seg.ts);
+                    }
+                }
+                Some(r) => {
+                    let peer_silent = self.ep[peer].last_ord.is_none_or(|p| p < r.last_burst_ord);
+                    if r.by == from
+                        && peer_silent
+                        && seg.ts.0.saturating_sub(r.last_burst_ts.0) <= 1_000_000
+                        && seq_diff(seg.seq, r.seq).unsigned_abs() <= 65_536
+                    {
+                        r.burst = r.burst.saturating_add(1);
+                        r.last_burst_ts = seg.ts;
+                        r.last_burst_ord = ord;
+                    }
+                }
+            }
+        } else if let Some(r) = &mut self.first_rst {
+            if r.by == from {
+                r.sender_kept_sending = r.sender_kept_sending.saturating_add(1);
+            }
+        }
+
+        // Per-side counters.
+        let ep = &mut self.ep[me];
+        ep.packets = ep.packets.saturating_add(1);
+        ep.bytes = ep.bytes.saturating_add(u64::from(seg.payload_len));
+        if end_rel > ep.next_rel || !was_seen {
+            ep.next_rel = end_rel;
+        }
+        ep.advance_ref(seg.seq, rel_seq);
+        if seg.payload_len > 0 && !f.rst() {
+            let pend = rel_seq
+                .saturating_add(i64::from(f.syn()))
+                .saturating_add(i64::from(seg.payload_len));
+            if pend > ep.payload_end_rel {
+                ep.payload_end_rel = pend;
+            }
+            ep.bytes_since_peer_payload = ep
+                .bytes_since_peer_payload
+                .saturating_add(u64::from(seg.payload_len));
+        }
+        if !f.rst() {
+            ep.last_ttl = Some(seg.ttl);
+            ep.window = seg.window;
+            ep.window_scaled = !f.syn();
+        }
+        ep.last_ts = Some(seg.ts);
+        ep.last_ord = Some(ord);
+        ep.last_kind = ReplyTo::of(seg);
+        let mut key = f.rst() && self.first_rst.as_ref().is_some_and(|r| r.ord == ord);
+        if f.fin() && ep.fin.is_none() {
+            ep.fin = Some(FinFact {
+                ord,
+                frame: seg.frame,
+                ts: seg.ts,
+            });
+            key = true;
+        }
+        if seg.payload_len > 0 && !f.rst() {
+            self.ep[peer].bytes_since_peer_payload = 0;
+        }
+        if self.ended_at.is_none() && self.ep[0].fin.is_some() && self.ep[1].fin.is_some() {
+            self.ended_at = Some(seg.ts);
+        }
+        key |= self.handshake.syn_ord == Some(ord)
+            || self.handshake.synack_ord == Some(ord)
+            || self.handshake.ack_ord == Some(ord);
+
+        self.timeline.push(
+            TimelineEntry {
+                ord,
+                ts: seg.ts,
+                from,
+                flags: f,
+                rel_seq,
+                rel_ack,
+                window: seg.window,
+                len: seg.payload_len,
+                key,
+            },
+            cfg,
+        );
+    }
+
+    pub(super) fn rst_fact(
+        &self,
+        from: Side,
+        seg: &Segment,
+        ord: u64,
+        rel_seq: i64,
+        prev_last_time: Option<Timestamp>,
+    ) -> RstFact {
+        let me = &self.ep[from.idx()];
+        let peer = &self.ep[from.peer().idx()];
+        let client = &self.ep[0];
+        let server = &self.ep[1];
+        let reply_to = match (peer.last_ord, me.last_ord) {
+            (Some(p), Some(m)) if p > m => peer.last_kind,
+            (Some(_), None) => peer.last_kind,
+            _ => ReplyTo::None,
+        };
+        RstFact {
+            ord,
+            frame: seg.frame,
+            ts: seg.ts,
+            by: from,
+            flags: seg.flags,
+            seq: seg.seq,
+            rel_seq,
+            ttl: seg.ttl,
+            ttl_delta: me.last_ttl.map(|t| i16::from(seg.ttl) - i16::from(t)),
+            in_window: self.rst_in_window(from, seg),
+            reply_to,
+            latency: peer.last_ts.map(|t| seg.ts.0.saturating_sub(t.0)),
+            idle_before: prev_last_time.map(|t| seg.ts.0.saturating_sub(t.0)),
+            handshake_done: self.handshake.ack,
+            syn_before: self.handshake.syn.is_some(),
+            synack_before: self.handshake.synack.is_some(),
+            client_fin_before: client.fin.is_some(),
+            server_fin_before: server.fin.is_some(),
+            client_bytes_before: client.bytes,
+            server_bytes_before: server.bytes,
+            client_segments_before: client.packets,
+            server_segments_before: server.packets,
+            server_acked_client_data: client.bytes > 0
+                && server
+                    .highest_ack_rel
+                    .is_some_and(|a| a >= client.payload_end_rel),
+            server_bytes_after_client_data: server.bytes_since_peer_payload,
+            client_bytes_after_server_data: client.bytes_since_peer_payload,
+            synack_after_ack_before: self.handshake.synack_after_ack,
+            burst: 0,
+            sender_kept_sending: 0,
+            last_burst_ts: seg.ts,
+            last_burst_ord: ord,
+        }
+    }
+
+    /// RFC 5961 §3.2: a RST is acceptable only if its sequence number is in
+    /// the receiver's window (RCV.NXT <= seq < RCV.NXT + RCV.WND).
+    pub(super) fn rst_in_window(&self, from: Side, seg: &Segment) -> Option<bool> {
+        let rcv = &self.ep[from.peer().idx()];
+        match rcv.highest_ack {
+            Some(rcv_nxt) => {
+                let shift = if rcv.window_scaled {
+                    u32::from(rcv.wscale.unwrap_or(0).min(14))
+                } else {
+                    0
+                };
+                let wnd = i64::from(rcv.window) << shift;
+                let d = seq_diff(seg.seq, rcv_nxt);
+                Some(if wnd == 0 { d == 0 } else { d >= 0 && d < wnd })
+            }
+            // The receiver only sent a SYN (SYN-SENT): RFC 793 accepts the
+            // RST when it acknowledges that SYN.
+            None => match rcv.isn {
+                Some(isn) if seg.flags.ack() => Some(seg.ack == isn.wrapping_add(1)),
+                _ => None,
+            },
+        }
+    }
+}

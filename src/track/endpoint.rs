@@ -1,0 +1,113 @@
+//! One direction of a connection: what one endpoint sent and acknowledged.
+
+use std::net::SocketAddr;
+
+use crate::wire::{seq_diff, Timestamp};
+
+use super::side::ReplyTo;
+
+/// First FIN sent by one side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FinFact {
+    pub ord: u64,
+    pub frame: u64,
+    pub ts: Timestamp,
+}
+
+/// One direction of a connection: what one endpoint sent and acknowledged.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    /// ISN from this side's SYN, when captured.
+    pub isn: Option<u32>,
+    /// Origin of relative sequence numbers (ISN, or one before the first
+    /// byte seen when the SYN was not captured).
+    pub(super) base: Option<u32>,
+    /// Reference point for extending 32-bit sequence numbers to i64 relative
+    /// ones: relative seqs survive wrap-around as long as successive segments
+    /// are within 2^31 of the furthest one seen.
+    pub(super) ref_abs: u32,
+    pub(super) ref_rel: i64,
+    /// Relative sequence number one past the furthest segment sent.
+    pub next_rel: i64,
+    /// One past the furthest payload byte sent (relative).
+    pub payload_end_rel: i64,
+    /// Highest ACK this side sent, in the peer's relative space, and raw.
+    pub highest_ack_rel: Option<i64>,
+    pub highest_ack: Option<u32>,
+    pub packets: u64,
+    /// TCP payload bytes (retransmissions included, as on the wire).
+    pub bytes: u64,
+    pub fin: Option<FinFact>,
+    pub rsts: u32,
+    /// TTL / hop limit of the latest non-RST segment.
+    pub last_ttl: Option<u8>,
+    /// Last advertised window (raw header value), and whether it came from a
+    /// segment where scaling applies (not a SYN).
+    pub window: u16,
+    pub window_scaled: bool,
+    pub wscale: Option<u8>,
+    pub last_ts: Option<Timestamp>,
+    pub last_ord: Option<u64>,
+    pub(super) last_kind: ReplyTo,
+    /// Payload bytes sent since the peer last sent payload: after a client's
+    /// request, what the server answered (and the client may not have read).
+    pub bytes_since_peer_payload: u64,
+    /// Sequence space the peer ACKed that this side was never seen sending.
+    pub(super) acked_unseen_until: i64,
+    /// ACKs from the peer that covered sequence space never captured from
+    /// this side (the capture dropped packets).
+    pub gaps: u32,
+}
+
+impl Endpoint {
+    pub(super) fn new(addr: SocketAddr) -> Self {
+        Endpoint {
+            addr,
+            isn: None,
+            base: None,
+            ref_abs: 0,
+            ref_rel: 0,
+            next_rel: 0,
+            payload_end_rel: 0,
+            highest_ack_rel: None,
+            highest_ack: None,
+            packets: 0,
+            bytes: 0,
+            fin: None,
+            rsts: 0,
+            last_ttl: None,
+            window: 0,
+            window_scaled: false,
+            wscale: None,
+            last_ts: None,
+            last_ord: None,
+            last_kind: ReplyTo::None,
+            bytes_since_peer_payload: 0,
+            acked_unseen_until: 0,
+            gaps: 0,
+        }
+    }
+
+    pub(super) fn init_base(&mut self, base: u32) {
+        self.base = Some(base);
+        self.ref_abs = base;
+        self.ref_rel = 0;
+    }
+
+    /// Relative position of `seq` in this side's sequence space.
+    pub fn rel(&self, seq: u32) -> i64 {
+        self.ref_rel.saturating_add(seq_diff(seq, self.ref_abs))
+    }
+
+    pub(super) fn advance_ref(&mut self, seq: u32, rel: i64) {
+        if rel > self.ref_rel {
+            self.ref_abs = seq;
+            self.ref_rel = rel;
+        }
+    }
+
+    pub fn seen(&self) -> bool {
+        self.packets > 0
+    }
+}

@@ -1,0 +1,406 @@
+use super::roles::src_is_server;
+use super::timeline::{Kept, Rel40};
+
+use super::testwire::*;
+use super::*;
+use crate::wire::{Segment, Timestamp};
+
+#[test]
+fn roles_from_syn_and_handshake() {
+    let mut w = Wire::new();
+    w.handshake().c(P | A, 1, 1, 10).s(A, 1, 11, 0);
+    let c = w.one();
+    assert_eq!(c.client().addr, w.c);
+    assert!(!c.roles_inferred);
+    assert!(c.handshake_seen());
+    assert_eq!(c.client().bytes, 10);
+    assert_eq!(c.handshake.syn_count, 1);
+}
+
+#[test]
+fn synack_sender_is_server_when_syn_missing() {
+    let mut w = Wire::new();
+    w.s(S | A, 0, 1, 0).c(A, 1, 1, 0).c(P | A, 1, 1, 5);
+    let c = w.one();
+    assert_eq!(c.server().addr, w.s);
+    assert_eq!(c.client().addr, w.c);
+    assert!(!c.roles_inferred);
+    assert!(!c.handshake_seen());
+    assert!(c.handshake.ack.is_some());
+}
+
+#[test]
+fn roles_inferred_by_port_midstream() {
+    let mut w = Wire::between("10.0.0.1:50000", "10.0.0.2:8080");
+    // First segment is the server's data.
+    w.s(P | A, 100, 50, 20).c(A, 50, 120, 0);
+    let c = w.one();
+    assert!(c.roles_inferred);
+    assert_eq!(c.server().addr, w.s);
+    // Relative numbering as if the SYN had just preceded the first byte.
+    let e = c.timeline.entries();
+    assert_eq!(e[0].rel_seq, 1);
+    assert_eq!(e[1].rel_ack, Some(21));
+}
+
+#[test]
+fn port_heuristic() {
+    assert!(src_is_server(443, 50000, (0, 0)));
+    assert!(!src_is_server(50000, 443, (9, 0)));
+    assert!(src_is_server(8080, 50000, (0, 0)));
+    assert!(src_is_server(5000, 6000, (0, 0)));
+    assert!(src_is_server(40000, 40001, (0, 0)));
+    // Both ephemeral: the endpoint more peers talk to is the server.
+    assert!(!src_is_server(40000, 40001, (1, 5)));
+}
+
+#[test]
+fn midstream_server_is_the_endpoint_more_peers_talk_to() {
+    let mut segs = Vec::new();
+    for i in 0..3u16 {
+        let mut w = Wire::between(&format!("10.0.0.{}:50000", i + 1), "10.0.0.9:45000");
+        w.c(S, 0, 0, 0);
+        segs.extend(w.segs);
+    }
+    // Mid-stream: the first segment comes from 10.0.0.9:45000, whose port
+    // is higher than the peer's and both are ephemeral.
+    let mut w = Wire::between("10.0.0.7:40000", "10.0.0.9:45000");
+    w.s(P | A, 1, 1, 10);
+    segs.extend(w.segs);
+    let v = track_with(&segs, TrackerConfig::default());
+    let mid = v
+        .iter()
+        .find(|c| c.roles_inferred)
+        .expect("mid-stream connection");
+    assert_eq!(mid.server().addr, w.s);
+}
+
+#[test]
+fn syn_retransmission_same_isn_is_one_connection() {
+    let mut w = Wire::new();
+    w.c(S, 0, 0, 0).c(S, 0, 0, 0).c(S, 0, 0, 0);
+    let c = w.one();
+    assert_eq!(c.handshake.syn_count, 3);
+    assert_eq!(c.history(), "S");
+    assert_eq!(c.zeek_state(), "S0");
+}
+
+#[test]
+fn port_reuse_starts_new_generation() {
+    let mut w = Wire::new();
+    w.handshake()
+        .c(F | A, 1, 1, 0)
+        .s(F | A, 1, 2, 0)
+        .c(A, 2, 2, 0);
+    w.c_isn = 900_000;
+    w.s_isn = 7_000_000;
+    w.handshake().c(R, 1, 0, 0);
+    let v = w.track();
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0].segments, 6);
+    assert_eq!(v[1].segments, 4);
+    assert_eq!(v[1].rst_count, 1);
+    assert_eq!(v[0].zeek_state(), "SF");
+}
+
+#[test]
+fn new_syn_on_open_connection_is_not_new_generation() {
+    let mut w = Wire::new();
+    w.handshake().c(P | A, 1, 1, 5);
+    w.c_isn = 77;
+    w.c(S, 0, 0, 0);
+    assert_eq!(w.track().len(), 1);
+}
+
+#[test]
+fn relative_seq_survives_wrap() {
+    let mut w = Wire::new();
+    w.c_isn = u32::MAX - 10;
+    w.handshake();
+    // 3 segments of 10 bytes across the 2^32 boundary.
+    w.c(P | A, 1, 1, 10).c(P | A, 11, 1, 10).c(P | A, 21, 1, 10);
+    w.s(A, 1, 31, 0);
+    let c = w.one();
+    let e = c.timeline.entries();
+    assert_eq!(e[5].rel_seq, 21);
+    assert_eq!(c.client().next_rel, 31);
+    assert_eq!(c.server().highest_ack_rel, Some(31));
+    assert_eq!(c.gaps(), 0);
+    assert_eq!(c.history(), "ShADa");
+}
+
+#[test]
+fn rst_in_window_across_wrap() {
+    let mut w = Wire::new();
+    w.s_isn = u32::MAX - 2;
+    w.handshake().c(P | A, 1, 1, 10).s(A, 1, 11, 0);
+    // Server RST with seq 1 (== client's RCV.NXT), across the wrap.
+    w.s(R, 1, 0, 0);
+    let c = w.one();
+    let r = c.first_rst.expect("rst");
+    assert_eq!(r.in_window, Some(true));
+    assert_eq!(r.by, Side::Server);
+
+    let mut w = Wire::new();
+    w.s_isn = u32::MAX - 2;
+    w.handshake().c(P | A, 1, 1, 10);
+    // Far outside the client's window (512 << 7 = 65536).
+    w.s(R, 1 + 70_000, 0, 0);
+    let r = w.one().first_rst.expect("rst");
+    assert_eq!(r.in_window, Some(false));
+}
+
+#[test]
+fn bounded_timeline_keeps_first_rst() {
+    let mut w = Wire::new();
+    w.handshake();
+    let mut seq = 1;
+    for _ in 0..20 {
+        w.c(P | A, seq, 1, 10);
+        seq += 10;
+    }
+    w.s(R, 1, 0, 0);
+    for _ in 0..40 {
+        w.c(P | A, seq, 1, 10);
+        seq += 10;
+    }
+    let c = w.one();
+    let tl = &c.timeline;
+    assert_eq!(tl.head.len(), 16);
+    assert_eq!(tl.tail.len(), 16);
+    let kept = tl.entries();
+    assert!(kept.iter().any(|e| e.flags.rst()), "first RST kept");
+    // The data segment the RST answered is kept too.
+    assert!(kept.iter().any(|e| e.ord == 22));
+    assert_eq!(tl.left_out + kept.len() as u64, c.segments);
+    assert_eq!(c.first_rst.as_ref().map(|r| r.sender_kept_sending), Some(0));
+}
+
+#[test]
+fn gap_detected_when_ack_covers_unseen_data() {
+    let mut w = Wire::new();
+    w.handshake().c(P | A, 1, 1, 10);
+    // Client's second segment (11..21) not captured; server ACKs 21.
+    w.s(A, 1, 21, 0);
+    let c = w.one();
+    assert_eq!(c.client().gaps, 1);
+    assert!(c.history().contains('G'));
+}
+
+#[test]
+fn ended_connections_expire_after_grace_and_memory_is_freed() {
+    let mut segs = Vec::new();
+    for i in 0..200u16 {
+        let mut w = Wire::between(&format!("10.0.0.1:{}", 40000 + i), "10.0.0.2:80");
+        w.t += i64::from(i) * 1_000_000_000;
+        w.handshake()
+            .c(F | A, 1, 1, 0)
+            .s(F | A, 1, 2, 0)
+            .c(A, 2, 2, 0);
+        segs.extend(w.segs);
+    }
+    let mut t = Tracker::new(TrackerConfig::default());
+    let mut n = 0;
+    for s in &segs {
+        t.push(s, &mut |_| n += 1);
+    }
+    assert!(t.open_connections() < 20, "open {}", t.open_connections());
+    let stats = t.finish(&mut |_| n += 1);
+    assert_eq!(n, 200);
+    assert!(stats.peak_open < 20);
+}
+
+#[test]
+fn memory_follows_open_connections_not_capture_length() {
+    // 100k short connections at 1000 per second of capture time: the
+    // open set stays near grace x rate, whatever the capture's length.
+    let mut t = Tracker::new(TrackerConfig::default());
+    let mut done = 0u64;
+    for i in 0..100_000u32 {
+        let port = 1024 + (i % 60_000) as u16;
+        let mut w = Wire::between(&format!("10.0.{}.1:{port}", i / 60_000), "10.0.0.2:80");
+        w.t += i64::from(i) * 1_000_000;
+        w.c_isn = i.wrapping_mul(7919);
+        w.handshake()
+            .c(F | A, 1, 1, 0)
+            .s(F | A, 1, 2, 0)
+            .c(A, 2, 2, 0);
+        for s in &w.segs {
+            t.push(s, &mut |_| done += 1);
+        }
+    }
+    let stats = t.finish(&mut |_| done += 1);
+    assert_eq!(done, 100_000);
+    assert!(stats.peak_open < 10_000, "peak {}", stats.peak_open);
+}
+
+#[test]
+fn ended_connection_is_freed_when_its_grace_runs_out() {
+    // Handshake RTT 200 us: grace = 300 ms + 4 x 200 us.
+    let mut w = Wire::new();
+    w.handshake()
+        .c(F | A, 1, 1, 0)
+        .s(F | A, 1, 2, 0)
+        .c(A, 2, 2, 0);
+    let mut other = Wire::between("10.0.0.3:40000", "10.0.0.2:80");
+    other.t = w.t;
+    // A retransmitted FIN 250 ms later is still part of the connection.
+    other.seg(true, S, 0, 0, 0, 250_000);
+    w.seg(false, F | A, 1, 2, 0, 250_000);
+    let mut late = w.segs.pop().expect("segment");
+    // 300.7 ms after the last segment: not yet.
+    other.seg(true, S, 0, 0, 0, 300_700);
+    let mut t = Tracker::new(TrackerConfig::default());
+    let mut done = Vec::new();
+    let feed = |t: &mut Tracker, s: &Segment, done: &mut Vec<Connection>| {
+        t.push(s, &mut |c| done.push(c));
+    };
+    for s in &w.segs {
+        feed(&mut t, s, &mut done);
+    }
+    feed(&mut t, &other.segs[0], &mut done);
+    assert!(done.is_empty());
+    // The FIN retransmission, at the same time as other.segs[0].
+    late.ts = other.segs[0].ts;
+    feed(&mut t, &late, &mut done);
+    feed(&mut t, &other.segs[1], &mut done);
+    assert!(done.is_empty(), "still within the grace");
+    let mut after = other.segs[1];
+    after.ts = Timestamp(late.ts.0 + 301_000_000);
+    feed(&mut t, &after, &mut done);
+    assert_eq!(done.len(), 1, "finished without waiting for a sweep");
+    assert_eq!(done[0].segments, 7);
+    assert_eq!(done[0].ep[1].packets, 3);
+    assert_eq!(t.open_connections(), 1);
+}
+
+#[test]
+fn ended_without_rtt_keeps_the_full_grace() {
+    // Refused: no handshake RTT, so the 2 s grace applies.
+    let mut w = Wire::new();
+    w.c(S, 0, 0, 0).s(R | A, 0, 1, 0);
+    w.seg(true, S, 0, 0, 0, 1_500_000);
+    let c = w.one();
+    assert_eq!(c.segments, 3);
+    assert_eq!(c.handshake.syn_count, 2);
+}
+
+#[test]
+fn max_open_finishes_the_longest_idle_early() {
+    let cfg = TrackerConfig {
+        max_open: 100,
+        ..TrackerConfig::default()
+    };
+    let mut t = Tracker::new(cfg);
+    let mut out = Vec::new();
+    let mut most = 0;
+    for i in 0..1000u16 {
+        let mut w = Wire::between(&format!("10.0.0.1:{}", 20000 + i), "10.0.0.2:80");
+        w.t += i64::from(i) * 1_000_000;
+        w.frame = u64::from(i);
+        w.c(S, 0, 0, 0);
+        t.push(&w.segs[0], &mut |c| out.push(c));
+        most = most.max(t.open_connections());
+    }
+    assert!(most <= 100, "open {most}");
+    let stats = t.finish(&mut |c| out.push(c));
+    assert_eq!(stats.finished_early, 900);
+    assert_eq!(out.len(), 1000);
+    // The longest idle went first: the first 900 SYNs, in order.
+    let ports: Vec<u16> = out
+        .iter()
+        .take(900)
+        .map(|c| c.client().addr.port())
+        .collect();
+    let want: Vec<u16> = (0..900).map(|i| 20000 + i).collect();
+    assert_eq!(ports, want);
+    assert!(out.iter().all(|c| c.segments == 1));
+}
+
+#[test]
+fn max_open_passes_over_connections_that_became_active() {
+    let cfg = TrackerConfig {
+        max_open: 32,
+        ..TrackerConfig::default()
+    };
+    let mut t = Tracker::new(cfg);
+    let mut out = Vec::new();
+    let mut busy = Wire::between("10.0.0.9:1111", "10.0.0.2:80");
+    busy.handshake();
+    for s in &busy.segs {
+        t.push(s, &mut |c| out.push(c));
+    }
+    for i in 0..200u16 {
+        let mut w = Wire::between(&format!("10.0.0.1:{}", 20000 + i), "10.0.0.2:80");
+        w.t = busy.t + i64::from(i) * 1_000_000;
+        w.c(S, 0, 0, 0);
+        t.push(&w.segs[0], &mut |c| out.push(c));
+        // The busy connection keeps talking, so it is never the idlest.
+        busy.t = w.t;
+        busy.c(P | A, 1 + u32::from(i), 1, 1);
+        let s = *busy.segs.last().expect("segment");
+        t.push(&s, &mut |c| out.push(c));
+    }
+    assert!(t.open_connections() <= 32);
+    let stats = t.finish(&mut |c| out.push(c));
+    let b: Vec<&Connection> = out.iter().filter(|c| c.client().addr == busy.c).collect();
+    assert_eq!(b.len(), 1, "the active connection was never finished early");
+    assert_eq!(b[0].segments, 203);
+    assert_eq!(stats.finished_early, 200 + 1 - 32);
+}
+
+#[test]
+fn kept_timeline_entries_are_compact() {
+    assert!(std::mem::size_of::<Kept>() <= 32);
+    for v in [
+        0i64,
+        1,
+        -1,
+        1 << 32,
+        (1 << 32) + 5,
+        -(1 << 33) - 7,
+        i64::from(u32::MAX),
+    ] {
+        assert_eq!(Rel40::new(v).get(), v);
+    }
+}
+
+#[test]
+fn finish_order_is_by_first_frame() {
+    let mut a = Wire::between("10.0.0.1:40001", "10.0.0.2:80");
+    let mut b = Wire::between("10.0.0.9:40001", "10.0.0.2:80");
+    a.c(S, 0, 0, 0);
+    b.c(S, 0, 0, 0);
+    b.segs[0].frame = 1;
+    a.segs[0].frame = 2;
+    let segs = vec![a.segs[0], b.segs[0]];
+    let v = track_with(&segs, TrackerConfig::default());
+    assert_eq!(v[0].first_frame, 1);
+    assert_eq!(v[1].first_frame, 2);
+}
+
+#[test]
+fn history_letters() {
+    let mut w = Wire::new();
+    w.handshake()
+        .c(P | A, 1, 1, 10)
+        .s(P | A, 1, 11, 20)
+        .c(F | A, 11, 21, 0)
+        .s(F | A, 21, 12, 0)
+        .c(A, 12, 22, 0);
+    let c = w.one();
+    assert_eq!(c.history(), "ShADdFf");
+    assert_eq!(c.zeek_state(), "SF");
+}
+
+#[test]
+fn retransmissions_use_zeek_log_scale() {
+    let mut w = Wire::new();
+    w.handshake().c(P | A, 1, 1, 10);
+    for _ in 0..10 {
+        w.c(P | A, 1, 1, 10);
+    }
+    let c = w.one();
+    // 'T' once at the first and once at the 10th retransmission.
+    assert_eq!(c.history().matches('T').count(), 2);
+}

@@ -1,0 +1,12 @@
+//! Plain values every stage shares: capture timestamps, TCP flags and
+//! segments, sequence-number arithmetic, and the capture-health record.
+//!
+//! Owns: nothing that changes; these are values.
+//!
+//! May import: nothing of the crate.
+
+mod health;
+mod segment;
+
+pub use health::{FileSummary, Health, SkipReason};
+pub use segment::{seq_diff, seq_le, seq_lt, Flags, Segment, Timestamp};
