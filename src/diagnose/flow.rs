@@ -2,7 +2,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::track::{ReplyTo, Side};
+use crate::track::{EndReason, ReplyTo, Side};
 use crate::wire::Timestamp;
 
 use super::evidence::Mark;
@@ -33,6 +33,7 @@ pub struct Flow {
     pub synack_retransmits: u32,
     pub fin_by: FinBy,
     pub roles_inferred: bool,
+    pub end_reason: EndReason,
     pub outcome: Outcome,
     pub zeek_state: &'static str,
     pub history: String,
@@ -65,7 +66,7 @@ pub struct Flow {
 }
 
 /// The spec's field names, in order: the CSV header.
-pub const FIELDS: [&str; 31] = [
+pub const FIELDS: [&str; 32] = [
     "client",
     "client_port",
     "server",
@@ -83,6 +84,7 @@ pub const FIELDS: [&str; 31] = [
     "synack_retransmits",
     "fin_by",
     "roles_inferred",
+    "end_reason",
     "outcome",
     "zeek_state",
     "history",
@@ -155,6 +157,7 @@ impl Flow {
             self.synack_retransmits.to_string(),
             self.fin_by.name().to_string(),
             self.roles_inferred.to_string(),
+            self.end_reason.name().to_string(),
             self.outcome.name().to_string(),
             self.zeek_state.to_string(),
             self.history.clone(),

@@ -3,7 +3,13 @@
 
 use std::io::{self, Write};
 
-use crate::wire::{Health, SkipReason};
+use crate::diagnose::human;
+use crate::wire::{Health, SkipReason, StepDirection};
+
+/// Seconds for people, as the evidence writes durations.
+fn human_secs(s: f64) -> String {
+    human((s * 1e9).min(i64::MAX as f64) as i64)
+}
 
 /// The capture summary and health block, always printed first: a reader must
 /// know what was analysed before trusting any diagnosis.
@@ -77,6 +83,23 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             health.timestamps_backwards
         )?;
     }
+    for s in &health.clock_steps {
+        let way = match s.step.direction {
+            StepDirection::Back => "back",
+            StepDirection::Forward => "forward",
+        };
+        writeln!(
+            out,
+            "  clock       clock stepped {way} {} at packet {} in {}: analysis time ignores the jump, so it neither ends nor splits connections",
+            human_secs(s.step.seconds),
+            s.step.frame,
+            s.file
+        )?;
+    }
+    let unlisted = health.clock_steps_total.saturating_sub(health.clock_steps.len() as u64);
+    if unlisted > 0 {
+        writeln!(out, "  clock       {unlisted} more clock steps not listed")?;
+    }
     if health.acked_unseen_segments > 0 {
         writeln!(
             out,
@@ -102,7 +125,7 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
 
 use std::collections::BTreeMap;
 
-use crate::diagnose::{human, Flow, Outcome};
+use crate::diagnose::{Flow, Outcome};
 use crate::track::Connection;
 use crate::wire::Timestamp;
 

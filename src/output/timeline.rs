@@ -64,7 +64,13 @@ pub fn entry_line(conn: &Connection, e: &TimelineEntry) -> String {
         Side::Server => "S>C",
     };
     let flags = format!("[{}]", e.flags);
-    let mut line = format!("+{:.6}  {dir} {flags:<6}", t as f64 / 1e9);
+    // A segment stamped before the connection's first one (timestamps out
+    // of order) shows as `-0.000100`, never `+-0.000100`.
+    let sign = if t < 0 { '-' } else { '+' };
+    let mut line = format!(
+        "{sign}{:.6}  {dir} {flags:<6}",
+        t.unsigned_abs() as f64 / 1e9
+    );
     let f = e.flags;
     let mut parts: Vec<String> = Vec::new();
     if e.len > 0 {

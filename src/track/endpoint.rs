@@ -12,6 +12,8 @@ pub struct FinFact {
     pub ord: u64,
     pub frame: u64,
     pub ts: Timestamp,
+    /// Analysis time of the FIN (see `wire::Clock`).
+    pub at: Timestamp,
 }
 
 /// One direction of a connection: what one endpoint sent and acknowledged.

@@ -13,6 +13,7 @@
 mod attempt;
 mod config;
 mod connection;
+mod end;
 mod endpoint;
 mod key;
 mod roles;
@@ -27,7 +28,8 @@ mod tests;
 pub(crate) mod testwire;
 
 pub use config::{TrackerConfig, DEFAULT_MAX_OPEN};
-pub use connection::{Connection, Handshake, RstFact};
+pub use connection::{Connection, Handshake, RstFact, State};
+pub use end::EndReason;
 pub use endpoint::{Endpoint, FinFact};
 pub use side::{ReplyTo, Side};
 pub use table::{Tracker, TrackerStats};
