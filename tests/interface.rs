@@ -44,6 +44,7 @@ struct FlowRow {
     synack_retransmits: u32,
     fin_by: String,
     roles_inferred: bool,
+    end_reason: String,
     outcome: String,
     zeek_state: String,
     history: String,
@@ -105,7 +106,7 @@ fn flows_csv_reads_back_with_the_spec_header() {
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(header[0], "client");
     assert_eq!(header.last().unwrap(), "evidence");
-    assert_eq!(header.len(), 31);
+    assert_eq!(header.len(), 32);
     let rows: Vec<FlowRow> = r.deserialize().map(|x| x.expect("row")).collect();
     assert_eq!(outcome_counts(rows.iter()), incident_expected());
     for row in &rows {

@@ -3,8 +3,8 @@
 
 use crate::track::{Connection, EndReason, ReplyTo, Side};
 
-use super::outcome::Outcome;
 use super::facts;
+use super::outcome::Outcome;
 use super::words::{bytes, bytes_adj, context, delay, human, rel, rst_note, watched_until};
 
 /// An annotation for the segment at position `ord` of the connection.

@@ -96,7 +96,9 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             s.file
         )?;
     }
-    let unlisted = health.clock_steps_total.saturating_sub(health.clock_steps.len() as u64);
+    let unlisted = health
+        .clock_steps_total
+        .saturating_sub(health.clock_steps.len() as u64);
     if unlisted > 0 {
         writeln!(out, "  clock       {unlisted} more clock steps not listed")?;
     }

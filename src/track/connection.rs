@@ -114,7 +114,9 @@ impl State {
 enum Control {
     /// `acceptable`: the receiver would act on it (in SYN-SENT, RFC 793
     /// drops a RST that does not acknowledge the SYN).
-    Rst { acceptable: bool },
+    Rst {
+        acceptable: bool,
+    },
     Syn,
     SynAck,
     Fin,
@@ -212,7 +214,7 @@ impl Connection {
     pub fn handshake_rtt_ns(&self) -> Option<i64> {
         match (self.handshake.syn_answered, self.handshake.ack) {
             // Out-of-order timestamps leave the round trip unknown.
-            (Some(a), Some(b)) if self.handshake_seen() && b >= a => Some(b.0 - a.0),
+            (Some(a), Some(b)) if self.handshake_seen() && b >= a => b.0.checked_sub(a.0),
             _ => None,
         }
     }

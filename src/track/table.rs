@@ -531,7 +531,12 @@ impl Tracker {
     }
 
     /// Hands a connection on with the reason the tracker let go of it.
-    fn finish_one(&mut self, mut c: Connection, reason: EndReason, emit: &mut dyn FnMut(Connection)) {
+    fn finish_one(
+        &mut self,
+        mut c: Connection,
+        reason: EndReason,
+        emit: &mut dyn FnMut(Connection),
+    ) {
         c.observed_until = c.observed_until.max(self.now());
         c.end_reason = reason;
         self.stats.acked_unseen = self.stats.acked_unseen.saturating_add(u64::from(c.gaps()));

@@ -131,7 +131,10 @@ mod tests {
     #[test]
     fn small_reordering_neither_steps_nor_counts_twice() {
         let (at, c) = run(&[100 * S, 100 * S + 900, 100 * S + 500, 100 * S + 1000]);
-        assert_eq!(at, vec![100 * S, 100 * S + 900, 100 * S + 900, 100 * S + 1000]);
+        assert_eq!(
+            at,
+            vec![100 * S, 100 * S + 900, 100 * S + 900, 100 * S + 1000]
+        );
         assert_eq!(c.steps_total(), 0);
     }
 
@@ -158,7 +161,9 @@ mod tests {
 
     #[test]
     fn steps_are_listed_up_to_a_bound_and_all_counted() {
-        let ts: Vec<i64> = (0..100).map(|i| if i % 2 == 0 { 0 } else { 3600 * S }).collect();
+        let ts: Vec<i64> = (0..100)
+            .map(|i| if i % 2 == 0 { 0 } else { 3600 * S })
+            .collect();
         let (_, c) = run(&ts);
         assert_eq!(c.steps_total(), 99);
         assert_eq!(c.steps().len(), STEPS_LISTED);
