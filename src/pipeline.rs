@@ -2,7 +2,8 @@
 //! segments, keeping the capture-health account as it goes. Several files
 //! are one capture split by rotation, so frame numbers and time run on.
 
-use std::io::Read;
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
 
@@ -11,6 +12,7 @@ use crate::capture::{self, Packet};
 use crate::decode;
 use crate::diagnose::{classify, Flow};
 use crate::output::progress::Progress;
+use crate::output::sink::Next;
 use crate::track::{Connection, Tracker, TrackerConfig, TrackerStats};
 use crate::wire::{Health, SkipReason};
 use crate::wire::{Segment, Timestamp};
@@ -97,18 +99,64 @@ pub fn read_segments_with_progress(
     progress: Progress,
     on_segment: &mut dyn FnMut(&Segment),
 ) -> Result<(), CaptureError> {
+    read_segments_until(
+        inputs,
+        health,
+        progress,
+        &AtomicBool::new(false),
+        on_segment,
+    )
+}
+
+/// A capture stream that reads as ended once `stop` is set, so the reader
+/// stops at its next refill.
+struct UntilStopped<'a, R> {
+    inner: R,
+    stop: &'a AtomicBool,
+}
+
+impl<R: Read> Read for UntilStopped<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// As [`read_segments_with_progress`], ending early once `stop` is set
+/// (the output is gone: nothing read after it would be used).
+fn read_segments_until(
+    inputs: &[String],
+    health: &mut Health,
+    progress: Progress,
+    stop: &AtomicBool,
+    on_segment: &mut dyn FnMut(&Segment),
+) -> Result<(), CaptureError> {
     let mut reader = SegmentReader {
         progress,
         ..SegmentReader::default()
     };
     let mut result = Ok(());
     for input in inputs {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let opened = capture::open(input);
-        result = opened
-            .and_then(|(file, _size)| reader.read(&capture::display_name(input), file, on_segment));
+        result = opened.and_then(|(file, _size)| {
+            let file = UntilStopped { inner: file, stop };
+            reader.read(&capture::display_name(input), file, on_segment)
+        });
         if result.is_err() {
             break;
         }
+    }
+    if stop.load(Ordering::Relaxed) {
+        // The stop, not the file, ended the read.
+        if let Some(last) = reader.health.files.last_mut() {
+            last.cut_off_at = None;
+        }
+        result = Ok(());
     }
     reader.progress.finish();
     *health = reader.health;
@@ -125,7 +173,10 @@ pub fn analyse_connections(
     config: TrackerConfig,
     on_connection: &mut dyn FnMut(&Connection, &Flow),
 ) -> Result<TrackerStats, CaptureError> {
-    analyse_with_progress(inputs, health, config, Progress::hidden(), on_connection)
+    analyse_with_progress(inputs, health, config, Progress::hidden(), &mut |c, f| {
+        on_connection(c, f);
+        Next::Continue
+    })
 }
 
 /// Segments handed from the reading thread to the tracking thread at once:
@@ -134,7 +185,9 @@ pub fn analyse_connections(
 const BATCH: usize = 4096;
 
 /// As [`analyse_connections`], moving `progress` (bytes read, connections
-/// and resets finished so far).
+/// and resets finished so far). When `on_connection` says
+/// [`Next::Stop`], reading stops within the batches already handed over
+/// and nothing more is finished: the caller has all it wants.
 ///
 /// Reading and decoding run on a second thread and hand segments over in
 /// batches through a bounded channel; tracking, classification and the
@@ -145,9 +198,12 @@ pub fn analyse_with_progress(
     health: &mut Health,
     config: TrackerConfig,
     progress: Progress,
-    on_connection: &mut dyn FnMut(&Connection, &Flow),
+    on_connection: &mut dyn FnMut(&Connection, &Flow) -> Next,
 ) -> Result<TrackerStats, CaptureError> {
     let mut tracker = Tracker::new(config);
+    let stop = AtomicBool::new(false);
+    // Set by the output's `Stop`, read by the loop that feeds the tracker.
+    let stopped = std::cell::Cell::new(false);
     let (mut connections, mut resets) = (0u64, 0u64);
     let counter = progress.clone();
     let mut emit = |c: Connection| {
@@ -157,7 +213,9 @@ pub fn analyse_with_progress(
             resets += 1;
         }
         counter.counts(connections, resets);
-        on_connection(&c, &flow);
+        if !stopped.get() && on_connection(&c, &flow) == Next::Stop {
+            stopped.set(true);
+        }
     };
     let (full, empty) = (
         mpsc::sync_channel::<Vec<Segment>>(4),
@@ -165,19 +223,25 @@ pub fn analyse_with_progress(
     );
     let (to_tracker, from_reader) = full;
     let (recycle, recycled) = empty;
+    let stop = &stop;
     let (read, read_health) = thread::scope(|scope| {
         let reading = scope.spawn(move || {
             let mut health = Health::default();
             let mut batch = Vec::with_capacity(BATCH);
-            let read = read_segments_with_progress(inputs, &mut health, progress, &mut |seg| {
+            let read = read_segments_until(inputs, &mut health, progress, stop, &mut |seg| {
                 batch.push(*seg);
                 if batch.len() == BATCH {
                     let next = recycled
                         .try_recv()
                         .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    // A closed channel means the tracking side has stopped;
-                    // nothing is left to hand segments to.
-                    let _ = to_tracker.send(std::mem::replace(&mut batch, next));
+                    // A closed channel means the tracking side has stopped:
+                    // stop reading too.
+                    if to_tracker
+                        .send(std::mem::replace(&mut batch, next))
+                        .is_err()
+                    {
+                        stop.store(true, Ordering::Relaxed);
+                    }
                 }
             });
             if !batch.is_empty() {
@@ -185,21 +249,30 @@ pub fn analyse_with_progress(
             }
             (read, health)
         });
-        for mut batch in from_reader {
+        'batches: for mut batch in from_reader.iter() {
             for seg in &batch {
                 tracker.push(seg, &mut emit);
+                if stopped.get() {
+                    stop.store(true, Ordering::Relaxed);
+                    break 'batches;
+                }
             }
             batch.clear();
             let _ = recycle.try_send(batch);
         }
+        drop(from_reader);
         reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
     *health = read_health;
     // Connections read before an unreadable file are still finished, so the
-    // caller may report them.
-    let stats = tracker.finish(&mut emit);
+    // caller may report them; after a stop nobody wants them.
+    let stats = if stopped.get() {
+        tracker.stats().clone()
+    } else {
+        tracker.finish(&mut emit)
+    };
     health.acked_unseen_segments = health
         .acked_unseen_segments
         .saturating_add(stats.acked_unseen);

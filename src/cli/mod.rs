@@ -13,6 +13,7 @@ use crate::output::file::Output;
 use crate::output::flows::{FlowFilter, FlowFormat, FlowWriter};
 use crate::output::progress::Progress;
 use crate::output::report::{self, ConnectionReport};
+use crate::output::sink::{Next, Sink};
 use crate::output::timeline;
 use crate::pipeline;
 use crate::track::{Connection, TrackerConfig};
@@ -215,12 +216,9 @@ impl From<io::Error> for Failure {
 }
 
 /// Runs the pipeline over the captures, handing each connection that passes
-/// the shared filters to `on_connection`. Returns the capture health.
-fn analyse(
-    common: &Common,
-    filter: &FlowFilter,
-    on_connection: &mut dyn FnMut(&Connection, &Flow) -> io::Result<()>,
-) -> Result<Health, Failure> {
+/// the shared filters to `sink`. Returns the capture health. A sink that
+/// stops, or fails to write, ends the read.
+fn analyse(common: &Common, filter: &FlowFilter, sink: &mut dyn Sink) -> Result<Health, Failure> {
     let mut health = Health::default();
     let progress = Progress::for_terminal(common.quiet, pipeline::total_bytes(&common.captures));
     // The first write error (a closed pipe, a full disk) is kept and
@@ -235,9 +233,14 @@ fn analyse(
         },
         progress,
         &mut |conn, flow| {
-            if write_error.is_none() && filter.matches(flow) {
-                if let Err(e) = on_connection(conn, flow) {
+            if !filter.matches(flow) {
+                return Next::Continue;
+            }
+            match sink.connection(conn, flow) {
+                Ok(next) => next,
+                Err(e) => {
                     write_error = Some(e);
+                    Next::Stop
                 }
             }
         },
@@ -250,6 +253,43 @@ fn analyse(
     Ok(health)
 }
 
+/// The timeline command's output: each connection with its evidence and
+/// annotated timeline, up to `--limit` (then the read stops).
+struct TimelineSink<W: Write> {
+    out: W,
+    limit: Option<usize>,
+    shown: usize,
+}
+
+impl<W: Write> Sink for TimelineSink<W> {
+    fn connection(&mut self, conn: &Connection, flow: &Flow) -> io::Result<Next> {
+        if self.limit.is_some_and(|l| self.shown >= l) {
+            return Ok(Next::Stop);
+        }
+        self.shown += 1;
+        let out = &mut self.out;
+        let rst = match (flow.rst_by, flow.rst_time) {
+            (Some(by), Some(t)) => format!(", reset by {} at {}", by.name(), t.rfc3339()),
+            _ => format!(", started {}", flow.first_time.rfc3339()),
+        };
+        writeln!(
+            out,
+            "{} -> {}  {}{rst}",
+            flow.client_endpoint(),
+            flow.server_endpoint(),
+            flow.outcome
+        )?;
+        writeln!(out, "  {}", flow.evidence)?;
+        out.write_all(timeline::render(conn, &flow.marks, "  ").as_bytes())?;
+        writeln!(out)?;
+        Ok(if self.limit.is_some_and(|l| self.shown >= l) {
+            Next::Stop
+        } else {
+            Next::Continue
+        })
+    }
+}
+
 fn filter_of(common: &Common) -> Result<FlowFilter, Failure> {
     FlowFilter::new(common.server.as_deref(), common.port, &common.outcome).map_err(Failure::Usage)
 }
@@ -257,10 +297,7 @@ fn filter_of(common: &Common) -> Result<FlowFilter, Failure> {
 fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
     let mut connections = ConnectionReport::new(args.timelines);
-    let health = analyse(&args.common, &filter, &mut |conn, flow| {
-        connections.add(conn, flow);
-        Ok(())
-    })?;
+    let health = analyse(&args.common, &filter, &mut connections)?;
     let mut out = Output::create(args.output.as_deref())?;
     match args.format {
         ReportFormat::Text => {
@@ -276,15 +313,9 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
 fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
     let format = args.format;
-    let mut writer = FlowWriter::new(Output::create(args.output.as_deref())?, format)?;
-    analyse(&args.common, &filter, &mut |_conn, flow| {
-        writer.write(flow)?;
-        // NDJSON consumers see each connection as it finishes.
-        if format == FlowFormat::Ndjson && args.output.is_none() {
-            writer.flush()?;
-        }
-        Ok(())
-    })?;
+    let mut writer = FlowWriter::new(Output::create(args.output.as_deref())?, format)?
+        .flush_each_row(format == FlowFormat::Ndjson && args.output.is_none());
+    analyse(&args.common, &filter, &mut writer)?;
     writer.finish()?.commit()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -293,28 +324,13 @@ fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?
         .with_conns(&args.conn)
         .map_err(Failure::Usage)?;
-    let mut out = Output::create(None)?;
-    let mut shown = 0usize;
-    analyse(&args.common, &filter, &mut |conn, flow| {
-        if args.limit.is_some_and(|l| shown >= l) {
-            return Ok(());
-        }
-        shown += 1;
-        let rst = match (flow.rst_by, flow.rst_time) {
-            (Some(by), Some(t)) => format!(", reset by {} at {}", by.name(), t.rfc3339()),
-            _ => format!(", started {}", flow.first_time.rfc3339()),
-        };
-        writeln!(
-            out,
-            "{} -> {}  {}{rst}",
-            flow.client_endpoint(),
-            flow.server_endpoint(),
-            flow.outcome
-        )?;
-        writeln!(out, "  {}", flow.evidence)?;
-        out.write_all(timeline::render(conn, &flow.marks, "  ").as_bytes())?;
-        writeln!(out)
-    })?;
+    let mut sink = TimelineSink {
+        out: Output::create(None)?,
+        limit: args.limit,
+        shown: 0,
+    };
+    analyse(&args.common, &filter, &mut sink)?;
+    let out = sink.out;
     out.commit()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -338,10 +354,7 @@ fn check_command(args: &CheckArgs) -> Result<ExitCode, Failure> {
         _ => None,
     };
     let mut check = Check::new(expect, fail_on, args.bless);
-    analyse(&args.common, &filter, &mut |conn, flow| {
-        check.add(conn, flow);
-        Ok(())
-    })?;
+    analyse(&args.common, &filter, &mut check)?;
     if args.bless {
         let path = args.expect.as_deref().unwrap_or_default();
         let mut out = Output::create(Some(path))?;

@@ -4,6 +4,9 @@
 use std::io::{self, Write};
 
 use crate::diagnose::{Flow, FIELDS};
+use crate::track::Connection;
+
+use super::sink::{Next, Sink};
 
 /// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -14,7 +17,7 @@ pub enum FlowFormat {
     Ndjson,
 }
 
-enum Sink<W: Write> {
+enum Encoder<W: Write> {
     Csv(Box<csv::Writer<W>>),
     Json { out: W, rows: u64 },
     Ndjson(W),
@@ -23,7 +26,10 @@ enum Sink<W: Write> {
 /// Streaming writer of [`Flow`]s. Call [`FlowWriter::finish`] at the end (the
 /// JSON array needs its closing bracket, CSV its buffer flushed).
 pub struct FlowWriter<W: Write> {
-    sink: Sink<W>,
+    sink: Encoder<W>,
+    /// Flush after every row (NDJSON to a pipe: readers see each
+    /// connection as it finishes).
+    flush_each: bool,
 }
 
 /// csv wraps I/O errors; give them back as they were, so a closed pipe is
@@ -45,28 +51,37 @@ impl<W: Write> FlowWriter<W> {
                     .quote_style(csv::QuoteStyle::Necessary)
                     .from_writer(out);
                 w.write_record(FIELDS).map_err(csv_err)?;
-                Sink::Csv(Box::new(w))
+                Encoder::Csv(Box::new(w))
             }
             FlowFormat::Json => {
                 let mut out = out;
                 out.write_all(b"[")?;
-                Sink::Json { out, rows: 0 }
+                Encoder::Json { out, rows: 0 }
             }
-            FlowFormat::Ndjson => Sink::Ndjson(out),
+            FlowFormat::Ndjson => Encoder::Ndjson(out),
         };
-        Ok(FlowWriter { sink })
+        Ok(FlowWriter {
+            sink,
+            flush_each: false,
+        })
+    }
+
+    /// Flushes after every row from now on.
+    pub fn flush_each_row(mut self, yes: bool) -> Self {
+        self.flush_each = yes;
+        self
     }
 
     pub fn write(&mut self, flow: &Flow) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Csv(w) => w.write_record(flow.csv_record()).map_err(csv_err),
-            Sink::Json { out, rows } => {
+            Encoder::Csv(w) => w.write_record(flow.csv_record()).map_err(csv_err),
+            Encoder::Json { out, rows } => {
                 out.write_all(if *rows == 0 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, flow)?;
                 *rows += 1;
                 Ok(())
             }
-            Sink::Ndjson(out) => {
+            Encoder::Ndjson(out) => {
                 serde_json::to_writer(&mut *out, flow)?;
                 out.write_all(b"\n")
             }
@@ -77,28 +92,39 @@ impl<W: Write> FlowWriter<W> {
     /// connection as it finishes rather than at the end of the capture.
     pub fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Csv(w) => w.flush(),
-            Sink::Json { out, .. } => out.flush(),
-            Sink::Ndjson(out) => out.flush(),
+            Encoder::Csv(w) => w.flush(),
+            Encoder::Json { out, .. } => out.flush(),
+            Encoder::Ndjson(out) => out.flush(),
         }
     }
 
     /// Closes the output and gives the writer back.
     pub fn finish(self) -> io::Result<W> {
         match self.sink {
-            Sink::Csv(w) => (*w)
+            Encoder::Csv(w) => (*w)
                 .into_inner()
                 .map_err(|e| io::Error::new(e.error().kind(), e.to_string())),
-            Sink::Json { mut out, .. } => {
+            Encoder::Json { mut out, .. } => {
                 out.write_all(b"\n]\n")?;
                 out.flush()?;
                 Ok(out)
             }
-            Sink::Ndjson(mut out) => {
+            Encoder::Ndjson(mut out) => {
                 out.flush()?;
                 Ok(out)
             }
         }
+    }
+}
+
+impl<W: Write> Sink for FlowWriter<W> {
+    fn connection(&mut self, _conn: &Connection, flow: &Flow) -> io::Result<Next> {
+        self.write(flow)?;
+        // NDJSON consumers see each connection as it finishes.
+        if self.flush_each {
+            self.flush()?;
+        }
+        Ok(Next::Continue)
     }
 }
 

@@ -60,7 +60,9 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
                 let names: Vec<String> = health
                     .unsupported_link_types
                     .iter()
-                    .map(|l| crate::capture::LinkType(*l).name())
+                    // Unsupported types have no name of ours: tcpdump's
+                    // numeric form, which `tcpdump -L` users recognise.
+                    .map(|l| format!("LINKTYPE_{l}"))
                     .collect();
                 format!(" ({})", names.join(", "))
             } else {
@@ -128,6 +130,7 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
 use std::collections::BTreeMap;
 
 use crate::diagnose::{Flow, Outcome};
+use crate::output::sink::{Next, Sink};
 use crate::track::Connection;
 use crate::wire::Timestamp;
 
@@ -377,4 +380,11 @@ pub fn write_json(
     }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+impl Sink for ConnectionReport {
+    fn connection(&mut self, conn: &Connection, flow: &Flow) -> io::Result<Next> {
+        self.add(conn, flow);
+        Ok(Next::Continue)
+    }
 }
