@@ -242,14 +242,18 @@ mod tests {
         let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("record")).collect();
         assert_eq!(rows.len(), 2);
         assert_eq!(&rows[0][17], "post-handshake-rst");
-        assert_eq!(&rows[0][20], "server");
+        assert_eq!(&rows[0][20], "1-5");
+        assert_eq!(&rows[0][21], "0");
+        // Python hashlib over the spec's byte layout gives this ID.
+        assert_eq!(&rows[0][22], "1:3k1SoWXs/FltHw2aBCgUTgbDQF4=");
+        assert_eq!(&rows[0][23], "server");
         assert_eq!(&rows[0][4], "2023-11-14T22:13:20.000100Z");
         assert_eq!(&rows[0][6], "0.000400");
         assert_eq!(&rows[1][0], "2001:db8::1");
         assert_eq!(&rows[1][17], "clean");
-        assert_eq!(&rows[1][21], "", "no RST: reset facts empty");
+        assert_eq!(&rows[1][24], "", "no RST: reset facts empty");
         // The evidence sentence contains commas and survives quoting.
-        assert!(rows[0][30].contains("RST instead of ACK"));
+        assert!(rows[0][33].contains("RST instead of ACK"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::config::TrackerConfig;
 use super::endpoint::{Endpoint, FinFact};
 use super::roles::roles_for_first;
 use super::side::{ReplyTo, Side};
+use super::stream::StreamTrack;
 use super::timeline::{Timeline, TimelineEntry};
 use super::zeek;
 
@@ -101,6 +102,11 @@ pub struct Connection {
     pub(super) zeek: zeek::Zeek,
     /// When the connection ended (first RST, or second FIN).
     pub ended_at: Option<Timestamp>,
+
+    /// Frame number of the connection's latest segment.
+    pub last_frame: u64,
+    /// tshark's `tcp.stream` for this connection (set by the table).
+    pub stream: StreamTrack,
 }
 
 impl Connection {
@@ -120,6 +126,8 @@ impl Connection {
             timeline: Timeline::default(),
             zeek: zeek::Zeek::default(),
             ended_at: None,
+            last_frame: seg.frame,
+            stream: StreamTrack::default(),
         }
     }
 
@@ -206,6 +214,7 @@ impl Connection {
         if seg.ts > self.observed_until {
             self.observed_until = seg.ts;
         }
+        self.last_frame = self.last_frame.max(seg.frame);
 
         // Relative sequence numbers: the ISN when the SYN is captured, else
         // as if a SYN had come just before the first byte seen.
@@ -370,6 +379,7 @@ impl Connection {
         self.timeline.push(
             TimelineEntry {
                 ord,
+                frame: seg.frame,
                 ts: seg.ts,
                 from,
                 flags: f,

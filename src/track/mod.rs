@@ -8,7 +8,7 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `connection` → `attempt` → `table`.
+//! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` → `table`.
 
 mod attempt;
 mod config;
@@ -17,6 +17,7 @@ mod endpoint;
 mod key;
 mod roles;
 mod side;
+mod stream;
 mod table;
 mod timeline;
 mod zeek;
@@ -30,5 +31,6 @@ pub use config::{TrackerConfig, DEFAULT_MAX_OPEN};
 pub use connection::{Connection, Handshake, RstFact};
 pub use endpoint::{Endpoint, FinFact};
 pub use side::{ReplyTo, Side};
+pub use stream::StreamTrack;
 pub use table::{Tracker, TrackerStats};
 pub use timeline::{Timeline, TimelineEntry};

@@ -12,6 +12,7 @@ use super::attempt::Attempt;
 use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
 use super::key::{EndpointKey, TupleKey};
+use super::stream::StreamBook;
 
 /// What the table holds per tuple.
 #[derive(Debug)]
@@ -114,6 +115,8 @@ pub struct Tracker {
     /// longest-idle connections at the last scan, as (last time, first
     /// frame, tuple), the oldest last.
     pub(super) victims: Vec<(i64, u64, TupleKey)>,
+    /// tshark's stream numbering, carried across rstscope's connections.
+    pub(super) streams: StreamBook,
 }
 
 /// Fan table entries allowed beyond the open connections before pruning.
@@ -149,6 +152,7 @@ impl Tracker {
             fan_limit: FAN_SLACK,
             due: BinaryHeap::new(),
             victims: Vec::new(),
+            streams: StreamBook::default(),
         }
     }
 
@@ -181,6 +185,7 @@ impl Tracker {
         if let Some(Slot::Conn(conn)) = self.map.get_mut(&key) {
             if !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, seg.ts) {
                 let was_ended = conn.ended();
+                conn.stream.on_segment(seg, &mut self.streams.next);
                 conn.push(seg, &self.cfg);
                 if !was_ended && conn.ended() {
                     let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key));
@@ -219,11 +224,17 @@ impl Tracker {
                 let n = self.fan.entry(ep).or_insert(0);
                 *n = n.saturating_add(1);
             }
+            let mut stream = self.streams.start(&key);
             let slot = if Attempt::starts(seg) {
                 created = true;
-                Slot::Attempt(Box::new(Attempt::new(seg)))
+                stream.on_segment(seg, &mut self.streams.next);
+                let mut a = Attempt::new(seg);
+                a.stream = stream.tcp_stream();
+                Slot::Attempt(Box::new(a))
             } else {
-                Slot::Conn(Box::new(Connection::new(seg, fan)))
+                let mut c = Connection::new(seg, fan);
+                c.stream = stream;
+                Slot::Conn(Box::new(c))
             };
             self.map.insert(key.clone(), slot);
         }
@@ -240,6 +251,7 @@ impl Tracker {
             }
             if let Slot::Conn(conn) = slot {
                 let was_ended = conn.ended();
+                conn.stream.on_segment(seg, &mut self.streams.next);
                 conn.push(seg, &self.cfg);
                 if !was_ended && conn.ended() {
                     let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key));
@@ -411,6 +423,13 @@ impl Tracker {
     }
 
     pub(super) fn finish_one(&mut self, c: Connection, emit: &mut dyn FnMut(Connection)) {
+        let (a, b) = (c.ep[0].addr, c.ep[1].addr);
+        let key = if a <= b {
+            TupleKey::new(a, b)
+        } else {
+            TupleKey::new(b, a)
+        };
+        self.streams.ended(key, c.stream);
         self.stats.acked_unseen = self.stats.acked_unseen.saturating_add(u64::from(c.gaps()));
         emit(c);
     }
@@ -420,6 +439,7 @@ impl Tracker {
         let now = self.now;
         self.due.clear();
         self.fan = FxHashMap::default();
+        self.streams.clear();
         let mut rest: Vec<(u64, TupleKey, Slot)> = self
             .map
             .drain()
