@@ -312,6 +312,7 @@ fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
             flow.outcome
         )?;
         writeln!(out, "  {}", flow.evidence)?;
+        writeln!(out, "  {}", timeline::keys_line(flow))?;
         out.write_all(timeline::render(conn, &flow.marks, "  ").as_bytes())?;
         writeln!(out)
     })?;

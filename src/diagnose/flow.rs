@@ -65,6 +65,10 @@ pub struct Flow {
     /// selection; not a spec column).
     #[serde(skip)]
     pub first_frame: u64,
+    /// Sequence space ACKed but never captured, both sides (Zeek's
+    /// `missed_bytes`; the conn.log only).
+    #[serde(skip)]
+    pub missed_bytes: u64,
     /// What to check on the host, in plain words (text report only).
     #[serde(skip)]
     pub hint: String,

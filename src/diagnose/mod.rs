@@ -84,6 +84,7 @@ pub fn classify(conn: &Connection) -> Flow {
         rst_suspect: r.and_then(suspect),
         evidence,
         first_frame: conn.first_frame,
+        missed_bytes: c.missed.saturating_add(s.missed),
         hint,
         marks,
     }

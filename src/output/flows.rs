@@ -5,19 +5,22 @@ use std::io::{self, Write};
 
 use crate::diagnose::{Flow, FIELDS};
 
-/// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`.
+/// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`, `zeek`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum FlowFormat {
     #[default]
     Csv,
     Json,
     Ndjson,
+    /// Zeek's conn.log (TSV), for zeek-cut.
+    Zeek,
 }
 
 enum Sink<W: Write> {
     Csv(Box<csv::Writer<W>>),
     Json { out: W, rows: u64 },
     Ndjson(W),
+    Zeek(super::zeek::ZeekLog<W>),
 }
 
 /// Streaming writer of [`Flow`]s. Call [`FlowWriter::finish`] at the end (the
@@ -53,6 +56,7 @@ impl<W: Write> FlowWriter<W> {
                 Sink::Json { out, rows: 0 }
             }
             FlowFormat::Ndjson => Sink::Ndjson(out),
+            FlowFormat::Zeek => Sink::Zeek(super::zeek::ZeekLog::new(out)),
         };
         Ok(FlowWriter { sink })
     }
@@ -70,6 +74,7 @@ impl<W: Write> FlowWriter<W> {
                 serde_json::to_writer(&mut *out, flow)?;
                 out.write_all(b"\n")
             }
+            Sink::Zeek(z) => z.write(flow),
         }
     }
 
@@ -80,6 +85,7 @@ impl<W: Write> FlowWriter<W> {
             Sink::Csv(w) => w.flush(),
             Sink::Json { out, .. } => out.flush(),
             Sink::Ndjson(out) => out.flush(),
+            Sink::Zeek(z) => z.flush(),
         }
     }
 
@@ -98,6 +104,7 @@ impl<W: Write> FlowWriter<W> {
                 out.flush()?;
                 Ok(out)
             }
+            Sink::Zeek(z) => z.finish(),
         }
     }
 }

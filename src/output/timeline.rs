@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use crate::diagnose::Mark;
+use crate::diagnose::{frames_str, Flow, Mark};
 use crate::track::{Connection, Side, TimelineEntry};
 
 /// Column where annotations start, so arrows line up.
@@ -62,6 +62,17 @@ pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
         );
     }
     out
+}
+
+/// The connection's keys for other tools, as one line: the Wireshark
+/// display filter that opens it, its frames and its Community ID.
+pub fn keys_line(flow: &Flow) -> String {
+    format!(
+        "tcp.stream eq {}, frames {}, community_id {}",
+        flow.tcp_stream,
+        frames_str(&flow.frames),
+        flow.community_id
+    )
 }
 
 /// One segment as tcpdump would describe it: `seq A:B` with payload, `seq A`

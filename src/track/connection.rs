@@ -250,6 +250,10 @@ impl Connection {
                 }
                 let p = &mut self.ep[peer];
                 if p.seen() && a > p.next_rel && a > p.acked_unseen_until {
+                    let from_rel = p.next_rel.max(p.acked_unseen_until);
+                    p.missed = p
+                        .missed
+                        .saturating_add(a.saturating_sub(from_rel).unsigned_abs());
                     p.acked_unseen_until = a;
                     p.gaps = p.gaps.saturating_add(1);
                     self.zeek.gap(from.peer(), p.gaps);
