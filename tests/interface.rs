@@ -48,6 +48,10 @@ struct FlowRow {
     outcome: String,
     zeek_state: String,
     history: String,
+    #[serde(deserialize_with = "frames")]
+    frames: [u64; 2],
+    tcp_stream: u64,
+    community_id: String,
     rst_by: Option<String>,
     rst_count: Option<u32>,
     rst_time: Option<String>,
@@ -59,6 +63,23 @@ struct FlowRow {
     rst_ttl_delta: Option<i32>,
     rst_suspect: Option<String>,
     evidence: String,
+}
+
+/// `frames`: `[first, last]` in JSON, `"first-last"` in CSV.
+fn frames<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u64; 2], D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Frames {
+        Array([u64; 2]),
+        Text(String),
+    }
+    match Frames::deserialize(d)? {
+        Frames::Array(a) => Ok(a),
+        Frames::Text(t) => t
+            .split_once('-')
+            .and_then(|(a, b)| Some([a.parse().ok()?, b.parse().ok()?]))
+            .ok_or_else(|| serde::de::Error::custom(format!("frames {t:?} is not F-L"))),
+    }
 }
 
 fn outcome_counts<'a>(rows: impl Iterator<Item = &'a FlowRow>) -> BTreeMap<String, u64> {
@@ -96,6 +117,12 @@ fn flows_json_and_ndjson_have_exactly_the_spec_fields() {
     let abort = nd.iter().find(|r| r.outcome == "client-abort").unwrap();
     assert_eq!(abort.rst_by.as_deref(), Some("client"));
     assert!(abort.rst_time.as_deref().unwrap().ends_with('Z'));
+    // JSON and CSV carry the same keys: tcp.stream numbers are 0..n in
+    // order of each connection's first frame.
+    let mut streams: Vec<(u64, u64)> = rows.iter().map(|r| (r.frames[0], r.tcp_stream)).collect();
+    streams.sort_unstable();
+    let got: Vec<u64> = streams.iter().map(|s| s.1).collect();
+    assert_eq!(got, (0..rows.len() as u64).collect::<Vec<_>>());
 }
 
 #[test]
@@ -106,7 +133,7 @@ fn flows_csv_reads_back_with_the_spec_header() {
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(header[0], "client");
     assert_eq!(header.last().unwrap(), "evidence");
-    assert_eq!(header.len(), 32);
+    assert_eq!(header.len(), 35);
     let rows: Vec<FlowRow> = r.deserialize().map(|x| x.expect("row")).collect();
     assert_eq!(outcome_counts(rows.iter()), incident_expected());
     for row in &rows {
@@ -114,6 +141,8 @@ fn flows_csv_reads_back_with_the_spec_header() {
         assert_eq!(row.first_time.len(), 27, "{}", row.first_time);
         assert!(row.first_time.ends_with('Z'));
         assert!(row.duration >= 0.0);
+        assert!(row.frames[0] >= 1 && row.frames[0] <= row.frames[1]);
+        assert!(row.community_id.starts_with("1:") && row.community_id.len() == 30);
     }
 }
 

@@ -280,6 +280,7 @@ impl<W: Write> Sink for TimelineSink<W> {
             flow.outcome
         )?;
         writeln!(out, "  {}", flow.evidence)?;
+        writeln!(out, "  {}", timeline::keys_line(flow))?;
         out.write_all(timeline::render(conn, &flow.marks, "  ").as_bytes())?;
         writeln!(out)?;
         Ok(if self.limit.is_some_and(|l| self.shown >= l) {

@@ -6,18 +6,20 @@
 //!
 //! May import: `wire`, `track`.
 //!
-//! Inside: `facts` → `words` → `outcome`, `suspect` → `evidence` → `flow`; only
+//! Inside: `facts`, `words`, `keys` → `outcome`, `suspect` → `evidence` → `flow`; only
 //! [`classify`] here puts them together.
 
 mod evidence;
 mod facts;
 mod flow;
+mod keys;
 mod outcome;
 mod suspect;
 mod words;
 
 pub use evidence::Mark;
-pub use flow::{Flow, FIELDS};
+pub use flow::{frames_str, Flow, FIELDS};
+pub use keys::{community_id, PROTO_TCP};
 pub use outcome::{outcome_of, FinBy, Outcome};
 pub use suspect::{SUSPECT_IDLE_NS, SUSPECT_TTL_DELTA};
 pub use words::human;
@@ -71,6 +73,9 @@ pub fn classify(conn: &Connection) -> Flow {
         outcome,
         zeek_state: conn.zeek_state(),
         history: conn.history().to_string(),
+        frames: [conn.first_frame, conn.last_frame],
+        tcp_stream: conn.stream.tcp_stream(),
+        community_id: community_id(c.addr, s.addr, PROTO_TCP, 0),
         rst_by: r.map(|r| r.by),
         rst_count: r.map(|_| conn.rst_count),
         rst_time: r.map(|r| r.ts),
@@ -83,6 +88,7 @@ pub fn classify(conn: &Connection) -> Flow {
         rst_suspect: r.and_then(suspect),
         evidence,
         first_frame: conn.first_frame,
+        missed_bytes: c.missed.saturating_add(s.missed),
         hint,
         marks,
     }

@@ -8,19 +8,22 @@ use crate::track::Connection;
 
 use super::sink::{Next, Sink};
 
-/// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`.
+/// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`, `zeek`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum FlowFormat {
     #[default]
     Csv,
     Json,
     Ndjson,
+    /// Zeek's conn.log (TSV), for zeek-cut.
+    Zeek,
 }
 
 enum Encoder<W: Write> {
     Csv(Box<csv::Writer<W>>),
     Json { out: W, rows: u64 },
     Ndjson(W),
+    Zeek(super::zeek::ZeekLog<W>),
 }
 
 /// Streaming writer of [`Flow`]s. Call [`FlowWriter::finish`] at the end (the
@@ -59,6 +62,7 @@ impl<W: Write> FlowWriter<W> {
                 Encoder::Json { out, rows: 0 }
             }
             FlowFormat::Ndjson => Encoder::Ndjson(out),
+            FlowFormat::Zeek => Encoder::Zeek(super::zeek::ZeekLog::new(out)),
         };
         Ok(FlowWriter {
             sink,
@@ -85,6 +89,7 @@ impl<W: Write> FlowWriter<W> {
                 serde_json::to_writer(&mut *out, flow)?;
                 out.write_all(b"\n")
             }
+            Encoder::Zeek(z) => z.write(flow),
         }
     }
 
@@ -95,6 +100,7 @@ impl<W: Write> FlowWriter<W> {
             Encoder::Csv(w) => w.flush(),
             Encoder::Json { out, .. } => out.flush(),
             Encoder::Ndjson(out) => out.flush(),
+            Encoder::Zeek(z) => z.flush(),
         }
     }
 
@@ -113,6 +119,7 @@ impl<W: Write> FlowWriter<W> {
                 out.flush()?;
                 Ok(out)
             }
+            Encoder::Zeek(z) => z.finish(),
         }
     }
 }
@@ -269,6 +276,13 @@ mod tests {
         assert_eq!(rows.len(), 2);
         let col = |name: &str| FIELDS.iter().position(|f| *f == name).expect("column");
         assert_eq!(&rows[0][col("outcome")], "post-handshake-rst");
+        assert_eq!(&rows[0][col("frames")], "1-5");
+        assert_eq!(&rows[0][col("tcp_stream")], "0");
+        // Python hashlib over the spec's byte layout gives this ID.
+        assert_eq!(
+            &rows[0][col("community_id")],
+            "1:3k1SoWXs/FltHw2aBCgUTgbDQF4="
+        );
         assert_eq!(&rows[0][col("rst_by")], "server");
         assert_eq!(&rows[0][col("first_time")], "2023-11-14T22:13:20.000100Z");
         assert_eq!(&rows[0][col("duration")], "0.000400");

@@ -330,6 +330,7 @@ impl ConnectionReport {
                         f.server_endpoint()
                     )?;
                     writeln!(out, "    {}", f.evidence)?;
+                    writeln!(out, "    {}", crate::output::timeline::keys_line(f))?;
                     if let Some(s) = &f.rst_suspect {
                         writeln!(out, "    Suspicious RST: {s}.")?;
                     }

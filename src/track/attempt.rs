@@ -7,6 +7,7 @@ use crate::wire::{Flags, Segment, Timestamp};
 use super::config::TrackerConfig;
 use super::connection::Connection;
 use super::key::TupleKey;
+use super::stream::StreamTrack;
 
 /// One pure SYN of a connection attempt, as [`Attempt`] keeps it: the
 /// segment minus what the attempt shares (addresses, ISN).
@@ -39,6 +40,8 @@ pub(super) struct Attempt {
     pub(super) isn: u32,
     /// The client is the key's lower address.
     pub(super) client_lo: bool,
+    /// tshark's `tcp.stream` of these SYNs.
+    pub(super) stream: u64,
 }
 
 impl Attempt {
@@ -65,6 +68,7 @@ impl Attempt {
             more: Vec::new(),
             isn: seg.seq,
             client_lo: seg.src <= seg.dst,
+            stream: 0,
         }
     }
 
@@ -131,6 +135,7 @@ impl Attempt {
         let first = seg(&self.first);
         // Roles of a pure SYN do not depend on the fan counts.
         let mut conn = Connection::new(&first, self.first.at, (0, 0));
+        conn.stream = StreamTrack::of_attempt(self.stream, &first);
         conn.push(&first, self.first.at, cfg);
         for x in &self.more {
             conn.push(&seg(x), x.at, cfg);

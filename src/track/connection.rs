@@ -7,6 +7,7 @@ use super::end::EndReason;
 use super::endpoint::{Endpoint, FinFact};
 use super::roles::roles_for_first;
 use super::side::{ReplyTo, Side};
+use super::stream::StreamTrack;
 use super::timeline::{Timeline, TimelineEntry};
 use super::zeek;
 
@@ -161,6 +162,10 @@ pub struct Connection {
     /// tuple was finished early under `--max-connections`): this row
     /// continues that one and its counts start where that one stopped.
     pub continues_evicted: bool,
+    /// Frame number of the connection's latest segment.
+    pub last_frame: u64,
+    /// tshark's `tcp.stream` for this connection (set by the table).
+    pub stream: StreamTrack,
 }
 
 impl Connection {
@@ -185,6 +190,8 @@ impl Connection {
             ended_at_segment: 0,
             end_reason: EndReason::EndOfCapture,
             continues_evicted: false,
+            last_frame: seg.frame,
+            stream: StreamTrack::default(),
         }
     }
 
@@ -274,6 +281,7 @@ impl Connection {
         }
         self.last_at = self.last_at.max(at);
         self.observed_until = self.observed_until.max(at);
+        self.last_frame = self.last_frame.max(seg.frame);
 
         // Relative sequence numbers: the ISN when the SYN is captured, else
         // as if a SYN had come just before the first byte seen.
@@ -314,6 +322,10 @@ impl Connection {
                 }
                 let p = &mut self.ep[peer];
                 if p.seen() && a > p.next_rel && a > p.acked_unseen_until {
+                    let from_rel = p.next_rel.max(p.acked_unseen_until);
+                    p.missed = p
+                        .missed
+                        .saturating_add(a.saturating_sub(from_rel).unsigned_abs());
                     p.acked_unseen_until = a;
                     p.gaps = p.gaps.saturating_add(1);
                     self.zeek.gap(from.peer(), p.gaps);
@@ -440,6 +452,7 @@ impl Connection {
         self.timeline.push(
             TimelineEntry {
                 ord,
+                frame: seg.frame,
                 ts: seg.ts,
                 from,
                 flags: f,

@@ -8,7 +8,7 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `connection` → `attempt` → `table`.
+//! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` → `table`.
 
 mod attempt;
 mod config;
@@ -18,6 +18,7 @@ mod endpoint;
 mod key;
 mod roles;
 mod side;
+mod stream;
 mod table;
 mod timeline;
 mod zeek;
@@ -32,5 +33,6 @@ pub use connection::{Connection, Handshake, RstFact, State};
 pub use end::EndReason;
 pub use endpoint::{Endpoint, FinFact};
 pub use side::{ReplyTo, Side};
+pub use stream::StreamTrack;
 pub use table::{Tracker, TrackerStats};
 pub use timeline::{Timeline, TimelineEntry};

@@ -18,6 +18,7 @@ use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
 use super::end::EndReason;
 use super::key::{EndpointKey, TupleKey};
+use super::stream::StreamBook;
 
 /// What the table holds per tuple.
 #[derive(Debug)]
@@ -141,6 +142,8 @@ pub struct Tracker {
     /// Tuples of connections evicted while established, oldest first.
     evicted: FxHashSet<TupleKey>,
     evicted_order: VecDeque<TupleKey>,
+    /// tshark's stream numbering, carried across rstscope's connections.
+    streams: StreamBook,
 }
 
 /// Fan table entries allowed beyond the open connections before pruning.
@@ -204,6 +207,7 @@ impl Tracker {
             victims: Vec::new(),
             evicted: FxHashSet::default(),
             evicted_order: VecDeque::new(),
+            streams: StreamBook::default(),
         }
     }
 
@@ -239,6 +243,7 @@ impl Tracker {
         if let Some(Slot::Conn(conn)) = self.map.get_mut(&key) {
             if !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at) {
                 let was_ended = conn.ended();
+                conn.stream.on_segment(seg, &mut self.streams.next);
                 conn.push(seg, at, &self.cfg);
                 if !was_ended && conn.ended() {
                     conn.note_ended_at_segment(segments);
@@ -281,13 +286,18 @@ impl Tracker {
                 *n = n.saturating_add(1);
             }
             let continues = !self.evicted.is_empty() && self.evicted.remove(&key);
+            let mut stream = self.streams.start(&key);
             let slot = if Attempt::starts(seg) {
                 created = true;
-                Slot::Attempt(Box::new(Attempt::new(seg, at)))
+                stream.on_segment(seg, &mut self.streams.next);
+                let mut a = Attempt::new(seg, at);
+                a.stream = stream.tcp_stream();
+                Slot::Attempt(Box::new(a))
             } else {
-                let mut conn = Connection::new(seg, at, fan);
-                conn.continues_evicted = continues;
-                Slot::Conn(Box::new(conn))
+                let mut c = Connection::new(seg, at, fan);
+                c.continues_evicted = continues;
+                c.stream = stream;
+                Slot::Conn(Box::new(c))
             };
             self.map.insert(key.clone(), slot);
         }
@@ -304,6 +314,7 @@ impl Tracker {
             }
             if let Slot::Conn(conn) = slot {
                 let was_ended = conn.ended();
+                conn.stream.on_segment(seg, &mut self.streams.next);
                 conn.push(seg, at, &self.cfg);
                 if !was_ended && conn.ended() {
                     conn.note_ended_at_segment(segments);
@@ -539,6 +550,13 @@ impl Tracker {
     ) {
         c.observed_until = c.observed_until.max(self.now());
         c.end_reason = reason;
+        let (a, b) = (c.ep[0].addr, c.ep[1].addr);
+        let key = if a <= b {
+            TupleKey::new(a, b)
+        } else {
+            TupleKey::new(b, a)
+        };
+        self.streams.ended(key, c.stream);
         self.stats.acked_unseen = self.stats.acked_unseen.saturating_add(u64::from(c.gaps()));
         emit(c);
     }
@@ -548,6 +566,7 @@ impl Tracker {
         self.due.clear();
         self.ended.clear();
         self.fan = FxHashMap::default();
+        self.streams.clear();
         let mut rest: Vec<(u64, TupleKey, Slot)> = self
             .map
             .drain()

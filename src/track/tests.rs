@@ -405,7 +405,7 @@ fn max_open_passes_over_connections_that_became_active() {
 
 #[test]
 fn kept_timeline_entries_are_compact() {
-    assert!(std::mem::size_of::<Kept>() <= 32);
+    assert!(std::mem::size_of::<Kept>() <= 40);
     for v in [
         0i64,
         1,
@@ -457,4 +457,21 @@ fn retransmissions_use_zeek_log_scale() {
     let c = w.one();
     // 'T' once at the first and once at the 10th retransmission.
     assert_eq!(c.history().matches('T').count(), 2);
+}
+
+#[test]
+fn zeek_marks_a_first_segment_from_the_server_with_a_caret() {
+    // Capture starts with the server's SYN-ACK (Zeek's SHR ^hdaf case).
+    let mut w = Wire::new();
+    w.s(S | A, 0, 1, 0)
+        .s(P | A, 1, 1, 10)
+        .s(A, 11, 1, 0)
+        .s(F | A, 11, 1, 0);
+    let c = w.one();
+    assert_eq!(c.history(), "^hdaf");
+    assert_eq!(c.zeek_state(), "SHR");
+    // A connection that starts with the client's SYN has none.
+    let mut w = Wire::new();
+    w.handshake();
+    assert!(!w.one().history().contains('^'));
 }
