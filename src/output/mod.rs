@@ -12,4 +12,5 @@ pub mod file;
 pub mod flows;
 pub mod progress;
 pub mod report;
+pub mod report_rows;
 pub mod timeline;
