@@ -10,6 +10,7 @@
 pub mod check;
 pub mod file;
 pub mod flows;
+pub mod html;
 pub mod progress;
 pub mod report;
 pub mod report_rows;
