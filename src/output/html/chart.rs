@@ -11,7 +11,7 @@ use super::{benign, key, outcome_badge, outcome_colour, outcome_order, ptr, show
 
 /// Series drawn in one chart at most (the largest ones): a `*:PORT` finding
 /// over thousands of servers must still give a page of bounded size.
-const MAX_SERIES: usize = 24;
+const MAX_SERIES: usize = 12;
 /// Servers given a bar at most, the most troubled first.
 pub const MAX_SERVERS: usize = 40;
 
@@ -84,17 +84,17 @@ pub fn timeseries(
     outcomes.dedup();
     // Each bar segment with the count stacked below it.
     let mut stack = vec![0u64; buckets];
-    let mut bars: Vec<(usize, &str, &str, usize, u64, u64)> = Vec::new();
+    let mut bars: Vec<(usize, Vec<(usize, u64, u64)>)> = Vec::new();
     for (i, s) in &picked {
+        let mut mine = Vec::new();
         for (b, c) in s["counts"].as_array().into_iter().flatten().enumerate() {
             let n = c.as_u64().unwrap_or(0);
             if n > 0 {
-                let outcome = s["outcome"].as_str().unwrap_or("");
-                let server = s["server"].as_str().unwrap_or("");
-                bars.push((*i, outcome, server, b, n, stack[b]));
+                mine.push((b, n, stack[b]));
                 stack[b] += n;
             }
         }
+        bars.push((*i, mine));
     }
     Some(html! {
         figure.chart data-chart="timeseries" data-series=(picked.len()) {
@@ -110,14 +110,19 @@ pub fn timeseries(
                 line.axis x1=(LEFT) y1=(TOP) x2=(LEFT) y2=(TOP + ph) {}
                 text.tick x=(LEFT - 4.0) y=(TOP + ph) text-anchor="end" { "0" }
                 text.tick x=(LEFT - 4.0) y=(TOP + 8.0) text-anchor="end" { (peak) }
-                @for &(i, outcome, server, b, n, below) in &bars {
-                            rect data-json=(ptr(&[&"timeseries", &"series", &i, &"counts", &b]))
-                                data-value=(n) data-outcome=(outcome)
+                // One group per series, its bars naming their counts relative
+                // to it: ten findings of twelve series of sixty bars must
+                // stay small.
+                @for (i, bars) in &bars {
+                    @let outcome = all[*i]["outcome"].as_str().unwrap_or("");
+                    g data-base=(ptr(&[&"timeseries", &"series", i])) data-outcome=(outcome)
+                        data-server=(all[*i]["server"].as_str().unwrap_or("")) fill=(outcome_colour(outcome)) {
+                        @for &(b, n, below) in bars {
+                            rect data-k=(format!("counts/{b}")) data-value=(n)
                                 x=(f1(LEFT + b as f64 * bw)) y=(f1(y_of(below + n)))
-                                width=(f1((bw - 1.0).max(0.5))) height=(f1(y_of(below) - y_of(below + n)))
-                                fill=(outcome_colour(outcome)) {
-                                title { (n) " " (outcome) " on " (server) " from " (tick_label(start + b as i64 * bucket_ns, span)) }
-                            }
+                                width=(f1((bw - 1.0).max(0.5))) height=(f1(y_of(below) - y_of(below + n))) {}
+                        }
+                    }
                 }
                 @for b in (0..=buckets).step_by(ticks) {
                     @let x = LEFT + b as f64 * bw;

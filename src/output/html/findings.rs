@@ -153,7 +153,7 @@ fn examples(doc: &Value, i: usize, f: &Value) -> Markup {
                         (client.clone().unwrap_or_default()) " → " (server.clone().unwrap_or_default())
                         @if let Some(t) = e["first_time"].as_str() { ", " (t) }
                         @if e["segments"].is_array() {
-                            (ladder::figure(doc, &ptr(&[&"findings", &i, &"examples", &j]), e))
+                            (ladder::figure(&ptr(&[&"findings", &i, &"examples", &j]), e))
                         } @else if let Some(k) = find_example(doc, client.as_deref(), server.as_deref()) {
                             " (" a href=(format!("#ex-{k}")) { "ladder diagram" } ")"
                         }

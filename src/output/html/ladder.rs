@@ -6,11 +6,11 @@
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::{endpoint, outcome_badge_at, ptr, shown, shown_svg, value_text};
+use super::{endpoint, outcome_badge_at, ptr, shown, value_text};
 
 /// Ladders drawn at most: each is a few kilobytes, and the report's example
 /// list grows with the number of servers.
-pub const MAX_LADDERS: usize = 40;
+pub const MAX_LADDERS: usize = 24;
 
 const W: f64 = 760.0;
 const CLIENT_X: f64 = 150.0;
@@ -45,7 +45,7 @@ pub fn section(doc: &Value) -> Markup {
                     @if let Some(s) = e["rst_suspect"].as_str() {
                         p.suspect { "Suspicious RST: " span data-json=(format!("{base}/rst_suspect")) { (s) } }
                     }
-                    (figure(doc, &base, e))
+                    (figure(&base, e))
                 }
             }
             @if more > 0 {
@@ -67,7 +67,7 @@ enum Row<'a> {
 
 /// The ladder of the connection at `base` (a JSON pointer) whose kept
 /// segments are `e.segments`; the text timeline when it has none.
-pub fn figure(doc: &Value, base: &str, e: &Value) -> Markup {
+pub fn figure(base: &str, e: &Value) -> Markup {
     let Some(segs) = e["segments"].as_array() else {
         return html! {
             @if let Some(lines) = e["timeline"].as_array() {
@@ -116,7 +116,7 @@ pub fn figure(doc: &Value, base: &str, e: &Value) -> Markup {
                                 "… " (n) " segments not kept …"
                             }
                         }
-                        Row::Seg(k, s) => { (arrow(doc, &format!("{base}/segments/{k}"), s, y, number_of(*k))) }
+                        Row::Seg(k, s) => { (arrow(&format!("{base}/segments/{k}"), s, y, number_of(*k))) }
                     }
                 }
             }
@@ -131,7 +131,7 @@ pub fn figure(doc: &Value, base: &str, e: &Value) -> Markup {
     }
 }
 
-fn arrow(doc: &Value, p: &str, s: &Value, y: f64, mark: Option<usize>) -> Markup {
+fn arrow(p: &str, s: &Value, y: f64, mark: Option<usize>) -> Markup {
     let from_client = s["from"].as_str() != Some("server");
     let (x1, x2) = if from_client {
         (CLIENT_X, SERVER_X)
@@ -163,32 +163,31 @@ fn arrow(doc: &Value, p: &str, s: &Value, y: f64, mark: Option<usize>) -> Markup
     let seq_end = s["seq"].as_i64().map(|q| q + len as i64);
     html! {
         g.seg.(kind).marked[mark.is_some()].key[s["key"].as_bool() == Some(true)]
-            data-seg=(p) data-from=(s["from"].as_str().unwrap_or("")) {
-            text.time x=(CLIENT_X - 12.0) y=(y + 4.0) text-anchor="end" {
+            data-seg=(p.rsplit('/').next().unwrap_or("")) data-base=(p) {
+            text.time x=(CLIENT_X - 12.0) y=(y + 4.0) {
                 // Microseconds, as the text timeline prints them.
-                "+" tspan data-json=(format!("{p}/t")) { (format!("{:.6}", s["t"].as_f64().unwrap_or(0.0))) }
+                "+" tspan data-k="t" { (format!("{:.6}", s["t"].as_f64().unwrap_or(0.0))) }
             }
             line x1=(x1) y1=(y) x2=(tip - dir * 8.0) y2=(y) {}
             polygon points=(head) {}
-            text.label x=((CLIENT_X + SERVER_X) / 2.0) y=(y - 5.0) text-anchor="middle" {
-                tspan.flags { "[" (shown_svg(doc, &format!("{p}/flags"))) "]" }
+            text.label x=((CLIENT_X + SERVER_X) / 2.0) y=(y - 5.0) {
+                tspan.flags { "[" tspan data-k="flags" { (value_text(&s["flags"])) } "]" }
                 @if s["seq"].is_i64() {
-                    " seq " (shown_svg(doc, &format!("{p}/seq")))
+                    " seq " tspan data-k="seq" { (value_text(&s["seq"])) }
                     @if len > 0 { @if let Some(end) = seq_end { ":" (end) } }
                 }
-                @if s["ack"].is_i64() { " ack " (shown_svg(doc, &format!("{p}/ack"))) }
+                @if s["ack"].is_i64() { " ack " tspan data-k="ack" { (value_text(&s["ack"])) } }
                 @if flags.contains('S') || (s["win"].as_u64() == Some(0) && !flags.contains('R')) {
-                    " win " (shown_svg(doc, &format!("{p}/win")))
+                    " win " tspan data-k="win" { (value_text(&s["win"])) }
                 }
-                @if len > 0 { " len " (shown_svg(doc, &format!("{p}/len"))) }
+                @if len > 0 { " len " tspan data-k="len" { (value_text(&s["len"])) } }
             }
             @if let Some(n) = mark {
                 circle cx=(SERVER_X + 22.0) cy=(y) r="9" {}
-                text.mark x=(SERVER_X + 22.0) y=(y + 4.0) text-anchor="middle" { (n) }
+                text.mark x=(SERVER_X + 22.0) y=(y + 4.0) { (n) }
             }
-            title {
-                @for n in s["notes"].as_array().into_iter().flatten() { (value_text(n)) " " }
-                (value_text(&s["time"]))
+            @if mark.is_some() {
+                title { @for n in s["notes"].as_array().into_iter().flatten() { (value_text(n)) " " } }
             }
         }
     }

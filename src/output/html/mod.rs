@@ -57,7 +57,7 @@ pub fn render(doc: &Value) -> String {
                 meta name="generator" content=(concat!("rstscope ", env!("CARGO_PKG_VERSION")));
                 title { (title) }
                 script { (PreEscaped(GUARD)) }
-                style { (PreEscaped(STYLE)) }
+                style { (PreEscaped(STYLE)) (PreEscaped(badge_style())) }
             }
             body data-rstscope-report="1" {
                 header {
@@ -149,12 +149,6 @@ fn shown(doc: &Value, pointer: &str) -> Markup {
     html! { span.v data-json=(pointer) { (value_text(v)) } }
 }
 
-/// As [`shown`], inside SVG text (where an HTML `span` would end the SVG).
-fn shown_svg(doc: &Value, pointer: &str) -> Markup {
-    let v = doc.pointer(pointer).unwrap_or(&Value::Null);
-    html! { tspan data-json=(pointer) { (value_text(v)) } }
-}
-
 /// Colours per outcome, so every chart and badge agrees. Outcomes the page
 /// does not know yet get a neutral grey.
 fn outcome_colour(outcome: &str) -> &'static str {
@@ -177,24 +171,26 @@ fn outcome_colour(outcome: &str) -> &'static str {
 /// Drawing order of outcomes in stacks and legends: the server's failures
 /// first (nearest the axis), benign ones last.
 fn outcome_order(outcome: &str) -> usize {
-    const ORDER: [&str; 11] = [
-        "post-handshake-rst",
-        "handshake-rst",
-        "refused",
-        "unanswered",
-        "server-abort",
-        "client-abort",
-        "rst-after-half-close",
-        "half-closed",
-        "rst-after-close",
-        "open",
-        "clean",
-    ];
-    ORDER
+    OUTCOMES
         .iter()
         .position(|o| *o == outcome)
-        .unwrap_or(ORDER.len())
+        .unwrap_or(OUTCOMES.len())
 }
+
+/// The outcomes of `resets.md`, in drawing order.
+const OUTCOMES: [&str; 11] = [
+    "post-handshake-rst",
+    "handshake-rst",
+    "refused",
+    "unanswered",
+    "server-abort",
+    "client-abort",
+    "rst-after-half-close",
+    "half-closed",
+    "rst-after-close",
+    "open",
+    "clean",
+];
 
 /// Outcomes that are no trouble, for ranking servers and connections.
 fn benign(outcome: &str) -> bool {
@@ -202,21 +198,40 @@ fn benign(outcome: &str) -> bool {
 }
 
 fn outcome_badge(outcome: &str) -> Markup {
-    badge(outcome, None)
+    badge(outcome, None, None)
 }
 
 /// A badge whose word is the JSON value at `pointer`.
 fn outcome_badge_at(outcome: &str, pointer: &str) -> Markup {
-    badge(outcome, Some(pointer))
+    badge(outcome, Some(pointer), None)
 }
 
-fn badge(outcome: &str, pointer: Option<&str>) -> Markup {
+/// A badge whose word is field `k` of the enclosing `data-base`.
+fn badge_rel(outcome: &str, k: &str) -> Markup {
+    badge(outcome, None, Some(k))
+}
+
+/// Known outcomes are coloured by class (rules in [`badge_style`]), others
+/// grey: a class per badge keeps a 500-row table small.
+fn badge(outcome: &str, pointer: Option<&str>, k: Option<&str>) -> Markup {
     html! {
-        span.badge style=(format!("border-color:{}", outcome_colour(outcome))) {
-            span.sw style=(format!("background:{}", outcome_colour(outcome))) {}
-            span data-json=[pointer] { (outcome) }
+        span.badge.(format!("o-{outcome}")) {
+            span.sw {}
+            span data-json=[pointer] data-k=[k] { (outcome) }
         }
     }
+}
+
+/// The badge colour rules, from the same table the charts use.
+fn badge_style() -> String {
+    let mut css = String::new();
+    for o in OUTCOMES {
+        let c = outcome_colour(o);
+        css.push_str(&format!(
+            ".o-{o}{{border-color:{c}}}.o-{o} .sw{{background:{c}}}\n"
+        ));
+    }
+    css
 }
 
 /// `addr:port`, bracketing IPv6 addresses as the text report does.

@@ -8,7 +8,25 @@ use std::collections::BTreeSet;
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::{outcome_badge_at, outcome_order, ptr, shown, value_text};
+use super::{badge_rel, outcome_order, ptr, shown, value_text};
+
+/// Characters of evidence a row shows: its first clause or two say what
+/// happened; the rest is in `flows`, and 500 full sentences would be most of
+/// the page.
+const EVIDENCE_CHARS: usize = 200;
+
+/// The first [`EVIDENCE_CHARS`] of `text` at a word boundary, when longer.
+fn cut(text: &str) -> Option<&str> {
+    if text.chars().count() <= EVIDENCE_CHARS {
+        return None;
+    }
+    let end = text
+        .char_indices()
+        .nth(EVIDENCE_CHARS)
+        .map_or(text.len(), |(i, _)| i);
+    let head = &text[..end];
+    Some(head.rfind(' ').map_or(head, |i| &head[..i]))
+}
 
 /// (field, heading, sorts as a number)
 const COLUMNS: [(&str, &str, bool); 11] = [
@@ -68,7 +86,7 @@ pub fn section(doc: &Value) -> Markup {
                         th data-type="text" { "evidence" }
                     } }
                     tbody {
-                        @for (i, r) in rows.iter().enumerate() { (row(doc, i, r)) }
+                        @for (i, r) in rows.iter().enumerate() { (row(i, r)) }
                     }
                 }
             }
@@ -76,40 +94,39 @@ pub fn section(doc: &Value) -> Markup {
     }
 }
 
-fn row(doc: &Value, i: usize, r: &Value) -> Markup {
-    let p = |k: &str| ptr(&[&"table", &"rows", &i, &k]);
+fn row(i: usize, r: &Value) -> Markup {
     let outcome = r["outcome"].as_str().unwrap_or("");
+    // Cells name their field relative to the row's pointer (`data-base`):
+    // five hundred rows of full pointers would double the page.
     html! {
-        tr data-row=(i) data-outcome=(outcome) {
-            td.num data-sort=(i) { (i + 1) }
+        tr data-row=(i) data-outcome=(outcome) data-base=(ptr(&[&"table", &"rows", &i])) {
+            td.num { (i + 1) }
             @for (field, _, num) in COLUMNS {
                 @match field {
                     "client" | "server" => {
-                        @let addr = r[field].as_str().unwrap_or("");
-                        @let port = &r[format!("{field}_port")];
-                        td data-sort=(super::endpoint(addr, port)) {
-                            @if addr.contains(':') { "[" }
-                            (shown(doc, &p(field)))
-                            @if addr.contains(':') { "]" }
-                            ":" (shown(doc, &p(&format!("{field}_port"))))
+                        @let v6 = r[field].as_str().is_some_and(|a| a.contains(':'));
+                        td {
+                            @if v6 { "[" }
+                            span data-k=(field) { (value_text(&r[field])) }
+                            @if v6 { "]" }
+                            ":" span data-k=(format!("{field}_port")) { (value_text(&r[format!("{field}_port")])) }
                         }
                     }
                     "outcome" => {
-                        td data-sort=(outcome_order(outcome)) {
-                            (outcome_badge_at(outcome, &p(field)))
-                        }
+                        td data-sort=(outcome_order(outcome)) { (badge_rel(outcome, field)) }
                     }
-                    _ => {
-                        td.num[num] data-sort=(value_text(&r[field])) {
-                            @if !r[field].is_null() { (shown(doc, &p(field))) }
-                        }
-                    }
+                    _ if num => { td.num data-k=(field) { (value_text(&r[field])) } }
+                    _ => { td data-k=(field) { (value_text(&r[field])) } }
                 }
             }
             td.evidence {
-                @if r["evidence"].is_string() { (shown(doc, &p("evidence"))) }
+                @let evidence = value_text(&r["evidence"]);
+                @match cut(&evidence) {
+                    Some(head) => { span data-k-prefix="evidence" { (head) "…" } }
+                    None => { span data-k="evidence" { (evidence) } }
+                }
                 @if r["rst_suspect"].is_string() {
-                    " " strong { "Suspicious RST: " } (shown(doc, &p("rst_suspect")))
+                    " " strong { "Suspicious RST: " } span data-k="rst_suspect" { (value_text(&r["rst_suspect"])) }
                 }
             }
         }
