@@ -22,6 +22,9 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 36.0;
 
+/// One bar segment: bucket, count, and the count stacked below it.
+type Bar = (usize, u64, u64);
+
 fn f1(x: f64) -> String {
     format!("{x:.1}")
 }
@@ -84,7 +87,7 @@ pub fn timeseries(
     outcomes.dedup();
     // Each bar segment with the count stacked below it.
     let mut stack = vec![0u64; buckets];
-    let mut bars: Vec<(usize, Vec<(usize, u64, u64)>)> = Vec::new();
+    let mut bars: Vec<(usize, Vec<Bar>)> = Vec::new();
     for (i, s) in &picked {
         let mut mine = Vec::new();
         for (b, c) in s["counts"].as_array().into_iter().flatten().enumerate() {
