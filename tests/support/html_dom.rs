@@ -8,6 +8,8 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -271,4 +273,181 @@ pub fn pointers_under(html: &str, prefix: &str) -> usize {
         .iter()
         .filter(|e| e.attr("data-json").is_some_and(|p| p.starts_with(prefix)))
         .count()
+}
+
+/// Largest page allowed, whatever the capture.
+pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// What every page must be, whatever its data: self-contained and bounded.
+pub fn assert_self_contained(page: &str, what: &str) {
+    assert!(
+        page.len() < MAX_BYTES,
+        "{what}: {} bytes, over 2 MB",
+        page.len()
+    );
+    assert!(
+        page.contains(&format!(
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
+            rstscope::output::html::CSP
+        )),
+        "{what}: no CSP meta"
+    );
+    let lower = page.to_ascii_lowercase();
+    for bad in ["http://", "https://", "url(", "@import"] {
+        assert!(!lower.contains(bad), "{what}: contains {bad:?}");
+    }
+    // Nothing that loads: no element that fetches, no attribute naming a
+    // resource, no link but to the page's own anchors.
+    for e in elements(page) {
+        assert!(
+            !matches!(
+                e.name.as_str(),
+                "link"
+                    | "img"
+                    | "iframe"
+                    | "object"
+                    | "embed"
+                    | "video"
+                    | "audio"
+                    | "source"
+                    | "base"
+                    | "form"
+            ),
+            "{what}: <{}>",
+            e.name
+        );
+        for (k, v) in &e.attrs {
+            assert!(
+                !matches!(
+                    k.as_str(),
+                    "src" | "srcset" | "action" | "xlink:href" | "poster"
+                ),
+                "{what}: <{} {k}={v:?}>",
+                e.name
+            );
+            if k == "href" {
+                assert!(v.starts_with('#'), "{what}: href={v:?}");
+            }
+            assert!(!k.starts_with("on"), "{what}: event handler {k}");
+        }
+        if e.name == "script" {
+            assert!(e.attrs.is_empty(), "{what}: <script {:?}>", e.attrs);
+        }
+    }
+}
+
+/// The sections, charts and tables a page of `doc` must have, with as many
+/// ladders, bars and rows as the JSON has (up to the page's bounds).
+pub fn assert_complete(page: &str, doc: &Value, what: &str) -> Checked {
+    let checked = check(page, doc).unwrap_or_else(|e| panic!("{what}: {e}"));
+    for s in ["capture", "findings", "servers", "examples", "connections"] {
+        assert!(
+            page.contains(&format!("data-section=\"{s}\"")),
+            "{what}: no {s} section"
+        );
+    }
+    let count = |k: &str| checked.charts.get(k).copied().unwrap_or(0);
+    let examples = doc["examples"].as_array().map_or(0, Vec::len);
+    let with_segments = doc["examples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(24)
+        .filter(|e| e["segments"].is_array())
+        .count();
+    let in_findings = doc["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f["examples"].as_array().into_iter().flatten())
+        .filter(|e| e["segments"].is_array())
+        .count();
+    assert_eq!(
+        count("ladder"),
+        with_segments + in_findings,
+        "{what}: ladders (of {examples} examples)"
+    );
+    let arrows: usize = doc["examples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(24)
+        .chain(
+            doc["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|f| f["examples"].as_array().into_iter().flatten()),
+        )
+        .filter_map(|e| e["segments"].as_array().map(Vec::len))
+        .sum();
+    assert_eq!(checked.arrows, arrows, "{what}: ladder arrows");
+    let servers = doc["servers"].as_array().map_or(0, Vec::len).min(40);
+    assert_eq!(count("server-outcomes"), servers, "{what}: server bars");
+    let findings = doc["findings"].as_array().map_or(0, Vec::len);
+    if doc.get("timeseries").is_some() {
+        assert!(
+            count("timeseries") >= findings.max(1),
+            "{what}: {} time charts for {findings} findings",
+            count("timeseries")
+        );
+    } else {
+        assert_eq!(
+            count("timeseries"),
+            0,
+            "{what}: time chart without a series"
+        );
+    }
+    if doc["table"].is_object() {
+        assert_eq!(
+            checked.tables.get("connections"),
+            Some(&1),
+            "{what}: connections table"
+        );
+        assert_eq!(
+            checked.rows,
+            doc["table"]["rows"].as_array().map_or(0, Vec::len),
+            "{what}: table rows"
+        );
+    }
+    assert_eq!(
+        checked.tables.get("capture"),
+        Some(&1),
+        "{what}: capture table"
+    );
+    checked
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every readable fixture capture (the `bad-*` ones exit 2 by design).
+pub fn fixture_captures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures"))
+        .expect("fixtures/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            (name.ends_with(".pcap") || name.ends_with(".pcapng")) && !name.starts_with("bad-")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn report(format: &str, capture: &Path, out: &Path) {
+    let status = Command::new(env!("CARGO_BIN_EXE_rstscope"))
+        .args(["report", "--quiet", "--format", format, "-o"])
+        .arg(out)
+        .arg(capture)
+        .status()
+        .expect("run rstscope");
+    assert!(status.success(), "{format} report of {}", capture.display());
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rstscope-html-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
 }
