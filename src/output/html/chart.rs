@@ -130,7 +130,9 @@ pub fn timeseries(
                 @for b in (0..=buckets).step_by(ticks) {
                     @let x = LEFT + b as f64 * bw;
                     line.axis x1=(f1(x)) y1=(TOP + ph) x2=(f1(x)) y2=(TOP + ph + 4.0) {}
-                    text.tick x=(f1(x)) y=(TOP + ph + 16.0) text-anchor="middle" {
+                    // The last label ends at the axis' end rather than past it.
+                    text.tick x=(f1(x)) y=(TOP + ph + 16.0)
+                        text-anchor=(if x > W - RIGHT - 40.0 { "end" } else { "middle" }) {
                         (tick_label(start + b as i64 * bucket_ns, span))
                     }
                 }

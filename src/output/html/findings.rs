@@ -205,7 +205,10 @@ fn without_findings(doc: &Value) -> Markup {
                 @for (_, i, name, o) in &groups {
                     li {
                         (outcome_badge(o)) " on " strong { (name) } ": "
-                        (shown(doc, &ptr(&[&"servers", i, &"outcomes", &key(o)]))) " connections"
+                        (shown(doc, &ptr(&[&"servers", i, &"outcomes", &key(o)])))
+                        @if doc.pointer(&ptr(&[&"servers", i, &"outcomes", &key(o)])).and_then(Value::as_u64) == Some(1) {
+                            " connection"
+                        } @else { " connections" }
                         @if let Some(k) = first_example(doc, name, o) {
                             " (" a href=(format!("#ex-{k}")) { "examples" } ")"
                         }
