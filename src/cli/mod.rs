@@ -43,7 +43,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Post-mortem report for a person (text; --format json for tools)
-    #[command(after_help = "Example:\n  rstscope report --timelines 5 incident.pcap")]
+    #[command(
+        after_help = "Examples:\n  rstscope report --timelines 5 incident.pcap\n  rstscope report --format html -o incident.html incident.pcap"
+    )]
     Report(ReportArgs),
     /// One row per connection, every field of the spec (CSV by default)
     #[command(after_help = "Example:\n  rstscope flows --format csv -o flows.csv incident.pcap")]
@@ -99,6 +101,9 @@ pub enum ReportFormat {
     #[default]
     Text,
     Json,
+    /// One self-contained page (charts, ladder diagrams, a sortable table)
+    /// drawn from the JSON report
+    Html,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -306,6 +311,14 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
             connections.write(&mut out)?;
         }
         ReportFormat::Json => report::write_json(&mut out, &health, &connections)?,
+        ReportFormat::Html => {
+            // The page is drawn from the JSON report's own bytes, read back,
+            // so it shows exactly what `--format json` says.
+            let mut json = Vec::new();
+            report::write_json(&mut json, &health, &connections)?;
+            let doc: serde_json::Value = serde_json::from_slice(&json).map_err(io::Error::other)?;
+            out.write_all(crate::output::html::render(&doc).as_bytes())?;
+        }
     }
     out.commit()?;
     Ok(ExitCode::SUCCESS)

@@ -10,8 +10,10 @@
 pub mod check;
 pub mod file;
 pub mod flows;
+pub mod html;
 pub mod progress;
 pub mod report;
+pub mod report_rows;
 pub mod sink;
 pub mod timeline;
 pub mod zeek;

@@ -160,6 +160,8 @@ pub fn outcome_meaning(o: Outcome) -> &'static str {
 pub struct Example {
     pub flow: Flow,
     pub timeline: String,
+    /// The kept segments as values, for the JSON report's ladder diagrams.
+    pub segments: Vec<serde_json::Value>,
 }
 
 /// Per (server, outcome): how many, over what time, and a few examples.
@@ -179,6 +181,8 @@ pub struct ConnectionReport {
     pub by_outcome: BTreeMap<Outcome, u64>,
     /// Server endpoint → outcome → group.
     pub servers: BTreeMap<String, BTreeMap<Outcome, Group>>,
+    /// The most troubled connections, for the JSON report's `table`.
+    pub table: crate::output::report_rows::TopConnections,
 }
 
 impl ConnectionReport {
@@ -192,6 +196,7 @@ impl ConnectionReport {
 
     pub fn add(&mut self, conn: &Connection, flow: &Flow) {
         self.total += 1;
+        self.table.add(flow);
         *self.by_outcome.entry(flow.outcome).or_default() += 1;
         let g = self
             .servers
@@ -209,6 +214,7 @@ impl ConnectionReport {
             g.examples.push(Example {
                 flow: flow.clone(),
                 timeline: crate::output::timeline::render(conn, &flow.marks, "      "),
+                segments: crate::output::report_rows::segments_json(conn, &flow.marks),
             });
         }
     }
@@ -371,6 +377,7 @@ pub fn write_json(
                     "timeline".into(),
                     e.timeline.lines().map(str::trim).collect::<Vec<_>>().into(),
                 );
+                obj.insert("segments".into(), e.segments.clone().into());
             }
             v
         })
@@ -378,6 +385,7 @@ pub fn write_json(
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("capture".into(), health.to_json());
         obj.insert("examples".into(), examples.into());
+        obj.insert("table".into(), connections.table.to_json());
     }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
