@@ -38,6 +38,9 @@ struct FlowRow {
     packets_s2c: u64,
     bytes_c2s: u64,
     bytes_s2c: u64,
+    retransmits_c2s: u32,
+    retransmits_s2c: u32,
+    response_time: Option<f64>,
     handshake_seen: bool,
     handshake_rtt: Option<f64>,
     syn_retransmits: u32,
@@ -105,7 +108,7 @@ fn flows_csv_reads_back_with_the_spec_header() {
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(header[0], "client");
     assert_eq!(header.last().unwrap(), "evidence");
-    assert_eq!(header.len(), 31);
+    assert_eq!(header.len(), 34);
     let rows: Vec<FlowRow> = r.deserialize().map(|x| x.expect("row")).collect();
     assert_eq!(outcome_counts(rows.iter()), incident_expected());
     for row in &rows {

@@ -6,16 +6,21 @@
 //!
 //! May import: `wire`, `track`.
 //!
-//! Inside: `words` → `outcome`, `suspect` → `evidence` → `flow`; only
-//! [`classify`] here puts them together.
+//! Inside: `words` → `outcome`, `suspect` → `evidence`, `facts` → `flow`
+//! → `findings`; only [`classify`] here puts a row together, and
+//! [`findings`] aggregates rows (never connections) into the capture's
+//! findings.
 
 mod evidence;
+mod facts;
+pub mod findings;
 mod flow;
 mod outcome;
 mod suspect;
 mod words;
 
 pub use evidence::Mark;
+pub use facts::{ConnFacts, Variant};
 pub use flow::{Flow, FIELDS};
 pub use outcome::{outcome_of, FinBy, Outcome};
 pub use suspect::{SUSPECT_IDLE_NS, SUSPECT_TTL_DELTA};
@@ -24,6 +29,7 @@ pub use words::human;
 use crate::track::Connection;
 
 use evidence::explain;
+use facts::facts_of;
 use suspect::suspect;
 use words::secs;
 
@@ -52,8 +58,14 @@ pub fn classify(conn: &Connection) -> Flow {
         duration: secs(conn.last_time.0.saturating_sub(conn.first_time.0)),
         packets_c2s: c.packets,
         packets_s2c: s.packets,
-        bytes_c2s: c.bytes,
-        bytes_s2c: s.bytes,
+        bytes_c2s: c.unique_bytes,
+        bytes_s2c: s.unique_bytes,
+        retransmits_c2s: c.retransmits,
+        retransmits_s2c: s.retransmits,
+        response_time: match (c.first_payload_ts, conn.response_at) {
+            (Some(a), Some(b)) => Some(secs(b.0.saturating_sub(a.0))),
+            _ => None,
+        },
         handshake_seen: conn.handshake_seen(),
         handshake_rtt: match (hs.syn_answered, hs.ack) {
             (Some(a), Some(b)) if conn.handshake_seen() => Some(secs(b.0.saturating_sub(a.0))),
@@ -73,7 +85,7 @@ pub fn classify(conn: &Connection) -> Flow {
             .and_then(|r| r.handshake_done.map(|h| secs(r.ts.0.saturating_sub(h.0)))),
         rst_reply_to: r.map(|r| r.reply_to),
         rst_latency: r.and_then(|r| r.latency.map(secs)),
-        idle_before_rst: r.and_then(|r| r.idle_before.map(secs)),
+        idle_before_rst: r.and_then(|r| suspect::idle_ns(r).map(secs)),
         rst_in_window: r.and_then(|r| r.in_window),
         rst_ttl_delta: r.and_then(|r| r.ttl_delta),
         rst_suspect: r.and_then(suspect),
@@ -81,6 +93,7 @@ pub fn classify(conn: &Connection) -> Flow {
         first_frame: conn.first_frame,
         hint,
         marks,
+        facts: facts_of(conn, outcome),
     }
 }
 

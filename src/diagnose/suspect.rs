@@ -8,18 +8,37 @@ use super::words::human;
 pub const SUSPECT_TTL_DELTA: i16 = 3;
 pub const SUSPECT_IDLE_NS: i64 = 30_000_000_000;
 
+/// `idle_before_rst`: the silence before the segment the RST answers (an
+/// idle-timeout RST answers the first segment after the silence, within
+/// microseconds), else before the RST itself.
+pub(super) fn idle_ns(r: &RstFact) -> Option<i64> {
+    r.idle_before_answered.or(r.idle_before)
+}
+
 /// `rst_suspect`: why this RST may not come from the peer's kernel.
 pub(super) fn suspect(r: &RstFact) -> Option<String> {
     let mut why = Vec::new();
-    if let Some(d) = r.ttl_delta {
-        if d.abs() >= SUSPECT_TTL_DELTA {
+    match (r.sender_ttl_range, r.ttl_delta) {
+        // A kernel sends every segment of a connection with one TTL: when
+        // the sender's others agreed, any difference means another sender
+        // (a middlebox one hop nearer or further).
+        (Some((lo, hi)), Some(d)) if lo == hi && r.ttl != lo => why.push(format!(
+            "TTL {} differs by {d:+} from the sender's other segments (all {lo})",
+            r.ttl
+        )),
+        (Some((lo, hi)), Some(d))
+            if lo != hi
+                && (i16::from(r.ttl) <= i16::from(lo) - SUSPECT_TTL_DELTA
+                    || i16::from(r.ttl) >= i16::from(hi) + SUSPECT_TTL_DELTA) =>
+        {
             why.push(format!(
-                "TTL {} differs by {d:+} from the sender's other segments",
+                "TTL {} differs by {d:+} from the sender's other segments ({lo} to {hi})",
                 r.ttl
-            ));
+            ))
         }
+        _ => {}
     }
-    if let Some(idle) = r.idle_before {
+    if let Some(idle) = idle_ns(r) {
         if idle >= SUSPECT_IDLE_NS {
             why.push(format!(
                 "came after {} of silence (a middlebox idle timeout?)",

@@ -241,15 +241,16 @@ mod tests {
         assert_eq!(header, FIELDS);
         let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("record")).collect();
         assert_eq!(rows.len(), 2);
-        assert_eq!(&rows[0][17], "post-handshake-rst");
-        assert_eq!(&rows[0][20], "server");
-        assert_eq!(&rows[0][4], "2023-11-14T22:13:20.000100Z");
-        assert_eq!(&rows[0][6], "0.000400");
+        let col = |name: &str| FIELDS.iter().position(|f| *f == name).expect("column");
+        assert_eq!(&rows[0][col("outcome")], "post-handshake-rst");
+        assert_eq!(&rows[0][col("rst_by")], "server");
+        assert_eq!(&rows[0][col("first_time")], "2023-11-14T22:13:20.000100Z");
+        assert_eq!(&rows[0][col("duration")], "0.000400");
         assert_eq!(&rows[1][0], "2001:db8::1");
-        assert_eq!(&rows[1][17], "clean");
-        assert_eq!(&rows[1][21], "", "no RST: reset facts empty");
+        assert_eq!(&rows[1][col("outcome")], "clean");
+        assert_eq!(&rows[1][col("rst_count")], "", "no RST: reset facts empty");
         // The evidence sentence contains commas and survives quoting.
-        assert!(rows[0][30].contains("RST instead of ACK"));
+        assert!(rows[0][col("evidence")].contains("RST instead of ACK"));
     }
 
     #[test]

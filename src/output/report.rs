@@ -113,6 +113,7 @@ pub fn outcome_meaning(o: Outcome) -> &'static str {
         Outcome::Refused => "SYN answered by RST, never a SYN-ACK: nothing listened on that port",
         Outcome::Unanswered => "SYN (and its retransmissions) with no reply at all",
         Outcome::HandshakeRst => "RST after the SYN-ACK but before the handshake completed",
+        Outcome::HalfOpen => "SYN answered by SYN-ACK, then nothing from the client: a spoofed SYN flood, a client that died, or a lost ACK",
         Outcome::PostHandshakeRst => {
             "handshake completed, then the server reset before it ever sent payload or FIN: the application never served the connection"
         }
