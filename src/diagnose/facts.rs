@@ -13,6 +13,11 @@ use super::outcome::Outcome;
 /// milliseconds of reading EOF).
 pub const CLOSE_WAIT_LATE_NS: i64 = 1_000_000_000;
 
+/// A server still in CLOSE_WAIT this long after the client's FIN when the
+/// capture (or the tracker) stopped watching counts as stuck: it had had
+/// hundreds of times what closing takes.
+pub const CLOSE_WAIT_OPEN_NS: i64 = 100_000_000;
+
 /// The wire variant of a connection's outcome that names its cause.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Variant {
@@ -115,7 +120,12 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
             let acked = s.highest_ack_rel.is_some_and(|a| a >= c.next_rel);
             let until = server_fin.unwrap_or(conn.observed_until);
             let stuck = until.0.saturating_sub(cf.ts.0);
-            if acked && stuck >= CLOSE_WAIT_LATE_NS {
+            let long = if server_fin.is_some() {
+                CLOSE_WAIT_LATE_NS
+            } else {
+                CLOSE_WAIT_OPEN_NS
+            };
+            if acked && stuck >= long {
                 close_wait_ns = Some(stuck);
                 variant = if request_unanswered {
                     Variant::RequestUnanswered

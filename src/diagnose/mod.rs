@@ -415,6 +415,107 @@ mod tests {
     }
 
     #[test]
+    fn resent_request_counts_once_and_as_retransmissions() {
+        // A 97-byte request sent 9 times (8 retransmissions), then answered.
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 97);
+        for _ in 0..8 {
+            w.seg(true, P | A, 1, 1, 97, 200_000);
+        }
+        w.s(A, 1, 98, 0)
+            .seg(false, P | A, 1, 98, 300, 20_000)
+            .c(A, 98, 301, 0)
+            .c(R | A, 98, 301, 0);
+        let f = flow(&w);
+        assert_eq!(f.bytes_c2s, 97);
+        assert_eq!(f.retransmits_c2s, 8);
+        assert_eq!(f.bytes_s2c, 300);
+        assert_eq!(f.retransmits_s2c, 0);
+        assert_eq!(f.packets_c2s, 13);
+        // First request byte to first response byte: 8 x 200 ms + 0.1 + 20 ms.
+        assert_eq!(f.response_time, Some(1.6201));
+        // The client ACKed all 300 bytes: not "likely never read".
+        assert_eq!(f.outcome, Outcome::ClientAbort);
+        assert!(!f.evidence.contains("likely never read"), "{}", f.evidence);
+        assert!(f.evidence.contains("ACKed all of it"), "{}", f.evidence);
+    }
+
+    #[test]
+    fn keepalive_probe_is_not_a_retransmission() {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 10).s(A, 1, 11, 0);
+        w.seg(true, A, 10, 1, 1, 60_000_000);
+        let f = flow(&w);
+        assert_eq!(f.retransmits_c2s, 0);
+        assert_eq!(f.bytes_c2s, 10);
+    }
+
+    #[test]
+    fn synack_never_answered_is_half_open() {
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0)
+            .s(S | A, 0, 1, 0)
+            .seg(false, S | A, 0, 1, 0, 1_000_000)
+            .seg(false, S | A, 0, 1, 0, 2_000_000);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::HalfOpen);
+        assert_eq!(f.synack_retransmits, 2);
+        assert!(f.evidence.contains("3 SYN-ACKs"), "{}", f.evidence);
+        // A SYN retransmission from the client is still no answer.
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0).s(S | A, 0, 1, 0).c(S, 0, 0, 0);
+        assert_eq!(flow(&w).outcome, Outcome::HalfOpen);
+        // An ACK is an answer.
+        let mut w = Wire::new();
+        w.handshake();
+        assert_eq!(flow(&w).outcome, Outcome::Open);
+    }
+
+    #[test]
+    fn server_reply_the_capture_missed_counts_as_sent() {
+        // The client ACKs 500 server bytes the capture never saw.
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 50)
+            .s(A, 1, 51, 0)
+            .c(A, 51, 501, 0)
+            .s(R | A, 501, 51, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::ServerAbort);
+        assert!(f.evidence.contains("the capture missed"), "{}", f.evidence);
+        assert!(f.evidence.contains("ACKed 500 bytes"), "{}", f.evidence);
+    }
+
+    #[test]
+    fn rst_one_hop_off_a_constant_ttl_is_suspect_and_idle_is_before_the_answered_segment() {
+        // 4.5 s of silence, then the client writes and a middlebox one hop
+        // nearer answers for the server 40 us later.
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 10).s(P | A, 1, 11, 20);
+        w.seg(true, P | A, 11, 21, 10, 4_500_000);
+        w.seg(false, R, 21, 0, 0, 40);
+        w.last().ttl = 65;
+        let f = flow(&w);
+        assert_eq!(f.rst_ttl_delta, Some(1));
+        assert_eq!(f.idle_before_rst, Some(4.5));
+        let why = f.rst_suspect.expect("suspect");
+        assert!(why.contains("TTL 65 differs by +1"), "{why}");
+        // The same RST with the sender's own TTL is the kernel's.
+        w.last().ttl = 64;
+        assert_eq!(flow(&w).rst_suspect, None);
+    }
+
+    #[test]
+    fn fin_sent_before_the_rst_but_captured_after_is_not_kept_sending() {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 10).s(P | A, 1, 11, 20);
+        // The server's RST at seq 22 overtakes its FIN at seq 21.
+        w.s(R | A, 22, 11, 0).s(F | A, 21, 11, 0);
+        let f = flow(&w);
+        assert_eq!(f.rst_suspect, None, "{:?}", f.rst_suspect);
+    }
+
+    #[test]
     fn human_durations() {
         assert_eq!(human(27_000), "27 us");
         assert_eq!(human(3_200_000), "3.2 ms");

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod file;
+pub mod findings;
 pub mod flows;
 pub mod progress;
 pub mod report;

@@ -476,7 +476,9 @@ impl Connection {
             },
             server_bytes_unacked: client
                 .highest_ack_rel
-                .map_or(server.payload_end_rel, |a| server.payload_end_rel.saturating_sub(a))
+                .map_or(server.payload_end_rel, |a| {
+                    server.payload_end_rel.saturating_sub(a)
+                })
                 .max(0) as u64,
         }
     }

@@ -13,9 +13,7 @@ use super::class::{Class, CLASSES, SLOW_RESPONSE_NS};
 use super::series::Grid;
 use super::tally::{Burst, Detail, Example, Tally};
 use super::words::{cause, checks};
-use super::{
-    Diagnosis, Finding, Findings, Kind, ServerRow, Window, CLIENT_MIN, LISTENER_MIN,
-};
+use super::{Diagnosis, Finding, Findings, Kind, ServerRow, Window, CLIENT_MIN, LISTENER_MIN};
 
 /// A flood: at least this many failed attempts, from at least this many
 /// distinct sources, and this many times the completed handshakes.
@@ -25,10 +23,6 @@ const FLOOD_RATIO: u64 = 10;
 
 /// The same kind on at least this many servers of one port is one finding.
 const SPREAD_SERVERS: usize = 3;
-
-/// Buckets around an unanswered SYN's bucket in which a served handshake
-/// makes it a full queue rather than a dead host.
-const SAME_WINDOW_BUCKETS: i64 = 1;
 
 /// Connections of some classes of one server, per bucket when kept.
 struct Part {
@@ -94,7 +88,7 @@ pub(super) fn build(f: Findings) -> Diagnosis {
         variants.insert("fin", u64::from(b.by[0]));
         variants.insert("rst", u64::from(b.by[1]));
         let mut facts = Map::new();
-        facts.insert("burst_ms".into(), json!(ms(b.end - b.start)));
+        facts.insert("burst_ms".into(), json!(ms(b.end() - b.start)));
         let mut fd = burst_finding(Kind::ClientShutdown, server, b, variants, facts, examples);
         fd.client = Some(ip.to_string());
         findings.push(fd);
@@ -207,7 +201,7 @@ fn burst_finding(
     facts: Map<String, Value>,
     examples: Vec<Example>,
 ) -> Finding {
-    let span_s = ((b.end - b.start) as f64 / 1e9).max(1e-3);
+    let span_s = ((b.end() - b.start) as f64 / 1e9).max(1e-3);
     Finding {
         kind,
         servers: if server.starts_with('*') {
@@ -221,7 +215,7 @@ fn burst_finding(
         connections: u64::from(b.count),
         window: Window {
             start: Timestamp(b.start),
-            end: Timestamp(b.end),
+            end: Timestamp(b.end()),
             peak_at: Timestamp(b.start),
             peak_per_s: (f64::from(b.count) / span_s * 10.0).round() / 10.0,
         },
@@ -252,45 +246,39 @@ fn server_findings(
         series: d.map_or(Vec::new(), |d| d.classes[c.idx()].over(ctx.lo, ctx.hi)),
     };
     let served = u64::from(t.served);
-    let failed = n(Class::Unanswered) + n(Class::HalfOpen);
+    let failed = n(Class::Unanswered) + n(Class::SynDropped) + n(Class::HalfOpen);
 
     if failed >= FLOOD_ATTEMPTS
         && t.distinct_sources() >= FLOOD_SOURCES
         && failed >= FLOOD_RATIO * served.max(1)
     {
-        let parts = vec![whole(Class::Unanswered), whole(Class::HalfOpen)];
+        let parts = vec![
+            whole(Class::Unanswered),
+            whole(Class::SynDropped),
+            whole(Class::HalfOpen),
+        ];
         let mut facts = Map::new();
-        facts.insert("distinct_sources_estimate".into(), json!(t.distinct_sources()));
+        facts.insert(
+            "distinct_sources_estimate".into(),
+            json!(t.distinct_sources()),
+        );
         facts.insert("served_handshakes".into(), json!(served));
         push(ctx, out, Kind::SynFlood, key, t, d, parts, facts);
     } else {
-        // Unanswered SYNs: a full queue when the server served others in
-        // the same window, the network otherwise.
-        let (mut queued, mut dropped) = (whole(Class::Unanswered), whole(Class::Unanswered));
-        match d {
-            Some(d) => {
-                let served_s = d.served.over(ctx.lo, ctx.hi);
-                for (k, u) in queued.series.iter_mut().enumerate() {
-                    let a = k.saturating_sub(SAME_WINDOW_BUCKETS as usize);
-                    let b = (k + SAME_WINDOW_BUCKETS as usize).min(served_s.len().saturating_sub(1));
-                    let near = served_s.get(a..=b).is_some_and(|w| w.iter().any(|&s| s > 0));
-                    if near {
-                        dropped.series[k] = 0;
-                    } else {
-                        *u = 0;
-                    }
-                }
-                queued.count = queued.series.iter().map(|&c| u64::from(c)).sum();
-                dropped.count = dropped.series.iter().map(|&c| u64::from(c)).sum();
-            }
-            None if served > 0 => dropped.count = 0,
-            None => queued.count = 0,
-        }
+        // Unanswered SYNs were told apart as they came: dropped while the
+        // server served others (a full queue), or to a server serving
+        // nothing (the network).
+        let queued = whole(Class::SynDropped);
+        let dropped = whole(Class::Unanswered);
         let signs = queued.count + n(Class::SynackRetransmits) + n(Class::ResetOnHandshakeAck);
         let queue = served > 0 && signs > 0;
         // The listener burst takes the resets that came in it.
         let burst = t.listener.largest();
-        let in_burst = if burst.count >= LISTENER_MIN { u64::from(burst.by[0]) } else { 0 };
+        let in_burst = if burst.count >= LISTENER_MIN {
+            u64::from(burst.by[0])
+        } else {
+            0
+        };
         let mut phr = Vec::new();
         let mut aq = vec![queued];
         for c in [
@@ -313,13 +301,22 @@ fn server_findings(
         let mut facts = Map::new();
         rtt_facts(ctx, d, &phr, &mut facts);
         push(ctx, out, Kind::NotAccepting, key, t, d, phr, facts);
-        push(ctx, out, Kind::Unreachable, key, t, d, vec![dropped], Map::new());
+        push(
+            ctx,
+            out,
+            Kind::Unreachable,
+            key,
+            t,
+            d,
+            vec![dropped],
+            Map::new(),
+        );
         if burst.count >= LISTENER_MIN {
             let mut variants = BTreeMap::new();
             variants.insert("rst", u64::from(burst.by[0]));
             variants.insert("fin", u64::from(burst.by[1]));
             let mut facts = Map::new();
-            facts.insert("burst_ms".into(), json!(ms(burst.end - burst.start)));
+            facts.insert("burst_ms".into(), json!(ms(burst.end() - burst.start)));
             let ex = d
                 .and_then(|d| {
                     if burst == t.listener.cur {
@@ -352,10 +349,13 @@ fn server_findings(
         if r.count >= LISTENER_MIN {
             facts.insert("released_together".into(), json!(r.count));
             facts.insert("released_at".into(), json!(Timestamp(r.start).rfc3339()));
-            facts.insert("released_within_ms".into(), json!(ms(r.end - r.start)));
+            facts.insert("released_within_ms".into(), json!(ms(r.end() - r.start)));
         }
     }
-    let cw = vec![whole(Class::RequestUnanswered), whole(Class::AnsweredNotClosed)];
+    let cw = vec![
+        whole(Class::RequestUnanswered),
+        whole(Class::AnsweredNotClosed),
+    ];
     push(ctx, out, Kind::CloseWaitPileup, key, t, d, cw, facts);
 
     // Slow replies count only against a server whose usual reply is fast.
@@ -363,7 +363,10 @@ fn server_findings(
     let slow_ok = baseline.is_some_and(|k| (1u64 << k) * 10 * 1000 <= SLOW_RESPONSE_NS as u64);
     let mut facts = Map::new();
     if let Some(k) = baseline {
-        facts.insert("usual_response_ms".into(), json!(((1u64 << k) as f64 / 1e3)));
+        facts.insert(
+            "usual_response_ms".into(),
+            json!(((1u64 << k) as f64 / 1e3)),
+        );
     }
     let mut slow = vec![whole(Class::ClientGaveUp)];
     if slow_ok {
@@ -371,8 +374,26 @@ fn server_findings(
     }
     push(ctx, out, Kind::SlowServer, key, t, d, slow, facts);
 
-    push(ctx, out, Kind::Refused, key, t, d, vec![whole(Class::Refused)], Map::new());
-    push(ctx, out, Kind::ServerAbort, key, t, d, vec![whole(Class::ServerAbort)], Map::new());
+    push(
+        ctx,
+        out,
+        Kind::Refused,
+        key,
+        t,
+        d,
+        vec![whole(Class::Refused)],
+        Map::new(),
+    );
+    push(
+        ctx,
+        out,
+        Kind::ServerAbort,
+        key,
+        t,
+        d,
+        vec![whole(Class::ServerAbort)],
+        Map::new(),
+    );
     let mut ca = whole(Class::ClientAbort);
     ca.count = ca.count.saturating_sub(explained_aborts);
     push(ctx, out, Kind::ClientAbort, key, t, d, vec![ca], Map::new());
@@ -386,7 +407,10 @@ fn server_findings(
             .take(1)
             .cloned()
             .collect();
-        let at = ex.first().and_then(|e| e.flow.rst_time).unwrap_or(Timestamp(t.first));
+        let at = ex
+            .first()
+            .and_then(|e| e.flow.rst_time)
+            .unwrap_or(Timestamp(ctx.grid.ns(t.first_ms)));
         out.push(Finding {
             kind: Kind::InjectedReset,
             server: key.to_string(),
@@ -396,7 +420,7 @@ fn server_findings(
             connections: u64::from(t.suspect),
             window: Window {
                 start: at,
-                end: Timestamp(t.last.max(at.0)),
+                end: Timestamp(ctx.grid.ns(t.last_ms).max(at.0)),
                 peak_at: at,
                 peak_per_s: 0.0,
             },
@@ -437,7 +461,11 @@ fn rtt_facts(ctx: &Ctx<'_>, d: Option<&Detail>, parts: &[Part], facts: &mut Map<
 
 fn nonzero_range(parts: &[Part]) -> Option<(usize, usize)> {
     let len = parts.iter().map(|p| p.series.len()).max()?;
-    let nz = |k: usize| parts.iter().any(|p| p.series.get(k).is_some_and(|&c| c > 0));
+    let nz = |k: usize| {
+        parts
+            .iter()
+            .any(|p| p.series.get(k).is_some_and(|&c| c > 0))
+    };
     let a = (0..len).find(|&k| nz(k))?;
     let b = (0..len).rev().find(|&k| nz(k))?;
     Some((a, b))
@@ -488,10 +516,11 @@ fn push(
             let bs = |k: usize| ctx.grid.start_of(ctx.lo + k as i64);
             start = start.max(bs(a));
             end = end.min(bs(b + 1) - 1).max(start);
-            let (pk, pc) = series
-                .iter()
-                .enumerate()
-                .fold((0, 0), |best, (k, &c)| if c > best.1 { (k, c) } else { best });
+            let (pk, pc) =
+                series.iter().enumerate().fold(
+                    (0, 0),
+                    |best, (k, &c)| if c > best.1 { (k, c) } else { best },
+                );
             let all = d.all.over(ctx.lo, ctx.hi);
             let conns: u64 = all[a..=b].iter().map(|&c| u64::from(c)).sum();
             (
@@ -505,15 +534,20 @@ fn push(
             )
         }
         _ => {
-            let span = ((t.last - t.first) as f64 / 1e9).max(1.0);
+            let (first, last) = (ctx.grid.ns(t.first_ms), ctx.grid.ns(t.last_ms));
+            let span = ((last - first) as f64 / 1e9).max(1.0);
             (
                 Window {
-                    start: Timestamp(t.first),
-                    end: Timestamp(t.last),
-                    peak_at: Timestamp(t.first),
+                    start: Timestamp(first),
+                    end: Timestamp(last),
+                    peak_at: Timestamp(first),
                     peak_per_s: (count as f64 / span * 10.0).round() / 10.0,
                 },
-                t.outcomes.iter().map(|&c| u64::from(c)).sum::<u64>().max(count),
+                t.outcomes
+                    .iter()
+                    .map(|&c| u64::from(c))
+                    .sum::<u64>()
+                    .max(count),
             )
         }
     };
@@ -574,8 +608,16 @@ fn spread(findings: Vec<Finding>) -> Vec<Finding> {
         merged.servers.sort();
         merged.count = members.iter().map(|m| m.count).sum();
         merged.connections = members.iter().map(|m| m.connections).sum();
-        merged.window.start = members.iter().map(|m| m.window.start).min().unwrap_or(merged.window.start);
-        merged.window.end = members.iter().map(|m| m.window.end).max().unwrap_or(merged.window.end);
+        merged.window.start = members
+            .iter()
+            .map(|m| m.window.start)
+            .min()
+            .unwrap_or(merged.window.start);
+        merged.window.end = members
+            .iter()
+            .map(|m| m.window.end)
+            .max()
+            .unwrap_or(merged.window.end);
         merged.variants = BTreeMap::new();
         for m in &members {
             for (v, c) in &m.variants {
@@ -590,7 +632,10 @@ fn spread(findings: Vec<Finding>) -> Vec<Finding> {
             }
         }
         merged.series = series;
-        merged.window.peak_per_s = members.iter().map(|m| m.window.peak_per_s).fold(0.0, f64::max);
+        merged.window.peak_per_s = members
+            .iter()
+            .map(|m| m.window.peak_per_s)
+            .fold(0.0, f64::max);
         merged.examples.clear();
         for m in &members {
             for e in &m.examples {

@@ -12,6 +12,8 @@ pub const SLOW_RESPONSE_NS: i64 = 1_000_000_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Class {
     Unanswered,
+    /// Unanswered while the server served other handshakes.
+    SynDropped,
     HalfOpen,
     Refused,
     RstInsteadOfAck,
@@ -27,11 +29,12 @@ pub enum Class {
     StaleKeepalive,
 }
 
-pub const CLASSES: usize = 14;
+pub const CLASSES: usize = 15;
 
 impl Class {
     pub const ALL: [Class; CLASSES] = [
         Class::Unanswered,
+        Class::SynDropped,
         Class::HalfOpen,
         Class::Refused,
         Class::RstInsteadOfAck,
@@ -55,6 +58,7 @@ impl Class {
     pub fn variant(self) -> &'static str {
         match self {
             Class::Unanswered => "syn-unanswered",
+            Class::SynDropped => "syn-dropped",
             Class::HalfOpen => "half-open",
             Class::Refused => "refused",
             Class::RstInsteadOfAck => Variant::RstInsteadOfAck.name(),

@@ -47,6 +47,10 @@ pub const MAX_CLIENT_HOSTS: usize = 16_384;
 pub const LISTENER_GAP_NS: i64 = 2_000_000;
 pub const CLIENT_GAP_NS: i64 = 5_000_000;
 
+/// An unanswered SYN this close (ms) after a served handshake's start
+/// still counts as "while serving".
+pub const SAME_WINDOW_MS: i32 = 1000;
+
 /// Smallest bursts reported.
 pub const LISTENER_MIN: u32 = 5;
 pub const CLIENT_MIN: u32 = 10;
@@ -194,11 +198,31 @@ impl Findings {
         let facts = flow.facts;
         let served = flow.handshake_seen && flow.outcome != Outcome::PostHandshakeRst;
 
+        let ms = self.grid.ms(t);
         let tally = self.servers.entry(key.clone()).or_default();
-        let oi = Outcome::ALL.iter().position(|o| *o == flow.outcome).unwrap_or(0);
+        // An unanswered attempt while the server went on serving others (a
+        // handshake that started after this attempt's first SYN, less a
+        // second) is a dropped SYN, not a dead server. Attempts finish
+        // after the handshakes served during them, so those were seen.
+        let class = match class {
+            Some(Class::Unanswered)
+                if tally
+                    .last_served_ms
+                    .is_some_and(|s| s >= ms.saturating_sub(SAME_WINDOW_MS)) =>
+            {
+                Some(Class::SynDropped)
+            }
+            c => c,
+        };
+        let oi = Outcome::ALL
+            .iter()
+            .position(|o| *o == flow.outcome)
+            .unwrap_or(0);
         tally.outcomes[oi] = tally.outcomes[oi].saturating_add(1);
         if served {
             tally.served = tally.served.saturating_add(1);
+            let at = self.grid.ms(flow.first_time.0);
+            tally.last_served_ms = Some(tally.last_served_ms.map_or(at, |s| s.max(at)));
         }
         if flow.rst_suspect.is_some() {
             tally.suspect = tally.suspect.saturating_add(1);
@@ -209,12 +233,12 @@ impl Findings {
         if let Some(c) = class {
             tally.classes[c.idx()] = tally.classes[c.idx()].saturating_add(1);
             if tally.trouble() == 1 {
-                tally.first = t;
-                tally.last = t;
+                tally.first_ms = ms;
+                tally.last_ms = ms;
             }
-            tally.first = tally.first.min(t);
-            tally.last = tally.last.max(t);
-            if matches!(c, Class::Unanswered | Class::HalfOpen) {
+            tally.first_ms = tally.first_ms.min(ms);
+            tally.last_ms = tally.last_ms.max(ms);
+            if matches!(c, Class::Unanswered | Class::SynDropped | Class::HalfOpen) {
                 if let Ok(ip) = flow.client.parse() {
                     tally.see_source(&ip);
                 }
@@ -222,13 +246,7 @@ impl Findings {
         }
         let mut new_burst = None;
         if let Some(se) = facts.server_ended {
-            let k = if flow.outcome == Outcome::PostHandshakeRst {
-                0
-            } else if flow.rst_by.is_none() {
-                1
-            } else {
-                2
-            };
+            let k = usize::from(flow.outcome != Outcome::PostHandshakeRst);
             let before = tally.listener.best;
             let started = tally.listener.add(se.0, k, LISTENER_GAP_NS);
             new_burst = Some((started, before != tally.listener.best));
@@ -247,7 +265,8 @@ impl Findings {
             if served {
                 d.served.add(bucket, 1);
                 if let Some(rtt) = flow.handshake_rtt {
-                    d.rtt_us.add(bucket, (rtt * 1e6).round().min(u32::MAX as f64) as u32);
+                    d.rtt_us
+                        .add(bucket, (rtt * 1e6).round().min(u32::MAX as f64) as u32);
                 }
             }
             if class.is_none() {

@@ -54,6 +54,19 @@ impl Grid {
         doublings
     }
 
+    /// `t` (ns) as ms from the origin, saturating.
+    pub fn ms(&self, t: i64) -> i32 {
+        (t.saturating_sub(self.origin.unwrap_or(t)) / 1_000_000)
+            .clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    }
+
+    /// Ms from the origin back to ns.
+    pub fn ns(&self, ms: i32) -> i64 {
+        self.origin
+            .unwrap_or(0)
+            .saturating_add(i64::from(ms) * 1_000_000)
+    }
+
     /// First and last bucket seen.
     pub fn range(&self) -> (i64, i64) {
         (self.lo, self.hi)
@@ -177,7 +190,7 @@ mod tests {
     fn buckets_double_and_series_merge() {
         let mut g = Grid::default();
         let mut s = Series::default();
-        let mut add = |g: &mut Grid, s: &mut Series, t: i64| {
+        let add = |g: &mut Grid, s: &mut Series, t: i64| {
             for _ in 0..g.see(t) {
                 s.halve();
             }

@@ -22,39 +22,45 @@ pub struct Example {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Burst {
     pub start: i64,
-    pub end: i64,
+    /// Ns from start to the last event (a burst lasts at most 1 s).
+    pub span: u32,
     pub count: u32,
-    /// Members by kind: for a server, [post-handshake-rst, FIN, other];
-    /// for a client host, [FIN, RST, -].
-    pub by: [u32; 3],
+    /// Members by kind: for a server, [post-handshake-rst, FIN]; for a
+    /// client host, [FIN, RST].
+    pub by: [u32; 2],
 }
 
 /// Longest a burst may last, whatever its gaps.
 pub const BURST_MAX_SPAN_NS: i64 = 1_000_000_000;
 
 impl Burst {
+    pub fn end(&self) -> i64 {
+        self.start.saturating_add(i64::from(self.span))
+    }
+
     /// Adds an event at `t` of kind `k`; returns false (and changes nothing)
     /// when `t` is not part of this burst.
     pub fn join(&mut self, t: i64, k: usize, gap: i64) -> bool {
+        let k = k.min(1);
         if self.count == 0 {
             *self = Burst {
                 start: t,
-                end: t,
+                span: 0,
                 count: 1,
-                by: [0; 3],
+                by: [0; 2],
             };
             self.by[k] = 1;
             return true;
         }
-        let (start, end) = (self.start.min(t), self.end.max(t));
+        let (start, end) = (self.start.min(t), self.end().max(t));
         if t < self.start.saturating_sub(gap)
-            || t > self.end.saturating_add(gap)
+            || t > self.end().saturating_add(gap)
             || end - start > BURST_MAX_SPAN_NS
         {
             return false;
         }
         self.start = start;
-        self.end = end;
+        self.span = (end - start) as u32;
         self.count = self.count.saturating_add(1);
         self.by[k] = self.by[k].saturating_add(1);
         true
@@ -97,9 +103,9 @@ impl Bursts {
 }
 
 /// Bits of the per-server sketch of distinct sources of failed attempts.
-const SOURCE_BITS: usize = 256;
+const SOURCE_BITS: usize = 64;
 
-/// The fixed tally every server gets (about 200 bytes).
+/// The fixed tally every server gets (200 bytes).
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
     pub outcomes: [u32; Outcome::ALL.len()],
@@ -112,9 +118,12 @@ pub struct Tally {
     pub sources: [u64; SOURCE_BITS / 64],
     pub suspect: u32,
     pub lossy: u32,
-    /// First and last trouble (ns), for servers without details.
-    pub first: i64,
-    pub last: i64,
+    /// First and last trouble, and the latest served handshake's first
+    /// segment, in ms from the time axis' origin (servers without details
+    /// get their window from the first two).
+    pub first_ms: i32,
+    pub last_ms: i32,
+    pub last_served_ms: Option<i32>,
     /// Server RSTs and FINs ending connections it never answered.
     pub listener: Bursts,
     /// Index + 1 of its [`Detail`], 0 for none.
