@@ -1,0 +1,124 @@
+//! The findings and the suspicion of resets on captures whose story is known
+//! from outside rstscope: the adversarial generator's own scenario (a spoofed
+//! SYN flood: random sources, one SYN-ACK in 8, never an ACK), and every
+//! fixture and corpus capture, whose RSTs all came from a kernel (fixtures:
+//! Linux on loopback, fixtures/README.md; corpus: the projects' own test
+//! captures of ordinary traffic, with no middlebox between the hosts).
+
+#[path = "../bench/adversarial_gen.rs"]
+#[allow(dead_code)]
+mod adversarial_gen;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn rstscope(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_rstscope"))
+        .args(args)
+        .output()
+        .expect("run rstscope");
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn spoofed_syn_flood_is_half_open_and_a_syn_flood_first() {
+    let path = std::env::temp_dir().join(format!("rstscope-sf-{}.pcap", std::process::id()));
+    let mut bytes = Vec::new();
+    let written = adversarial_gen::write_scenario("syn-flood", 4000, 7, &mut bytes)
+        .expect("known scenario")
+        .expect("in memory");
+    let _ = written;
+    std::fs::write(&path, &bytes).expect("write capture");
+    let p = path.to_string_lossy().into_owned();
+    let v = rstscope(&["report", "--format", "json", &p]);
+    let _ = std::fs::remove_file(&path);
+    // The generator answers one attempt in 8 with a SYN-ACK and none with
+    // an ACK: those are half-open, never open.
+    assert_eq!(v["outcomes"]["half-open"], 4000 / 8);
+    assert_eq!(v["outcomes"]["open"], 0);
+    let first = &v["findings"][0];
+    assert_eq!(first["kind"], "syn-flood", "{first}");
+    assert_eq!(first["server"], "192.0.2.10:443");
+    assert_eq!(first["variants"]["half-open"], 4000 / 8);
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.contains(&"unreachable"), "{kinds:?}");
+    assert!(!kinds.contains(&"accept-queue-full"), "{kinds:?}");
+}
+
+fn captures_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    v.retain(|p| {
+        let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        (name.ends_with(".pcap") || name.ends_with(".pcapng")) && !name.starts_with("bad-")
+    });
+    v.sort();
+    v
+}
+
+/// Captures whose RSTs were crafted, not sent by a kernel, with why.
+const CRAFTED: &[(&str, &str)] = &[
+    (
+        "sv__security-4710-01.pcap",
+        "Suricata's RST-evasion test: the client sends RST, then its request \
+         and FIN on the same connection; no kernel sends after its own RST",
+    ),
+    (
+        "tcpdump__mptcp-tcprst.pcap",
+        "tcpdump's MPTCP printer test: two hand-made RSTs 172 us apart (TTL \
+         255, IP ID 0) with no other segment of any connection",
+    ),
+];
+
+#[test]
+fn no_kernel_rst_in_any_fixture_or_corpus_capture_is_suspect() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corpus = std::env::var("RSTSCOPE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("../shared/corpus"));
+    let mut files = captures_in(&root.join("fixtures"));
+    files.extend(captures_in(&corpus));
+    assert!(files.len() > 20, "{} captures", files.len());
+    let mut rsts = 0;
+    for f in &files {
+        let p = f.to_string_lossy().into_owned();
+        let out = Command::new(env!("CARGO_BIN_EXE_rstscope"))
+            .args(["flows", "--quiet", "--format", "json", &p])
+            .output()
+            .expect("run rstscope");
+        if out.status.code() != Some(0) {
+            // Unreadable corpus files are tests/corpus.rs's business.
+            continue;
+        }
+        let rows: Value = serde_json::from_slice(&out.stdout).expect("json");
+        for r in rows.as_array().unwrap() {
+            if r["rst_by"].is_null() {
+                continue;
+            }
+            let name = f.file_name().unwrap_or_default().to_string_lossy();
+            if CRAFTED.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            rsts += 1;
+            assert!(
+                r["rst_suspect"].is_null(),
+                "{p}: {}:{} -> {}:{}: {}",
+                r["client"],
+                r["client_port"],
+                r["server"],
+                r["server_port"],
+                r["rst_suspect"]
+            );
+        }
+    }
+    assert!(rsts > 50, "only {rsts} connections with a RST checked");
+}
