@@ -19,7 +19,12 @@ fn rstscope(args: &[&str]) -> Value {
         .args(args)
         .output()
         .expect("run rstscope");
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
@@ -58,7 +63,11 @@ fn captures_in(dir: &Path) -> Vec<PathBuf> {
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     v.retain(|p| {
-        let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         (name.ends_with(".pcap") || name.ends_with(".pcapng")) && !name.starts_with("bad-")
     });
     v.sort();

@@ -41,7 +41,9 @@ pub(super) fn suspect(r: &RstFact) -> Option<String> {
     // Silence alone is no sign: an application timing out, or a kernel
     // answering a write on a connection it closed long ago, sends its RST
     // after silence too. It only supports another sign.
-    if let Some(idle) = idle_ns(r).filter(|_| !why.is_empty() || r.burst > 0 || r.sender_kept_sending > 0) {
+    if let Some(idle) =
+        idle_ns(r).filter(|_| !why.is_empty() || r.burst > 0 || r.sender_kept_sending > 0)
+    {
         if idle >= SUSPECT_IDLE_NS {
             why.push(format!(
                 "came after {} of silence (a middlebox idle timeout?)",

@@ -52,6 +52,7 @@ pub(super) fn build(f: Findings) -> Diagnosis {
         clients,
         suspect_examples,
         loss_examples,
+        ports,
         ..
     } = f;
     let (lo, hi) = grid.range();
@@ -143,7 +144,15 @@ pub(super) fn build(f: Findings) -> Diagnosis {
         });
     }
 
-    let mut findings = spread(findings);
+    let mut findings = spread(&ctx, &ports, findings);
+    // The rarest variant first: it is the one that names the cause (the
+    // one RST among a pool's FINs, the RST instead of ACK among resets).
+    for f in &mut findings {
+        let n = |e: &Example| f.variants.get(e.variant).copied().unwrap_or(0);
+        let mut ex = std::mem::take(&mut f.examples);
+        ex.sort_by_key(|e| n(e));
+        f.examples = ex;
+    }
     findings.sort_by(|a, b| {
         b.count
             .cmp(&a.count)
@@ -585,7 +594,11 @@ fn port_of(server: &str) -> Option<&str> {
 
 /// Folds the same kind on many servers of one port into one `*:PORT`
 /// finding listing them.
-fn spread(findings: Vec<Finding>) -> Vec<Finding> {
+fn spread(
+    ctx: &Ctx<'_>,
+    ports: &rustc_hash::FxHashMap<u16, Vec<super::Series>>,
+    findings: Vec<Finding>,
+) -> Vec<Finding> {
     let mut groups: BTreeMap<(Kind, String), Vec<Finding>> = BTreeMap::new();
     let mut out = Vec::new();
     for f in findings {
@@ -624,18 +637,31 @@ fn spread(findings: Vec<Finding>) -> Vec<Finding> {
                 *merged.variants.entry(v).or_insert(0) += c;
             }
         }
-        let len = members.iter().map(|m| m.series.len()).max().unwrap_or(0);
-        let mut series = vec![0u32; len];
-        for m in &members {
-            for (s, c) in series.iter_mut().zip(&m.series) {
-                *s = s.saturating_add(*c);
+        // The chart: the port's series of the classes counted, over every
+        // server of the port (when the port's series were kept).
+        merged.series = Vec::new();
+        if let Some(per_class) = port.parse::<u16>().ok().and_then(|p| ports.get(&p)) {
+            let mut series = vec![0u32; (ctx.hi - ctx.lo + 1).max(0) as usize];
+            for c in Class::ALL {
+                if merged.variants.contains_key(c.variant()) {
+                    for (s, n) in series
+                        .iter_mut()
+                        .zip(per_class[c.idx()].over(ctx.lo, ctx.hi))
+                    {
+                        *s = s.saturating_add(n);
+                    }
+                }
             }
+            if let Some((k, n)) = series
+                .iter()
+                .enumerate()
+                .max_by_key(|(k, n)| (**n, usize::MAX - k))
+            {
+                merged.window.peak_at = Timestamp(ctx.grid.start_of(ctx.lo + k as i64));
+                merged.window.peak_per_s = (f64::from(*n) / ctx.bucket_s() * 100.0).round() / 100.0;
+            }
+            merged.series = series;
         }
-        merged.series = series;
-        merged.window.peak_per_s = members
-            .iter()
-            .map(|m| m.window.peak_per_s)
-            .fold(0.0, f64::max);
         merged.examples.clear();
         for m in &members {
             for e in &m.examples {

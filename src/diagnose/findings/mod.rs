@@ -41,6 +41,9 @@ pub const MAX_DETAILED: usize = 32;
 /// established connections count).
 pub const MAX_CLIENT_HOSTS: usize = 16_384;
 
+/// Service ports whose series are kept for findings spread over servers.
+pub const MAX_PORTS: usize = 64;
+
 /// Gaps within a burst: a listener's kernel resets its queue within
 /// microseconds; a pool shutting down closes its connections within
 /// milliseconds of each other.
@@ -168,6 +171,9 @@ pub struct Findings {
     /// Lowest trouble among detailed servers at the last scan.
     min_hot: u32,
     clients: FxHashMap<std::net::IpAddr, ClientHost>,
+    /// Per service port, per class: the chart of a finding spread over many
+    /// servers of the port (the first `MAX_PORTS` ports with trouble).
+    ports: FxHashMap<u16, Vec<Series>>,
     suspect_examples: Vec<Example>,
     loss_examples: Vec<Example>,
     total: u64,
@@ -191,6 +197,9 @@ impl Findings {
         for _ in 0..self.grid.see(t) {
             for d in &mut self.details {
                 d.halve();
+            }
+            for p in self.ports.values_mut() {
+                p.iter_mut().for_each(Series::halve);
             }
         }
         let bucket = self.grid.index(t);
@@ -252,6 +261,15 @@ impl Findings {
             new_burst = Some((started, before != tally.listener.best));
         }
         let trouble = tally.trouble();
+        if let Some(c) = class {
+            if self.ports.len() < MAX_PORTS || self.ports.contains_key(&flow.server_port) {
+                let p = self
+                    .ports
+                    .entry(flow.server_port)
+                    .or_insert_with(|| vec![Series::default(); class::CLASSES]);
+                p[c.idx()].add(bucket, 1);
+            }
+        }
         let interesting = class.is_some() || new_burst.is_some();
 
         let detail = if interesting {
@@ -403,11 +421,15 @@ impl Findings {
         } else if h.cur_server.as_deref() != Some(server) {
             h.cur_mixed = true;
         }
-        // Examples only once the burst is a burst, one per ending kind.
-        let variant = if k == 1 { "rst" } else { "fin" };
-        if h.bursts.cur.count >= CLIENT_MIN / 2
-            && !h.cur_examples.iter().any(|e| e.variant == variant)
-        {
+        // Examples only once the burst looks like one, one per ending kind;
+        // the rarer RST (the connection with unread data) from the second
+        // ending on.
+        let (variant, from) = if k == 1 {
+            ("rst", 2)
+        } else {
+            ("fin", CLIENT_MIN / 2)
+        };
+        if h.bursts.cur.count >= from && !h.cur_examples.iter().any(|e| e.variant == variant) {
             h.cur_examples.push(Example {
                 variant,
                 flow: flow.clone(),
