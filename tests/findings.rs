@@ -6,7 +6,6 @@
 //! captures of ordinary traffic, with no middlebox between the hosts).
 
 #[path = "../bench/adversarial_gen.rs"]
-#[allow(dead_code)]
 mod adversarial_gen;
 
 use std::path::{Path, PathBuf};
@@ -32,10 +31,9 @@ fn rstscope(args: &[&str]) -> Value {
 fn spoofed_syn_flood_is_half_open_and_a_syn_flood_first() {
     let path = std::env::temp_dir().join(format!("rstscope-sf-{}.pcap", std::process::id()));
     let mut bytes = Vec::new();
-    let written = adversarial_gen::write_scenario("syn-flood", 4000, 7, &mut bytes)
+    adversarial_gen::write_scenario("syn-flood", 4000, 7, &mut bytes)
         .expect("known scenario")
         .expect("in memory");
-    let _ = written;
     std::fs::write(&path, &bytes).expect("write capture");
     let p = path.to_string_lossy().into_owned();
     let v = rstscope(&["report", "--format", "json", &p]);

@@ -41,11 +41,11 @@ fn headline(f: &Finding) -> String {
     } else {
         String::new()
     };
-    let when = if f.window.end.0 - f.window.start.0 < 1_000_000 && f.count > 1 {
+    let when = if f.window.end.0.saturating_sub(f.window.start.0) < 1_000_000 && f.count > 1 {
         format!(
             "at {} UTC (within {})",
             hms(f.window.start),
-            human(f.window.end.0 - f.window.start.0)
+            human(f.window.end.0.saturating_sub(f.window.start.0))
         )
     } else if f.count == 1 || f.window.end == f.window.start {
         format!("at {} UTC", hms(f.window.start))
@@ -73,13 +73,17 @@ fn chart(rep: &FinishedReport, f: &Finding) -> Option<String> {
         // mark its window.
         counts = vec![0; d.buckets];
         let at = |t: Timestamp| {
-            (((t.0 - start.0) / d.bucket_ns.max(1)).max(0) as usize).min(d.buckets - 1)
+            ((t.0.saturating_sub(start.0) / d.bucket_ns.max(1)).max(0) as usize).min(d.buckets - 1)
         };
         for c in &mut counts[at(f.window.start)..=at(f.window.end).max(at(f.window.start))] {
             *c = 1;
         }
     }
-    let end = Timestamp(start.0 + d.bucket_ns * d.buckets as i64);
+    let end = Timestamp(
+        start
+            .0
+            .saturating_add(d.bucket_ns.saturating_mul(d.buckets as i64)),
+    );
     let peak = if f.window.peak_per_s > 0.0 {
         format!(
             "  peak {}/s at {}",

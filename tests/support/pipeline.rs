@@ -91,7 +91,7 @@ impl Outputs {
         }
         let mut out = io::sink();
         report::write_capture_summary(&mut out, health).expect("summary into a sink");
-        let finished = std::mem::replace(&mut self.report, ConnectionReport::new(3)).finish();
+        let finished = self.report.finish();
         finished.write(&mut out).expect("report into a sink");
         report::write_json(&mut out, health, &finished).expect("report json into a sink");
         self.connections

@@ -66,7 +66,7 @@ pub(super) fn build(f: Findings) -> Diagnosis {
     // Client shutdown bursts first: they explain the client aborts in them.
     let mut explained: BTreeMap<String, u64> = BTreeMap::new();
     let mut hosts: Vec<_> = clients.into_iter().collect();
-    hosts.sort_by(|a, b| a.0.cmp(&b.0));
+    hosts.sort_by_key(|a| a.0);
     for (ip, h) in hosts {
         let b = h.bursts.largest();
         if b.count < CLIENT_MIN {
@@ -188,7 +188,7 @@ pub(super) fn build(f: Findings) -> Diagnosis {
     Diagnosis {
         findings,
         bucket_ns: grid.size_ns,
-        start: (grid.len() > 0).then(|| Timestamp(grid.start_of(lo))),
+        start: (!grid.is_empty()).then(|| Timestamp(grid.start_of(lo))),
         buckets: grid.len(),
         servers: rows,
     }
@@ -524,7 +524,7 @@ fn push(
             }
             let bs = |k: usize| ctx.grid.start_of(ctx.lo + k as i64);
             start = start.max(bs(a));
-            end = end.min(bs(b + 1) - 1).max(start);
+            end = end.min(bs(b + 1).saturating_sub(1)).max(start);
             let (pk, pc) =
                 series.iter().enumerate().fold(
                     (0, 0),
@@ -544,7 +544,7 @@ fn push(
         }
         _ => {
             let (first, last) = (ctx.grid.ns(t.first_ms), ctx.grid.ns(t.last_ms));
-            let span = ((last - first) as f64 / 1e9).max(1.0);
+            let span = (last.saturating_sub(first) as f64 / 1e9).max(1.0);
             (
                 Window {
                     start: Timestamp(first),

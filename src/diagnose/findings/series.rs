@@ -79,6 +79,11 @@ impl Grid {
             .saturating_add(i.saturating_mul(self.size_ns))
     }
 
+    /// No time seen yet.
+    pub fn is_empty(&self) -> bool {
+        self.origin.is_none()
+    }
+
     /// Buckets spanned so far.
     pub fn len(&self) -> usize {
         if self.origin.is_none() {

@@ -55,12 +55,12 @@ impl Burst {
         let (start, end) = (self.start.min(t), self.end().max(t));
         if t < self.start.saturating_sub(gap)
             || t > self.end().saturating_add(gap)
-            || end - start > BURST_MAX_SPAN_NS
+            || end.saturating_sub(start) > BURST_MAX_SPAN_NS
         {
             return false;
         }
         self.start = start;
-        self.span = (end - start) as u32;
+        self.span = end.saturating_sub(start) as u32;
         self.count = self.count.saturating_add(1);
         self.by[k] = self.by[k].saturating_add(1);
         true
