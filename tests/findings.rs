@@ -129,3 +129,95 @@ fn no_kernel_rst_in_any_fixture_or_corpus_capture_is_suspect() {
     }
     assert!(rsts > 50, "only {rsts} connections with a RST checked");
 }
+
+/// (kind, server, count, variants) of one finding.
+type Expected = (
+    &'static str,
+    &'static str,
+    u64,
+    &'static [(&'static str, u64)],
+);
+
+/// What each fixture's programs did (fixtures/README.md, written from the
+/// sockets' own view when they were made), as findings: kind, server,
+/// count, variants, in rank order.
+const FIXTURE_FINDINGS: &[(&str, &[Expected])] = &[
+    (
+        // Three queued requests reset at once when the listener closed; the
+        // fourth client's SYN was dropped by the full queue, then refused.
+        "post-handshake-rst.pcap",
+        &[
+            ("listener-closed", "127.0.0.1:21331", 3, &[("rst", 3)]),
+            ("refused", "127.0.0.1:21331", 1, &[("refused", 1)]),
+        ],
+    ),
+    (
+        // tcp_abort_on_overflow=1: two connections reset by the overflow
+        // (one answering data, one the handshake ACK), then four queued ones
+        // reset when the listener closed.
+        "post-handshake-rst-overflow.pcap",
+        &[
+            ("listener-closed", "127.0.0.1:21332", 4, &[("rst", 4)]),
+            (
+                "accept-queue-full",
+                "127.0.0.1:21332",
+                2,
+                &[("reset-on-handshake-ack", 1), ("rst-instead-of-ack", 1)],
+            ),
+        ],
+    ),
+    (
+        // A pool of ten closed at once: nine FIN, the one with unread data RST.
+        "client-pool.pcap",
+        &[(
+            "client-shutdown",
+            "127.0.0.1:21334",
+            10,
+            &[("fin", 9), ("rst", 1)],
+        )],
+    ),
+    (
+        // The server read the request and EOF and never answered or closed.
+        "half-closed.pcap",
+        &[(
+            "close-wait-pileup",
+            "127.0.0.1:21337",
+            1,
+            &[("request-unanswered", 1)],
+        )],
+    ),
+    ("clean.pcap", &[]),
+];
+
+#[test]
+fn fixture_findings_match_what_their_programs_did() {
+    for (file, expected) in FIXTURE_FINDINGS {
+        let p = format!("{}/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        let v = rstscope(&["report", "--format", "json", &p]);
+        let found = v["findings"].as_array().unwrap();
+        let summary: Vec<String> = found
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    f["kind"], f["server"], f["count"], f["variants"]
+                )
+            })
+            .collect();
+        assert_eq!(found.len(), expected.len(), "{file}: {summary:#?}");
+        for (f, (kind, server, count, variants)) in found.iter().zip(expected.iter()) {
+            assert_eq!(f["kind"], *kind, "{file}: {summary:#?}");
+            assert_eq!(f["server"], *server, "{file}");
+            assert_eq!(f["count"], *count, "{file} {kind}");
+            let vs = f["variants"].as_object().unwrap();
+            let nonzero = vs.values().filter(|n| n.as_u64() != Some(0)).count();
+            assert_eq!(nonzero, variants.len(), "{file} {kind}: {vs:?}");
+            for (name, n) in *variants {
+                assert_eq!(vs[*name], *n, "{file} {kind} {name}");
+            }
+            for key in ["start", "end", "peak_at"] {
+                assert!(f["window"][key].as_str().unwrap().ends_with('Z'));
+            }
+        }
+    }
+}

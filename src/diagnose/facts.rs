@@ -13,10 +13,10 @@ use super::outcome::Outcome;
 /// milliseconds of reading EOF).
 pub const CLOSE_WAIT_LATE_NS: i64 = 1_000_000_000;
 
-/// A server still in CLOSE_WAIT this long after the client's FIN when the
-/// capture (or the tracker) stopped watching counts as stuck: it had had
-/// hundreds of times what closing takes.
-pub const CLOSE_WAIT_OPEN_NS: i64 = 100_000_000;
+/// A server still in CLOSE_WAIT when the capture (or the tracker) stopped
+/// watching counts however long it had been: the outcome already says it
+/// never closed (`half-closed`).
+pub const CLOSE_WAIT_OPEN_NS: i64 = 0;
 
 /// The wire variant of a connection's outcome that names its cause.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

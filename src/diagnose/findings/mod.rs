@@ -55,7 +55,7 @@ pub const CLIENT_GAP_NS: i64 = 5_000_000;
 pub const SAME_WINDOW_MS: i32 = 1000;
 
 /// Smallest bursts reported.
-pub const LISTENER_MIN: u32 = 5;
+pub const LISTENER_MIN: u32 = 3;
 pub const CLIENT_MIN: u32 = 10;
 
 /// What a finding is about.
@@ -205,7 +205,9 @@ impl Findings {
         let bucket = self.grid.index(t);
         let key = flow.server_endpoint();
         let facts = flow.facts;
-        let served = flow.handshake_seen && flow.outcome != Outcome::PostHandshakeRst;
+        // Handshakes the server's kernel completed, whatever came after:
+        // they show the listener was there and its queue took them.
+        let served = flow.handshake_seen;
 
         let ms = self.grid.ms(t);
         let tally = self.servers.entry(key.clone()).or_default();

@@ -110,8 +110,7 @@ const SOURCE_BITS: usize = 64;
 pub struct Tally {
     pub outcomes: [u32; Outcome::ALL.len()],
     pub classes: [u32; CLASSES],
-    /// Handshakes completed by connections the server went on to serve
-    /// (any outcome but `post-handshake-rst`).
+    /// Handshakes the server's kernel completed (any outcome).
     pub served: u32,
     /// Linear-counting sketch of client addresses of unanswered and
     /// half-open attempts.
