@@ -62,6 +62,9 @@ struct Args {
     /// Share of connections over IPv6
     #[arg(long, value_name = "FRACTION", default_value_t = 0.12)]
     ipv6_share: f64,
+    /// Servers (address:port) the connections go to (16: the classic mix)
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    servers: usize,
     /// Also write the summary to FILE
     #[arg(long, value_name = "FILE")]
     summary: Option<String>,
@@ -128,6 +131,7 @@ fn run(args: &Args) -> io::Result<()> {
         exchanges: args.exchanges,
         max_response: args.max_response,
         ipv6_share: args.ipv6_share,
+        servers: args.servers,
         ..Config::default()
     };
     let started = Instant::now();
@@ -140,9 +144,13 @@ fn run(args: &Args) -> io::Result<()> {
     writeln!(text, "file={}", args.out)?;
     writeln!(
         text,
-        "args=--seed {} --concurrent {}{}{}{}{} --exchanges {} --max-response {}",
+        "args=--seed {} --concurrent {}{}{}{}{}{} --exchanges {} --max-response {}",
         args.seed,
         args.concurrent,
+        opt(
+            " --servers",
+            (args.servers != 16).then_some(args.servers as u64)
+        ),
         opt(" --size", args.size),
         opt(" --packets", args.packets),
         opt(" --connections", args.connections),

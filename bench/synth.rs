@@ -185,6 +185,9 @@ pub struct Config {
     pub ipv6_share: f64,
     /// Share of connections preceded by a DNS lookup (UDP, counted non-TCP).
     pub dns_share: f64,
+    /// Servers (address and port); the first 16 are the classic mix's, the
+    /// others reuse its ports on further addresses (10.1.X.Y).
+    pub servers: usize,
 }
 
 impl Default for Config {
@@ -198,6 +201,7 @@ impl Default for Config {
             max_packets: None,
             exchanges: 3,
             max_response: 1 << 20,
+            servers: SERVERS,
             ipv6_share: 0.12,
             dns_share: 0.05,
         }
@@ -1223,7 +1227,7 @@ impl<W: Write> Generator<W> {
         let rng = &mut self.rng;
         let outcome = Outcome::pick(rng);
         let v6 = rng.chance(self.cfg.ipv6_share);
-        let server_idx = rng.below(SERVERS as u64) as usize;
+        let server_idx = rng.below(self.cfg.servers.max(1) as u64) as usize;
         let c = index % CLIENTS;
         let j = index / CLIENTS;
         let cport = EPHEMERAL_BASE + ((j * 7919 + c * 13) % EPHEMERAL_COUNT) as u16;
@@ -1231,13 +1235,14 @@ impl<W: Write> Generator<W> {
             let mut cl = [0xfd, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
             cl[14..16].copy_from_slice(&((c + 1) as u16).to_be_bytes());
             let mut sv = [0xfd, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-            sv[15] = server_idx as u8 + 1;
+            sv[14..16].copy_from_slice(&(server_idx as u16 + 1).to_be_bytes());
             (cl, sv)
         } else {
             let mut cl = [0u8; 16];
             cl[..4].copy_from_slice(&(0xac10_0000u32 + c as u32 + 2).to_be_bytes());
             let mut sv = [0u8; 16];
-            sv[..4].copy_from_slice(&[10, 1, 0, server_idx as u8 + 1]);
+            let (hi, lo) = (server_idx / 250, server_idx % 250);
+            sv[..4].copy_from_slice(&[10, 1, hi as u8, lo as u8 + 1]);
             (cl, sv)
         };
         // One connection in 16 starts a side's sequence numbers just below
@@ -1279,7 +1284,7 @@ impl<W: Write> Generator<W> {
             server,
             server_idx,
             cport,
-            sport: SERVER_PORTS[server_idx],
+            sport: SERVER_PORTS[server_idx % SERVERS],
             dns_port: 1024 + (self.rng.below(60_000) as u16),
             isn_c,
             isn_s,

@@ -62,7 +62,8 @@ fn trouble_rank(o: Outcome) -> u8 {
         | Outcome::HandshakeRst
         | Outcome::Refused
         | Outcome::Unanswered
-        | Outcome::ServerAbort => 0,
+        | Outcome::ServerAbort
+        | Outcome::HalfOpen => 0,
         Outcome::ClientAbort | Outcome::RstAfterHalfClose | Outcome::HalfClosed => 1,
         Outcome::RstAfterClose => 2,
         Outcome::Open => 3,
