@@ -52,6 +52,10 @@ pub struct Flow {
     pub rst_suspect: Option<String>,
     pub evidence: String,
 
+    /// The tunnel path the connection arrived in (`vxlan vni=42
+    /// 10.0.0.1>10.0.0.2`, nested ones joined by ` / `), empty for none.
+    pub tunnel: String,
+
     /// Frame number of the connection's first segment (for ordering and
     /// selection; not a spec column).
     #[serde(skip)]
@@ -65,7 +69,7 @@ pub struct Flow {
 }
 
 /// The spec's field names, in order: the CSV header.
-pub const FIELDS: [&str; 31] = [
+pub const FIELDS: [&str; 32] = [
     "client",
     "client_port",
     "server",
@@ -97,6 +101,7 @@ pub const FIELDS: [&str; 31] = [
     "rst_ttl_delta",
     "rst_suspect",
     "evidence",
+    "tunnel",
 ];
 
 fn round_us(x: f64) -> f64 {
@@ -169,6 +174,7 @@ impl Flow {
             opt(&self.rst_ttl_delta, |d| d.to_string()),
             self.rst_suspect.clone().unwrap_or_default(),
             self.evidence.clone(),
+            self.tunnel.clone(),
         ]
     }
 

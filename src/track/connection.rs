@@ -101,6 +101,10 @@ pub struct Connection {
     pub(super) zeek: zeek::Zeek,
     /// When the connection ended (first RST, or second FIN).
     pub ended_at: Option<Timestamp>,
+
+    /// The tunnel path its segments arrived in (0: none), part of its
+    /// identity; `wire::describe_tunnel` gives the words.
+    pub tunnel: crate::wire::TunnelId,
 }
 
 impl Connection {
@@ -120,6 +124,7 @@ impl Connection {
             timeline: Timeline::default(),
             zeek: zeek::Zeek::default(),
             ended_at: None,
+            tunnel: seg.tunnel,
         }
     }
 

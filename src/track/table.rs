@@ -171,9 +171,9 @@ impl Tracker {
         }
         self.finish_due(emit);
         let key = if seg.src <= seg.dst {
-            TupleKey::new(seg.src, seg.dst)
+            TupleKey::new(seg.src, seg.dst, seg.tunnel)
         } else {
-            TupleKey::new(seg.dst, seg.src)
+            TupleKey::new(seg.dst, seg.src, seg.tunnel)
         };
         // Most segments belong to an established connection that goes on:
         // one table lookup for them. New tuples, attempts and restarts take
