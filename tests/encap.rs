@@ -20,7 +20,9 @@ const FIXTURES: [&str; 2] = ["incident.pcap", "client-abort.pcap"];
 
 /// The IPv4 datagrams of an Ethernet fixture, with their times.
 fn datagrams(name: &str) -> Vec<(u64, Vec<u8>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
     let bytes = std::fs::read(&path).unwrap();
     let mut out = Vec::new();
     rstscope::capture::read_capture(name, &bytes[..], &mut |p, _| {
@@ -90,8 +92,12 @@ fn every_wrapping_gives_the_unwrapped_connections_and_tsharks_count() {
     let mut wrong = Vec::new();
     for fixture in FIXTURES {
         let packets = datagrams(fixture);
-        let plain = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(fixture))
-            .unwrap();
+        let plain = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures")
+                .join(fixture),
+        )
+        .unwrap();
         let (_, want) = analyse(&plain);
         assert!(!want.is_empty());
         for &(kind, link) in KINDS {
@@ -125,7 +131,9 @@ fn every_wrapping_gives_the_unwrapped_connections_and_tsharks_count() {
                 "qinq" | "mpls" | "mpls-pw" | "pppoe" | "pbb" | "vn-tag" | "llc-snap"
             ) && link == 1;
             if tunnelled && flows.iter().any(|f| f.tunnel.is_empty()) {
-                wrong.push(format!("{fixture} in {kind}: a connection without its tunnel"));
+                wrong.push(format!(
+                    "{fixture} in {kind}: a connection without its tunnel"
+                ));
             }
             if link == 1 && health.encapsulations().is_empty() {
                 wrong.push(format!("{fixture} in {kind}: no encapsulation counted"));
@@ -148,7 +156,11 @@ fn tunnel_column_names_the_path() {
     let (_, flows) = analyse(&encap::wrapped_pcap("gre-key-seq-csum", 1, &packets));
     assert_eq!(flows[0].tunnel, "gre key=4097 192.0.2.1>192.0.2.2");
     let (health, _) = analyse(&encap::wrapped_pcap("vxlan-in-gre-in-mpls", 1, &packets));
-    let names: Vec<&str> = health.encapsulations().iter().map(|(e, _)| e.name()).collect();
+    let names: Vec<&str> = health
+        .encapsulations()
+        .iter()
+        .map(|(e, _)| e.name())
+        .collect();
     assert_eq!(names, ["mpls", "gre", "vxlan"]);
 }
 
@@ -232,4 +244,23 @@ fn write_wrapped_captures() {
             std::fs::write(path, encap::wrapped_pcap(kind, link, &packets)).unwrap();
         }
     }
+}
+
+/// fixtures/forwarded-any.pcap (`tcpdump -i any` in a router namespace,
+/// every packet twice) and forwarded-one.pcap (the same traffic on one
+/// interface, captured at the same time): the same connections, outcomes
+/// and RSTs, every copy counted, no RST suspected of a burst.
+#[test]
+fn forwarding_namespace_capture_matches_one_interface() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let (any_health, any) = analyse(&std::fs::read(dir.join("forwarded-any.pcap")).unwrap());
+    let (one_health, one) = analyse(&std::fs::read(dir.join("forwarded-one.pcap")).unwrap());
+    assert_eq!(facts(&any), facts(&one));
+    assert_eq!(any_health.tcp_segments, 2 * one_health.tcp_segments);
+    assert_eq!(any_health.duplicate_copies, one_health.tcp_segments);
+    assert_eq!(one_health.duplicate_copies, 0);
+    let rsts = |f: &[Flow]| f.iter().map(|f| f.rst_count.unwrap_or(0)).sum::<u32>();
+    assert_eq!(rsts(&any), 3);
+    assert_eq!(rsts(&one), 3);
+    assert!(any.iter().all(|f| f.rst_suspect.is_none()));
 }

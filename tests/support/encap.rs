@@ -75,8 +75,14 @@ fn outer4(proto: IpNumber, body: &[u8], c2s: bool) -> Vec<u8> {
 
 /// The outer IPv6 header between two tunnel endpoints, per direction.
 fn outer6(next: u8, body: &[u8], c2s: bool) -> Vec<u8> {
-    let a: [u8; 16] = "2001:db8:ffff::1".parse::<std::net::Ipv6Addr>().unwrap().octets();
-    let b: [u8; 16] = "2001:db8:ffff::2".parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let a: [u8; 16] = "2001:db8:ffff::1"
+        .parse::<std::net::Ipv6Addr>()
+        .unwrap()
+        .octets();
+    let b: [u8; 16] = "2001:db8:ffff::2"
+        .parse::<std::net::Ipv6Addr>()
+        .unwrap()
+        .octets();
     let (s, d) = if c2s { (a, b) } else { (b, a) };
     let mut v = vec![0x60, 0, 0, 0];
     v.extend_from_slice(&(body.len() as u16).to_be_bytes());
@@ -178,7 +184,11 @@ pub fn wrap(kind: &str, ip: &[u8], c2s: bool, seq: u32) -> Vec<u8> {
             }
             f
         }
-        "gre" => eth(0x0800, &outer4(IpNumber::GRE, &gre(0, t, &[], ip), c2s), c2s),
+        "gre" => eth(
+            0x0800,
+            &outer4(IpNumber::GRE, &gre(0, t, &[], ip), c2s),
+            c2s,
+        ),
         "gre-key-seq-csum" => {
             let mut extra = vec![0, 0, 0, 0, 0, 0, 0x10, 0x01];
             extra.extend_from_slice(&seq.to_be_bytes());
@@ -208,10 +218,16 @@ pub fn wrap(kind: &str, ip: &[u8], c2s: bool, seq: u32) -> Vec<u8> {
         "6in4" => eth(0x0800, &outer4(IpNumber::IPV6, &to_ipv6(ip), c2s), c2s),
         "4in6" => eth(0x86dd, &outer6(4, ip, c2s), c2s),
         "6in6" => eth(0x86dd, &outer6(41, &to_ipv6(ip), c2s), c2s),
-        "vxlan" => eth(0x0800, &outer4(IpNumber::UDP, &vxlan(42, ip, c2s), c2s), c2s),
+        "vxlan" => eth(
+            0x0800,
+            &outer4(IpNumber::UDP, &vxlan(42, ip, c2s), c2s),
+            c2s,
+        ),
         "geneve" => {
             // One 8-byte option (class 0x0102, type 3, length 1 word).
-            let mut b = vec![0x02, 0, 0x65, 0x58, 0, 0, 9, 0, 0x01, 0x02, 3, 1, 0, 0, 0, 0];
+            let mut b = vec![
+                0x02, 0, 0x65, 0x58, 0, 0, 9, 0, 0x01, 0x02, 3, 1, 0, 0, 0, 0,
+            ];
             b.extend_from_slice(&eth(t, ip, c2s));
             let u = udp(6081, &b, c2s);
             eth(0x0800, &outer4(IpNumber::UDP, &u, c2s), c2s)
