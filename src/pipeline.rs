@@ -70,7 +70,9 @@ impl SegmentReader {
                     if segment.snap_cut {
                         health.snap_cut_segments += 1;
                     }
-                    if copies.is_copy(&segment, &info, packet.interface) {
+                    if decode::may_hold_copies(packet)
+                        && copies.is_copy(&segment, &info, packet.interface)
+                    {
                         health.duplicate_copies += 1;
                     } else {
                         on_segment(&segment);

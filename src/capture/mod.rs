@@ -98,6 +98,8 @@ pub struct Packet<'a> {
     /// The pcapng interface it was captured on (0 in pcap): two copies of
     /// one packet on two interfaces are one packet seen twice.
     pub interface: u32,
+    /// Interfaces the capture (its pcapng section) describes: 1 in pcap.
+    pub interfaces: u32,
 }
 
 /// A capture source: a path, or `-` for standard input.
@@ -279,6 +281,7 @@ impl Run<'_, '_> {
                                 data: b.data,
                                 orig_len: b.origlen,
                                 interface: 0,
+                                interfaces: 1,
                             };
                             self.emit(&packet, len);
                         }
@@ -366,6 +369,7 @@ impl Run<'_, '_> {
                                 data: spb.packet_data(),
                                 orig_len: spb.origlen,
                                 interface: 0,
+                                interfaces: interfaces.len() as u32,
                             };
                             self.emit(&packet, len);
                         }
@@ -456,6 +460,7 @@ impl Run<'_, '_> {
             data,
             orig_len,
             interface: if_id,
+            interfaces: interfaces.len() as u32,
         };
         self.emit(&packet, len);
         Ok(packet.ts)

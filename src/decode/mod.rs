@@ -25,7 +25,7 @@ mod link;
 mod path;
 mod udp;
 
-pub use copies::Copies;
+pub use copies::{may_hold_copies, Copies};
 
 /// Encapsulations (tags, labels, tunnels) followed inside one packet; a
 /// deeper one is counted as `nested-too-deep`.
@@ -185,6 +185,7 @@ impl Walk<'_> {
             data: &[],
             orig_len: 0,
             interface: 0,
+            interfaces: 1,
         };
         Walk {
             packet: &PACKET,
@@ -250,6 +251,7 @@ mod tests {
             data,
             orig_len: data.len() as u32,
             interface: 0,
+            interfaces: 1,
         }
     }
 
@@ -274,6 +276,7 @@ mod tests {
             data: cut,
             orig_len: ip.len() as u32,
             interface: 0,
+            interfaces: 1,
         };
         let s = decode(&p, 1).unwrap();
         assert_eq!(s.payload_len, 500);
