@@ -264,3 +264,49 @@ fn forwarding_namespace_capture_matches_one_interface() {
     assert_eq!(rsts(&one), 3);
     assert!(any.iter().all(|f| f.rst_suspect.is_none()));
 }
+
+/// Zeek's real tunnel and link-layer traces (tests/traces/zeek): as many
+/// TCP segments as tshark finds, every packet accounted for, and the
+/// encapsulations each is made of counted.
+#[test]
+fn zeek_traces_read_with_tsharks_counts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traces/zeek");
+    let text = std::fs::read_to_string(dir.join("counts.tsv")).unwrap();
+    let mut wrong = Vec::new();
+    let mut files = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        let (file, packets, tcp) = (
+            c[0],
+            c[2].parse::<u64>().unwrap(),
+            c[4].parse::<u64>().unwrap(),
+        );
+        let (health, _) = analyse(&std::fs::read(dir.join(file)).unwrap());
+        files += 1;
+        if health.packets_read != packets || health.tcp_segments != tcp || !health.balanced() {
+            wrong.push(format!(
+                "{file}: {} packets, {} TCP; tshark {packets}, {tcp}",
+                health.packets_read, health.tcp_segments
+            ));
+        }
+        let mut seen: Vec<&str> = health
+            .encapsulations()
+            .iter()
+            .map(|(e, _)| e.name())
+            .collect();
+        seen.sort_unstable();
+        let want: Vec<&str> = c
+            .get(5)
+            .unwrap_or(&"")
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .collect();
+        if seen != want {
+            wrong.push(format!(
+                "{file}: encapsulations {seen:?}, expected {want:?}"
+            ));
+        }
+    }
+    assert!(files >= 30);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -47,8 +47,22 @@ pub(super) fn ip<'a>(
         ))
     );
     let payload = ip.payload();
+    // The first fragment of a tunnel packet too big for the path MTU (VXLAN,
+    // GTP-U and GRE at 1500 bytes) holds the whole inner IP and TCP header:
+    // its segment is decoded, as tshark finds it once it reassembles. Other
+    // fragments (and any fragment of plain TCP) are skipped: fragments are
+    // not reassembled.
     if payload.fragmented {
-        return Err(SkipReason::IpFragment);
+        let first_v4 = matches!(&ip, LaxIpSlice::Ipv4(v4)
+            if v4.header().fragments_offset().value() == 0);
+        let tunnel = matches!(
+            payload.ip_number,
+            IpNumber::UDP | IpNumber::GRE | IpNumber::IPV4 | IpNumber::IPV6
+        );
+        if !(first_v4 && tunnel) {
+            return Err(SkipReason::IpFragment);
+        }
+        w.outer_fragment = true;
     }
     let (src, dst) = match &ip {
         LaxIpSlice::Ipv4(v4) => (
@@ -65,7 +79,13 @@ pub(super) fn ip<'a>(
     match payload.ip_number {
         IpNumber::TCP => {
             let tunnel = w.path.id();
-            segment_from_ip(&ip, w.packet, w.frame, tunnel, w.info).map(Next::Tcp)
+            let mut s = segment_from_ip(&ip, w.packet, w.frame, tunnel, w.info)?;
+            // The rest of an inner datagram that came in an outer first
+            // fragment is in the next fragment, not cut by the snap length.
+            if w.outer_fragment {
+                s.snap_cut = w.packet.orig_len as usize > w.packet.data.len();
+            }
+            Ok(Next::Tcp(s))
         }
         IpNumber::UDP => udp::tunnel(w, body, (src, dst)),
         IpNumber::GRE => {

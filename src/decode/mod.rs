@@ -138,6 +138,9 @@ pub(crate) struct Walk<'w> {
     info: &'w mut PacketInfo,
     path: path::Path,
     nesting: usize,
+    /// An outer IPv4 layer was a first fragment: the inner datagram's end
+    /// is in the next fragment.
+    outer_fragment: bool,
 }
 
 /// The layer a walk goes on with.
@@ -193,6 +196,7 @@ impl Walk<'_> {
             info: Box::leak(Box::default()),
             path: path::Path::default(),
             nesting: 0,
+            outer_fragment: false,
         }
     }
 }
@@ -211,6 +215,7 @@ fn decode_lax(
         info,
         path: path::Path::default(),
         nesting: 0,
+        outer_fragment: false,
     };
     // Every encapsulation entered is bounded by `enter`; the layers between
     // them (a frame's EtherType, IP) are a few per encapsulation. The step
