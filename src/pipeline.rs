@@ -26,6 +26,8 @@ pub struct SegmentReader {
     last_ts: Option<Timestamp>,
     /// Bytes of the files already read, for the progress position.
     bytes_before: u64,
+    /// Recent segments, to analyse a second copy of one packet once.
+    copies: decode::Copies,
 }
 
 impl SegmentReader {
@@ -48,6 +50,7 @@ impl SegmentReader {
             frame,
             last_ts,
             bytes_before,
+            copies,
         } = self;
         let base = *bytes_before;
         let mut on_packet = |packet: &Packet<'_>, offset: u64| {
@@ -58,13 +61,24 @@ impl SegmentReader {
                 health.timestamps_backwards += 1;
             }
             *last_ts = Some(packet.ts);
-            match decode::decode(packet, *frame) {
+            let mut info = decode::PacketInfo::default();
+            let decoded = decode::decode_with(packet, *frame, &mut info);
+            if !info.encaps.is_empty() {
+                health.encapsulated(info.encaps);
+            }
+            match decoded {
                 Ok(segment) => {
                     health.tcp_segments += 1;
                     if segment.snap_cut {
                         health.snap_cut_segments += 1;
                     }
-                    on_segment(&segment);
+                    if decode::may_hold_copies(packet)
+                        && copies.is_copy(&segment, &info, packet.interface)
+                    {
+                        health.duplicate_copies += 1;
+                    } else {
+                        on_segment(&segment);
+                    }
                 }
                 Err(reason) => {
                     health.skip(reason);

@@ -66,6 +66,7 @@ struct FlowRow {
     rst_ttl_delta: Option<i32>,
     rst_suspect: Option<String>,
     evidence: String,
+    tunnel: String,
 }
 
 /// `frames`: `[first, last]` in JSON, `"first-last"` in CSV.
@@ -135,8 +136,8 @@ fn flows_csv_reads_back_with_the_spec_header() {
     let mut r = csv::Reader::from_reader(&out.stdout[..]);
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(header[0], "client");
-    assert_eq!(header.last().unwrap(), "evidence");
-    assert_eq!(header.len(), 38);
+    assert_eq!(header.last().unwrap(), "tunnel");
+    assert_eq!(header.len(), 39);
     let rows: Vec<FlowRow> = r.deserialize().map(|x| x.expect("row")).collect();
     assert_eq!(outcome_counts(rows.iter()), incident_expected());
     for row in &rows {

@@ -64,6 +64,17 @@ impl LinkType {
         match self.0 {
             0 => "NULL".into(),
             1 => "EN10MB".into(),
+            9 => "PPP".into(),
+            10 => "FDDI".into(),
+            50 => "PPP_SERIAL".into(),
+            51 => "PPP_ETHER".into(),
+            100 => "ATM_RFC1483".into(),
+            104 => "C_HDLC".into(),
+            109 => "ENC".into(),
+            117 => "PFLOG".into(),
+            204 => "PPP_WITH_DIR".into(),
+            226 => "IPNET".into(),
+            239 => "NFLOG".into(),
             12 | 14 | 101 => "RAW".into(),
             108 => "LOOP".into(),
             113 => "LINUX_SLL".into(),
@@ -84,6 +95,11 @@ pub struct Packet<'a> {
     pub data: &'a [u8],
     /// Length on the wire.
     pub orig_len: u32,
+    /// The pcapng interface it was captured on (0 in pcap): two copies of
+    /// one packet on two interfaces are one packet seen twice.
+    pub interface: u32,
+    /// Interfaces the capture (its pcapng section) describes: 1 in pcap.
+    pub interfaces: u32,
 }
 
 /// A capture source: a path, or `-` for standard input.
@@ -264,6 +280,8 @@ impl Run<'_, '_> {
                                 link,
                                 data: b.data,
                                 orig_len: b.origlen,
+                                interface: 0,
+                                interfaces: 1,
                             };
                             self.emit(&packet, len);
                         }
@@ -350,6 +368,8 @@ impl Run<'_, '_> {
                                 link: iface.link,
                                 data: spb.packet_data(),
                                 orig_len: spb.origlen,
+                                interface: 0,
+                                interfaces: interfaces.len() as u32,
                             };
                             self.emit(&packet, len);
                         }
@@ -439,6 +459,8 @@ impl Run<'_, '_> {
             link: iface.link,
             data,
             orig_len,
+            interface: if_id,
+            interfaces: interfaces.len() as u32,
         };
         self.emit(&packet, len);
         Ok(packet.ts)

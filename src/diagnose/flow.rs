@@ -67,6 +67,10 @@ pub struct Flow {
     pub rst_suspect: Option<String>,
     pub evidence: String,
 
+    /// The tunnel path the connection arrived in (`vxlan vni=42
+    /// 10.0.0.1>10.0.0.2`, nested ones joined by ` / `), empty for none.
+    pub tunnel: String,
+
     /// Frame number of the connection's first segment (for ordering and
     /// selection; not a spec column).
     #[serde(skip)]
@@ -87,7 +91,7 @@ pub struct Flow {
 }
 
 /// The spec's field names, in order: the CSV header.
-pub const FIELDS: [&str; 38] = [
+pub const FIELDS: [&str; 39] = [
     "client",
     "client_port",
     "server",
@@ -126,6 +130,7 @@ pub const FIELDS: [&str; 38] = [
     "rst_ttl_delta",
     "rst_suspect",
     "evidence",
+    "tunnel",
 ];
 
 fn round_us(x: f64) -> f64 {
@@ -219,6 +224,7 @@ impl Flow {
             opt(&self.rst_ttl_delta, |d| d.to_string()),
             self.rst_suspect.clone().unwrap_or_default(),
             self.evidence.clone(),
+            self.tunnel.clone(),
         ]
     }
 

@@ -99,6 +99,7 @@ pub fn classify(conn: &Connection) -> Flow {
         rst_ttl_delta: r.and_then(|r| r.ttl_delta),
         rst_suspect: r.and_then(suspect),
         evidence,
+        tunnel: crate::wire::describe_tunnel(conn.tunnel),
         first_frame: conn.first_frame,
         missed_bytes: c.missed.saturating_add(s.missed),
         hint,

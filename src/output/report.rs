@@ -71,6 +71,25 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             writeln!(out, "  skipped     {n:>8}  {}{extra}", reason.describe())?;
         }
     }
+    let encaps = health.encapsulations();
+    if !encaps.is_empty() {
+        let list: Vec<String> = encaps
+            .iter()
+            .map(|(e, n)| format!("{} {n}", e.name()))
+            .collect();
+        writeln!(
+            out,
+            "  encapsulated {} (packets per encapsulation, decoded down to the inner TCP)",
+            list.join(", ")
+        )?;
+    }
+    if health.duplicate_copies > 0 {
+        writeln!(
+            out,
+            "  duplicate copies {} segments seen again on another interface or one hop later (-i any on a forwarding host): analysed once",
+            health.duplicate_copies
+        )?;
+    }
     if health.snap_cut_segments > 0 {
         writeln!(
             out,

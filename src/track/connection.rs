@@ -182,6 +182,10 @@ pub struct Connection {
     /// The server's first payload after the client's first payload byte:
     /// where `response_time` ends.
     pub response_at: Option<Timestamp>,
+
+    /// The tunnel path its segments arrived in (0: none), part of its
+    /// identity; `wire::describe_tunnel` gives the words.
+    pub tunnel: crate::wire::TunnelId,
 }
 
 impl Connection {
@@ -209,6 +213,7 @@ impl Connection {
             last_frame: seg.frame,
             stream: StreamTrack::default(),
             response_at: None,
+            tunnel: seg.tunnel,
         }
     }
 

@@ -252,9 +252,9 @@ impl Tracker {
         }
         self.finish_due(emit);
         let key = if seg.src <= seg.dst {
-            TupleKey::new(seg.src, seg.dst)
+            TupleKey::new(seg.src, seg.dst, seg.tunnel)
         } else {
-            TupleKey::new(seg.dst, seg.src)
+            TupleKey::new(seg.dst, seg.src, seg.tunnel)
         };
         let segments = self.stats.segments;
         // Most segments belong to an established connection that goes on:
@@ -569,9 +569,9 @@ impl Tracker {
         c.end_reason = reason;
         let (a, b) = (c.ep[0].addr, c.ep[1].addr);
         let key = if a <= b {
-            TupleKey::new(a, b)
+            TupleKey::new(a, b, c.tunnel)
         } else {
-            TupleKey::new(b, a)
+            TupleKey::new(b, a, c.tunnel)
         };
         self.streams.ended(key, c.stream);
         self.stats.acked_unseen = self.stats.acked_unseen.saturating_add(u64::from(c.gaps()));
