@@ -9,6 +9,7 @@ use std::thread;
 use crate::capture::CaptureError;
 use crate::capture::{self, Packet};
 use crate::decode;
+use crate::interrupt;
 use crate::diagnose::{classify, Flow};
 use crate::output::progress::Progress;
 use crate::track::{Connection, Tracker, TrackerConfig, TrackerStats};
@@ -103,12 +104,27 @@ pub fn read_segments_with_progress(
     };
     let mut result = Ok(());
     for input in inputs {
+        if interrupt::received().is_some() {
+            break;
+        }
         let opened = capture::open(input);
-        result = opened
-            .and_then(|(file, _size)| reader.read(&capture::display_name(input), file, on_segment));
+        result = opened.and_then(|(file, _size)| {
+            let file = interrupt::StopOnSignal(file);
+            reader.read(&capture::display_name(input), file, on_segment)
+        });
         if result.is_err() {
             break;
         }
+    }
+    if let Some(sig) = interrupt::received() {
+        // The stop, not the file, ended the read: a record half read when it
+        // came is not a cut-off file, and a file that could not even start
+        // (no header yet) is no error.
+        if let Some(last) = reader.health.files.last_mut() {
+            last.cut_off_at = None;
+        }
+        result = Ok(());
+        reader.health.interrupted = Some(interrupt::name(sig));
     }
     reader.progress.finish();
     *health = reader.health;

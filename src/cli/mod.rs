@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::capture::CaptureError;
 use crate::diagnose::Flow;
+use crate::interrupt;
 use crate::output::check::{Check, Expectation};
 use crate::output::file::Output;
 use crate::output::flows::{FlowFilter, FlowFormat, FlowWriter};
@@ -168,6 +169,9 @@ pub struct CheckArgs {
 /// 1 a check failed, 2 usage or unreadable capture.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = interrupt::install() {
+        eprintln!("rstscope: warning: cannot handle SIGINT/SIGTERM: {e}");
+    }
     let result = match &cli.command {
         Some(Command::Report(args)) => report_command(args),
         None => report_command(&cli.report),
@@ -176,7 +180,16 @@ pub fn run() -> ExitCode {
         Some(Command::Check(args)) => check_command(args),
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => match interrupt::received() {
+            Some(sig) => {
+                eprintln!(
+                    "rstscope: interrupted by {}: the output covers what was read before it",
+                    interrupt::name(sig)
+                );
+                ExitCode::from(interrupt::exit_status(sig))
+            }
+            None => code,
+        },
         Err(Failure::Capture(e)) => {
             eprintln!("rstscope: {e}");
             ExitCode::from(2)
@@ -261,7 +274,7 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
         connections.add(conn, flow);
         Ok(())
     })?;
-    let mut out = Output::create(args.output.as_deref())?;
+    let mut out = create_output(args.output.as_deref())?;
     match args.format {
         ReportFormat::Text => {
             report::write_capture_summary(&mut out, &health)?;
@@ -269,14 +282,14 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
         }
         ReportFormat::Json => report::write_json(&mut out, &health, &connections)?,
     }
-    out.commit()?;
+    commit(out)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
     let format = args.format;
-    let mut writer = FlowWriter::new(Output::create(args.output.as_deref())?, format)?;
+    let mut writer = FlowWriter::new(create_output(args.output.as_deref())?, format)?;
     analyse(&args.common, &filter, &mut |_conn, flow| {
         writer.write(flow)?;
         // NDJSON consumers see each connection as it finishes.
@@ -285,7 +298,7 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
         }
         Ok(())
     })?;
-    writer.finish()?.commit()?;
+    commit(writer.finish()?)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -293,7 +306,7 @@ fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?
         .with_conns(&args.conn)
         .map_err(Failure::Usage)?;
-    let mut out = Output::create(None)?;
+    let mut out = create_output(None)?;
     let mut shown = 0usize;
     analyse(&args.common, &filter, &mut |conn, flow| {
         if args.limit.is_some_and(|l| shown >= l) {
@@ -315,7 +328,7 @@ fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
         out.write_all(timeline::render(conn, &flow.marks, "  ").as_bytes())?;
         writeln!(out)
     })?;
-    out.commit()?;
+    commit(out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -344,18 +357,18 @@ fn check_command(args: &CheckArgs) -> Result<ExitCode, Failure> {
     })?;
     if args.bless {
         let path = args.expect.as_deref().unwrap_or_default();
-        let mut out = Output::create(Some(path))?;
+        let mut out = create_output(Some(path))?;
         serde_json::to_writer_pretty(&mut out, &check.blessed()).map_err(io::Error::other)?;
         writeln!(out)?;
-        out.commit()?;
+        commit(out)?;
         if !args.common.quiet {
             eprintln!("rstscope: wrote {path}");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = Output::create(None)?;
+    let mut out = create_output(None)?;
     let passed = check.write_verdict(&mut out)?;
-    out.commit()?;
+    commit(out)?;
     Ok(if passed {
         ExitCode::SUCCESS
     } else {
@@ -377,4 +390,22 @@ fn warn_cut_off(health: &Health, quiet: bool) {
             );
         }
     }
+}
+
+/// Opens where results go; an unfinished `-o` file is removed even when a
+/// second Ctrl-C ends the process.
+fn create_output(path: Option<&str>) -> io::Result<Output> {
+    let out = Output::create(path)?;
+    if let Some(temp) = out.temp_path() {
+        interrupt::remove_on_abort(temp);
+    }
+    Ok(out)
+}
+
+/// Moves a finished output into place; from then on there is nothing to
+/// remove on abort.
+fn commit(out: Output) -> io::Result<()> {
+    let done = out.commit();
+    interrupt::forget_output();
+    done
 }

@@ -43,6 +43,14 @@ impl Output {
         })
     }
 
+    /// The temporary file being written, for a file output.
+    pub fn temp_path(&self) -> Option<&Path> {
+        match self {
+            Output::Stdout(_) => None,
+            Output::File { temp, .. } => Some(temp),
+        }
+    }
+
     /// Flushes everything and, for a file, moves it into place.
     pub fn commit(mut self) -> io::Result<()> {
         match &mut self {

@@ -91,6 +91,13 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             health.connections_finished_early
         )?;
     }
+    if let Some(signal) = &health.interrupted {
+        writeln!(
+            out,
+            "  interrupted {signal}: reading stopped early; everything here is for the {} packets read before it, and connections still open were finished as at the end of a capture",
+            health.packets_read
+        )?;
+    }
     Ok(())
 }
 

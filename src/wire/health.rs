@@ -87,6 +87,11 @@ pub struct Health {
     /// Connections finished before their timeout because the open-connection
     /// limit (`--max-connections`) was reached: the longest idle went first.
     pub connections_finished_early: u64,
+
+    // How the run read its files.
+    /// The signal (`SIGINT`, `SIGTERM`) that stopped reading before the end,
+    /// if one did: what was read is complete, the rest was never seen.
+    pub interrupted: Option<String>,
 }
 
 impl Health {
@@ -129,6 +134,7 @@ impl Health {
             "timestamps_backwards": self.timestamps_backwards,
             "acked_unseen_segments": self.acked_unseen_segments,
             "connections_finished_early": self.connections_finished_early,
+            "interrupted": self.interrupted,
         })
     }
 

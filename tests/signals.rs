@@ -1,0 +1,200 @@
+//! Ctrl-C and `kill` under a real process: the binary reads a generated
+//! capture from a pipe that stays open (as `tcpdump -w - | rstscope report -`
+//! does), the test sends the signal, and the output must be complete for
+//! what was read, say it was interrupted, and the exit status must be
+//! 128 + the signal.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{ethernet, Pcap, Tcp, ACK, FIN, SYN};
+
+/// `n` complete connections (handshake, FIN both ways), client ports from
+/// `first_port`, starting at `t0` seconds; each on its own 4-tuple.
+fn clean_connections(pcap: &mut Pcap, first_port: u16, n: u16, t0: u64) {
+    let server = "10.0.0.1:80";
+    for i in 0..n {
+        let client = format!("10.0.0.2:{}", first_port + i);
+        let c = client.as_str();
+        let t = (t0 * 1_000_000 + u64::from(i) * 100) * 1000;
+        let segs = [
+            Tcp::new(c, server, SYN).seq(100),
+            Tcp::new(server, c, SYN | ACK).seq(500).ack(101),
+            Tcp::new(c, server, ACK).seq(101).ack(501),
+            Tcp::new(c, server, FIN | ACK).seq(101).ack(501),
+            Tcp::new(server, c, FIN | ACK).seq(501).ack(102),
+            Tcp::new(c, server, ACK).seq(102).ack(502),
+        ];
+        for (k, s) in segs.iter().enumerate() {
+            pcap.packet(t + k as u64 * 1000, &ethernet(&s.ip(), &[]));
+        }
+    }
+}
+
+/// A handshake with no end: open when the signal comes.
+fn open_connection(pcap: &mut Pcap, t_secs: u64) {
+    let (c, server) = ("10.0.0.3:40000", "10.0.0.1:80");
+    let t = t_secs * 1_000_000_000;
+    for (k, s) in [
+        Tcp::new(c, server, SYN).seq(7),
+        Tcp::new(server, c, SYN | ACK).seq(9).ack(8),
+        Tcp::new(c, server, ACK).seq(8).ack(10),
+    ]
+    .iter()
+    .enumerate()
+    {
+        pcap.packet(t + k as u64 * 1000, &ethernet(&s.ip(), &[]));
+    }
+}
+
+/// The first part of the stream: a pcap header, `n` clean connections and
+/// one open one.
+fn first_part(n: u16) -> Vec<u8> {
+    let mut pcap = Pcap::new(1, false, false);
+    clean_connections(&mut pcap, 10_000, n, 1_700_000_000);
+    open_connection(&mut pcap, 1_700_000_010);
+    pcap.bytes
+}
+
+/// More records (no file header) for after the signal.
+fn more_records(n: u16) -> Vec<u8> {
+    let mut pcap = Pcap::new(1, false, false);
+    clean_connections(&mut pcap, 30_000, n, 1_700_000_020);
+    pcap.bytes[24..].to_vec()
+}
+
+fn spawn(args: &[&str], dir: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_rstscope"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rstscope")
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: plain kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as i32, sig) };
+    assert_eq!(rc, 0, "kill({}, {sig})", child.id());
+}
+
+/// Waits for the child to exit, with a deadline so that a run that ignores
+/// the signal fails instead of hanging the suite.
+fn wait(mut child: Child, stdin: Option<ChildStdin>) -> (i32, String, String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            drop(stdin);
+            let mut out = String::new();
+            let mut err = String::new();
+            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            let code = status.code().expect("exited, not killed by the signal");
+            return (code, out, err);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("rstscope did not exit within 30 s of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Lets the child read everything written so far (the pipe empties).
+fn settle() {
+    std::thread::sleep(Duration::from_millis(700));
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rstscope-sig-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn sigint_writes_the_report_for_what_was_read_and_exits_130() {
+    let dir = temp_dir("report");
+    let mut child = spawn(&["report", "--format", "json", "-"], &dir);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&first_part(2000)).unwrap();
+    stdin.flush().unwrap();
+    settle();
+    signal(&child, libc::SIGINT);
+    // Records after the signal: the reader stops at its next read, whatever
+    // arrives; the pipe stays open, so end of input is not what stops it.
+    let _ = stdin.write_all(&more_records(50));
+    let (code, out, err) = wait(child, Some(stdin));
+    assert_eq!(code, 130, "stderr: {err}");
+    assert!(err.contains("interrupted by SIGINT"), "stderr: {err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("complete JSON report");
+    assert_eq!(report["capture"]["interrupted"], "SIGINT", "{out}");
+    let outcomes = &report["outcomes"];
+    let clean = outcomes["clean"].as_u64().unwrap();
+    assert!(
+        (2000..=2050).contains(&clean),
+        "every connection written before the signal is in the report: {clean} clean"
+    );
+    assert_eq!(outcomes["open"], 1, "the open connection finished as at the end");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigterm_writes_complete_flows_to_the_file_and_exits_143() {
+    let dir = temp_dir("flows");
+    let mut child = spawn(&["flows", "-o", "flows.csv", "-"], &dir);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&first_part(500)).unwrap();
+    stdin.flush().unwrap();
+    settle();
+    signal(&child, libc::SIGTERM);
+    let _ = stdin.write_all(&more_records(10));
+    let (code, _out, err) = wait(child, Some(stdin));
+    assert_eq!(code, 143, "stderr: {err}");
+    assert!(err.contains("interrupted by SIGTERM"), "stderr: {err}");
+    let mut rows = csv::Reader::from_path(dir.join("flows.csv")).expect("the file is there");
+    let headers = rows.headers().unwrap().clone();
+    let outcome = headers.iter().position(|h| h == "outcome").unwrap();
+    let records: Vec<csv::StringRecord> = rows.records().map(|r| r.unwrap()).collect();
+    assert!((501..=511).contains(&records.len()), "{} rows", records.len());
+    assert_eq!(
+        records.iter().filter(|r| &r[outcome] == "open").count(),
+        1,
+        "the connection open at the signal is a row"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "flows.csv")
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary file left: {leftovers:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_second_sigint_exits_at_once_and_leaves_no_file() {
+    let dir = temp_dir("twice");
+    let mut child = spawn(&["flows", "-o", "flows.csv", "-"], &dir);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&first_part(100)).unwrap();
+    stdin.flush().unwrap();
+    settle();
+    // Nothing more arrives: the reader waits on the pipe, so only the
+    // second signal can end the run.
+    signal(&child, libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, libc::SIGINT);
+    let (code, _out, _err) = wait(child, Some(stdin));
+    assert_eq!(code, 130);
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "neither the file nor a temporary: {left:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
