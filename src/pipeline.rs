@@ -223,16 +223,26 @@ pub fn analyse_with_progress(
     read.map(|()| stats)
 }
 
-/// Total size of the inputs when all are regular files (for the progress bar).
+/// Total size of the inputs when all are regular, uncompressed files (for
+/// the progress bar, which counts bytes read; a compressed file's
+/// decompressed size is not known before it is read).
 pub fn total_bytes(inputs: &[String]) -> Option<u64> {
     inputs
         .iter()
         .map(|p| {
             if p == "-" {
-                None
-            } else {
-                std::fs::metadata(p).ok().map(|m| m.len())
+                return None;
             }
+            let mut magic = Vec::new();
+            std::fs::File::open(p)
+                .ok()?
+                .take(8)
+                .read_to_end(&mut magic)
+                .ok()?;
+            if capture::Compression::detect(&magic).is_some() {
+                return None;
+            }
+            std::fs::metadata(p).ok().map(|m| m.len())
         })
         .sum()
 }

@@ -13,7 +13,9 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use crate::wire::{FileSummary, Timestamp};
 
+mod compressed;
 mod error;
+pub use compressed::Compression;
 pub use error::CaptureError;
 
 /// Read buffer size. Large enough that refills are rare; the buffer only grows
@@ -126,7 +128,60 @@ struct Interface {
 /// Reads one capture, calling `on_packet` with each packet and the byte offset
 /// just past it. Returns what the file was. A file cut off mid-record is not
 /// an error: `cut_off_at` says where the incomplete record starts.
+///
+/// A gzip, zstd, xz or bzip2 stream (by its magic) is decompressed on the
+/// way; the summary names the compression, and offsets (in the summary and
+/// in errors) count decompressed bytes.
 pub fn read_capture(
+    name: &str,
+    reader: impl Read,
+    on_packet: &mut dyn FnMut(&Packet<'_>, u64),
+) -> Result<FileSummary, CaptureError> {
+    let mut reader = reader;
+    let mut magic = Vec::with_capacity(compressed::MAGIC_LEN);
+    (&mut reader)
+        .take(compressed::MAGIC_LEN as u64)
+        .read_to_end(&mut magic)
+        .map_err(|source| CaptureError::Read {
+            file: name.to_string(),
+            offset: 0,
+            source,
+        })?;
+    let compression = Compression::detect(&magic);
+    let stream = Cursor::new(magic).chain(reader);
+    let Some(compression) = compression else {
+        return read_plain(name, stream, on_packet);
+    };
+    let last_error = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let wrap = |inner: CaptureError, detail: Option<String>| CaptureError::Decompressed {
+        compression: compression.name(),
+        detail,
+        inner: Box::new(inner),
+    };
+    let decoded = compression.decoder(stream).map_err(|source| {
+        let detail = Some(source.to_string());
+        let inner = CaptureError::Read {
+            file: name.to_string(),
+            offset: 0,
+            source,
+        };
+        wrap(inner, detail)
+    })?;
+    let decoded = compressed::KeepError {
+        inner: decoded,
+        last: last_error.clone(),
+    };
+    match read_plain(name, decoded, on_packet) {
+        Ok(mut summary) => {
+            summary.compression = Some(compression.name().to_string());
+            Ok(summary)
+        }
+        Err(e) => Err(wrap(e, last_error.take())),
+    }
+}
+
+/// [`read_capture`] on bytes already decompressed.
+fn read_plain(
     name: &str,
     reader: impl Read,
     on_packet: &mut dyn FnMut(&Packet<'_>, u64),

@@ -12,9 +12,13 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
     for f in &health.files {
         writeln!(
             out,
-            "  file        {}: {}, link type {}, {} packets",
+            "  file        {}: {}{}, link type {}, {} packets",
             f.file,
             f.format,
+            f.compression
+                .as_deref()
+                .map(|c| format!(", {c}-compressed"))
+                .unwrap_or_default(),
             if f.link_types.is_empty() {
                 "none".to_string()
             } else {

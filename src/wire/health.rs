@@ -65,6 +65,10 @@ pub struct FileSummary {
     pub last_time: Option<Timestamp>,
     /// The file ends inside a record: byte offset where that record starts.
     pub cut_off_at: Option<u64>,
+
+    /// `gzip`, `zstd`, `xz` or `bzip2` when the file was compressed; the
+    /// byte counts above are then of the decompressed stream.
+    pub compression: Option<String>,
 }
 
 /// Counters for the whole run (all files).
