@@ -10,6 +10,7 @@ use crate::capture::CaptureError;
 use crate::capture::{self, Packet};
 use crate::decode;
 use crate::interrupt;
+use crate::merge;
 use crate::diagnose::{classify, Flow};
 use crate::output::progress::Progress;
 use crate::track::{Connection, Tracker, TrackerConfig, TrackerStats};
@@ -103,7 +104,14 @@ pub fn read_segments_with_progress(
         ..SegmentReader::default()
     };
     let mut result = Ok(());
-    for input in inputs {
+    if inputs.len() > 1 {
+        result = merge::read_merged(inputs, &reader.progress, &mut reader.health, on_segment)
+            .map(|order| {
+                reader.health.files_reordered = order.reordered;
+                reader.health.files_interleaved = order.interleaved;
+            });
+    }
+    for input in inputs.iter().filter(|_| inputs.len() == 1) {
         if interrupt::received().is_some() {
             break;
         }

@@ -15,8 +15,10 @@ use crate::wire::{FileSummary, Timestamp};
 
 mod compressed;
 mod error;
+mod probe;
 pub use compressed::Compression;
 pub use error::CaptureError;
+pub use probe::first_timestamp;
 
 /// Read buffer size. Large enough that refills are rare; the buffer only grows
 /// past it for a single record larger than this (never past `MAX_BLOCK`).

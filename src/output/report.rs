@@ -34,6 +34,20 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             )?;
         }
     }
+    if health.files_reordered {
+        writeln!(
+            out,
+            "  order       the files were read in order of their first packet's time, not in the order given"
+        )?;
+    }
+    if health.files_interleaved > 0 {
+        writeln!(
+            out,
+            "  merged      {} {} overlapped in time with another; packets were merged by timestamp, as mergecap does",
+            health.files_interleaved,
+            if health.files_interleaved == 1 { "file" } else { "files" }
+        )?;
+    }
     match (health.first_time(), health.last_time()) {
         (Some(first), Some(last)) => writeln!(
             out,

@@ -96,6 +96,12 @@ pub struct Health {
     /// The signal (`SIGINT`, `SIGTERM`) that stopped reading before the end,
     /// if one did: what was read is complete, the rest was never seen.
     pub interrupted: Option<String>,
+    /// Several files were read in order of their first timestamp, which was
+    /// not the order given.
+    pub files_reordered: bool,
+    /// Files whose time range interleaved with another's: their packets were
+    /// merged by timestamp.
+    pub files_interleaved: u64,
 }
 
 impl Health {
@@ -139,6 +145,8 @@ impl Health {
             "acked_unseen_segments": self.acked_unseen_segments,
             "connections_finished_early": self.connections_finished_early,
             "interrupted": self.interrupted,
+            "files_reordered": self.files_reordered,
+            "files_interleaved": self.files_interleaved,
         })
     }
 
