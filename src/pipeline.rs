@@ -2,6 +2,7 @@
 //! segments, keeping the capture-health account as it goes. Several files
 //! are one capture split by rotation, so frame numbers and time run on.
 
+use std::cell::Cell;
 use std::io::Read;
 use std::sync::mpsc;
 use std::thread;
@@ -171,6 +172,25 @@ pub fn analyse_with_progress(
     progress: Progress,
     on_connection: &mut dyn FnMut(&Connection, &Flow),
 ) -> Result<TrackerStats, CaptureError> {
+    let watermark = Cell::new(Some(Timestamp(i64::MIN)));
+    analyse_watermarked(inputs, health, config, progress, &watermark, on_connection)
+}
+
+/// As [`analyse_with_progress`], keeping `watermark` at a time before which
+/// no connection still to be finished started: the tracker's watermark (the
+/// earliest first time among connections open), or the last segment's time
+/// when none is open, as of the last batch of segments; None once the
+/// capture has ended. A caller may then write time-ordered rows as soon as
+/// no earlier one can still come. Start it at `Some(Timestamp(i64::MIN))`.
+/// It lags by at most a batch, which only holds rows a little longer.
+pub fn analyse_watermarked(
+    inputs: &[String],
+    health: &mut Health,
+    config: TrackerConfig,
+    progress: Progress,
+    watermark: &Cell<Option<Timestamp>>,
+    on_connection: &mut dyn FnMut(&Connection, &Flow),
+) -> Result<TrackerStats, CaptureError> {
     let mut tracker = Tracker::new(config);
     let (mut connections, mut resets) = (0u64, 0u64);
     let counter = progress.clone();
@@ -213,6 +233,10 @@ pub fn analyse_with_progress(
             for seg in &batch {
                 tracker.push(seg, &mut emit);
             }
+            // With nothing open, a connection yet to come starts no earlier
+            // than the last segment read.
+            let last = batch.last().map(|s| s.ts);
+            watermark.set(tracker.watermark().or(last).or(watermark.get()));
             batch.clear();
             let _ = recycle.try_send(batch);
         }
@@ -223,6 +247,7 @@ pub fn analyse_with_progress(
     *health = read_health;
     // Connections read before an unreadable file are still finished, so the
     // caller may report them.
+    watermark.set(None);
     let stats = tracker.finish(&mut emit);
     health.acked_unseen_segments = health
         .acked_unseen_segments

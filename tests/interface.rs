@@ -102,17 +102,27 @@ fn flows_csv_reads_back_with_the_spec_header() {
     let out = rstscope(&["flows", INCIDENT]);
     assert_eq!(out.status.code(), Some(0));
     let mut r = csv::Reader::from_reader(&out.stdout[..]);
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header[0], "client");
-    assert_eq!(header.last().unwrap(), "evidence");
-    assert_eq!(header.len(), 31);
-    let rows: Vec<FlowRow> = r.deserialize().map(|x| x.expect("row")).collect();
+    let header = r.headers().unwrap().clone();
+    assert_eq!(&header[0], "client");
+    assert_eq!(&header[30], "evidence");
+    // The spec's fields, then the two times as epoch seconds.
+    assert_eq!(header.len(), 33);
+    assert_eq!((&header[31], &header[32]), ("first_ts", "rst_ts"));
+    let spec: csv::StringRecord = header.iter().take(31).collect();
+    let rows: Vec<FlowRow> = r
+        .records()
+        .map(|x| {
+            let rec: csv::StringRecord = x.expect("row").iter().take(31).collect();
+            rec.deserialize(Some(&spec)).expect("the spec's fields")
+        })
+        .collect();
     assert_eq!(outcome_counts(rows.iter()), incident_expected());
     for row in &rows {
-        // RFC 3339 UTC with microseconds: 2026-11-21T13:31:24.676893Z
-        assert_eq!(row.first_time.len(), 27, "{}", row.first_time);
-        assert!(row.first_time.ends_with('Z'));
+        // UTC with microseconds, as spreadsheets read dates: 2026-11-21 13:31:24.676893
+        assert_eq!(row.first_time.len(), 26, "{}", row.first_time);
+        assert_eq!(&row.first_time[10..11], " ");
         assert!(row.duration >= 0.0);
+        assert!(row.rst_count.is_some(), "rst_count is a number in every row");
     }
 }
 

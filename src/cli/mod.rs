@@ -1,6 +1,7 @@
 //! The command line: argument definitions and the dispatch from a command to
 //! the library. Everything that does work lives in the pipeline modules.
 
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -11,13 +12,13 @@ use crate::diagnose::Flow;
 use crate::interrupt;
 use crate::output::check::{Check, Expectation};
 use crate::output::file::Output;
-use crate::output::flows::{FlowFilter, FlowFormat, FlowWriter};
+use crate::output::flows::{FlowFilter, FlowFormat, FlowWriter, Reorder};
 use crate::output::progress::Progress;
 use crate::output::report::{self, ConnectionReport};
 use crate::output::timeline;
 use crate::pipeline;
 use crate::track::{Connection, TrackerConfig};
-use crate::wire::Health;
+use crate::wire::{Health, Timestamp};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -124,7 +125,9 @@ pub struct FlowsArgs {
     #[command(flatten)]
     pub common: Common,
 
-    /// Output format
+    /// Output format. CSV: times UTC as `YYYY-MM-DD HH:MM:SS.ffffff` (read as
+    /// dates by spreadsheets) plus first_ts/rst_ts epoch seconds; CSV and JSON
+    /// rows in first_time order, NDJSON as connections finish
     #[arg(long, value_enum, default_value_t = FlowFormat::Csv)]
     pub format: FlowFormat,
 
@@ -234,12 +237,23 @@ fn analyse(
     filter: &FlowFilter,
     on_connection: &mut dyn FnMut(&Connection, &Flow) -> io::Result<()>,
 ) -> Result<Health, Failure> {
+    analyse_watermarked(common, filter, &Cell::new(None), on_connection)
+}
+
+/// As [`analyse`], keeping `watermark` at the tracker's (see
+/// [`pipeline::analyse_watermarked`]).
+fn analyse_watermarked(
+    common: &Common,
+    filter: &FlowFilter,
+    watermark: &Cell<Option<Timestamp>>,
+    on_connection: &mut dyn FnMut(&Connection, &Flow) -> io::Result<()>,
+) -> Result<Health, Failure> {
     let mut health = Health::default();
     let progress = Progress::for_terminal(common.quiet, pipeline::total_bytes(&common.captures));
     // The first write error (a closed pipe, a full disk) is kept and
     // returned once reading stops.
     let mut write_error: Option<io::Error> = None;
-    let read = pipeline::analyse_with_progress(
+    let read = pipeline::analyse_watermarked(
         &common.captures,
         &mut health,
         TrackerConfig {
@@ -247,6 +261,7 @@ fn analyse(
             ..TrackerConfig::default()
         },
         progress,
+        watermark,
         &mut |conn, flow| {
             if write_error.is_none() && filter.matches(flow) {
                 if let Err(e) = on_connection(conn, flow) {
@@ -290,14 +305,36 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
     let format = args.format;
     let mut writer = FlowWriter::new(create_output(args.output.as_deref())?, format)?;
-    analyse(&args.common, &filter, &mut |_conn, flow| {
-        writer.write(flow)?;
-        // NDJSON consumers see each connection as it finishes.
-        if format == FlowFormat::Ndjson && args.output.is_none() {
-            writer.flush()?;
+    // CSV and JSON rows in time order; NDJSON as each connection finishes,
+    // for consumers that follow a live stream.
+    let mut order = (format != FlowFormat::Ndjson).then(Reorder::default);
+    let watermark = Cell::new(Some(Timestamp(i64::MIN)));
+    analyse_watermarked(&args.common, &filter, &watermark, &mut |_conn, flow| {
+        let Some(order) = order.as_mut() else {
+            writer.write(flow)?;
+            if args.output.is_none() {
+                writer.flush()?;
+            }
+            return Ok(());
+        };
+        order.push(flow.clone());
+        while let Some(row) = order.pop_ready(watermark.get()) {
+            writer.write(&row)?;
         }
         Ok(())
     })?;
+    if let Some(order) = order.as_mut() {
+        while let Some(row) = order.pop_any() {
+            writer.write(&row)?;
+        }
+        if order.released_early > 0 && !args.common.quiet {
+            eprintln!(
+                "rstscope: warning: {} rows were written before older connections still open (more than {} rows waited); those are not in first_time order",
+                order.released_early,
+                crate::output::flows::REORDER_LIMIT
+            );
+        }
+    }
     commit(writer.finish()?)?;
     Ok(ExitCode::SUCCESS)
 }
