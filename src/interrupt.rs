@@ -97,3 +97,61 @@ impl<R: Read> Read for StopOnSignal<R> {
         self.0.read(buf)
     }
 }
+
+/// Standard input read so that a signal is noticed even while no bytes
+/// come: a silent live pipe (`tcpdump -w - | rstscope -` with nothing on
+/// the wire) would otherwise hold the reader in a `read()` the handler's
+/// `SA_RESTART` restarts. Reads fd 0 directly, unbuffered, after `poll()`
+/// says it is ready, checking for a signal every 100 ms.
+pub struct PolledStdin;
+
+/// How long one wait for input lasts before the signal flag is looked at.
+const POLL_MS: libc::c_int = 100;
+
+impl Read for PolledStdin {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if received().is_some() {
+                return Ok(0);
+            }
+            let mut fd = libc::pollfd {
+                fd: libc::STDIN_FILENO,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the duration of the call.
+            let ready = unsafe { libc::poll(&mut fd, 1, POLL_MS) };
+            if ready < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if ready == 0 {
+                continue;
+            }
+            // SAFETY: `buf` is valid for `buf.len()` bytes.
+            let n = unsafe { libc::read(libc::STDIN_FILENO, buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            return Ok(n as usize);
+        }
+    }
+}
+
+/// `opened`, the input named `path`, made to end at a signal: standard
+/// input through [`PolledStdin`], anything else through [`StopOnSignal`].
+pub fn stop_on_signal<'r>(path: &str, opened: Box<dyn Read + 'r>) -> Box<dyn Read + 'r> {
+    if path == "-" {
+        drop(opened);
+        Box::new(PolledStdin)
+    } else {
+        Box::new(StopOnSignal(opened))
+    }
+}

@@ -20,7 +20,7 @@ use std::thread;
 
 use crate::capture::{self, CaptureError};
 use crate::decode;
-use crate::interrupt::{self, StopOnSignal};
+use crate::interrupt;
 use crate::output::progress::Progress;
 use crate::wire::{FileSummary, Health, Segment, SkipReason, Timestamp};
 
@@ -72,7 +72,7 @@ fn spawn(input: String, tx: SyncSender<Msg>, stop: Arc<AtomicBool>) {
         let name = capture::display_name(&input);
         let result = capture::open(&input).and_then(|(file, _)| {
             let reader = StopWhen {
-                inner: StopOnSignal(file),
+                inner: interrupt::stop_on_signal(&input, file),
                 stop: stop.clone(),
             };
             let mut batch = Vec::with_capacity(BATCH);

@@ -118,7 +118,7 @@ pub fn read_segments_with_progress(
         }
         let opened = capture::open(input);
         result = opened.and_then(|(file, _size)| {
-            let file = interrupt::StopOnSignal(file);
+            let file = interrupt::stop_on_signal(input, file);
             reader.read(&capture::display_name(input), file, on_segment)
         });
         if result.is_err() {
