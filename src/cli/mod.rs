@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::capture::CaptureError;
 use crate::diagnose::Flow;
 use crate::interrupt;
-use crate::output::check::{Check, Expectation};
+use crate::output::check::{Check, Expectation, MatchMode};
 use crate::output::file::Output;
 use crate::output::flows::{FlowFilter, FlowFormat, FlowWriter, Reorder};
 use crate::output::progress::Progress;
@@ -166,6 +166,32 @@ pub struct CheckArgs {
     /// Write the expectation file from the capture instead of checking
     #[arg(long, requires = "expect")]
     pub bless: bool,
+
+    /// How strictly to match (and what --bless writes): exact = counts and the
+    /// listed connections; counts = outcome counts only; server = counts per
+    /// server, no client ports (a new recording of the same scenario passes)
+    #[arg(long = "match", value_enum, default_value_t = MatchMode::Exact)]
+    pub match_mode: MatchMode,
+
+    /// Accept a capture cut off mid-record or without any TCP (fails otherwise)
+    #[arg(long)]
+    pub allow_partial: bool,
+
+    /// Verdict format: text, json, or junit (JUnit XML for CI test reports)
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+
+    /// Write the verdict to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    #[default]
+    Text,
+    Json,
+    Junit,
 }
 
 /// Runs the command line and returns the process exit status: 0 analysed,
@@ -387,11 +413,22 @@ fn check_command(args: &CheckArgs) -> Result<ExitCode, Failure> {
         }
         _ => None,
     };
-    let mut check = Check::new(expect, fail_on, args.bless);
-    analyse(&args.common, &filter, &mut |conn, flow| {
+    let captures: Vec<String> = args
+        .common
+        .captures
+        .iter()
+        .map(|c| crate::capture::display_name(c))
+        .collect();
+    let mut check = Check::new(expect, fail_on, args.bless).named(
+        args.match_mode,
+        &captures.join(" "),
+        args.expect.as_deref(),
+    );
+    let health = analyse(&args.common, &filter, &mut |conn, flow| {
         check.add(conn, flow);
         Ok(())
     })?;
+    check.capture_health(&health, args.allow_partial);
     if args.bless {
         let path = args.expect.as_deref().unwrap_or_default();
         let mut out = create_output(Some(path))?;
@@ -403,9 +440,15 @@ fn check_command(args: &CheckArgs) -> Result<ExitCode, Failure> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = create_output(None)?;
-    let passed = check.write_verdict(&mut out)?;
+    let mut out = create_output(args.output.as_deref())?;
+    let verdict = check.verdict();
+    match args.format {
+        CheckFormat::Text => verdict.write_text(&mut out)?,
+        CheckFormat::Json => verdict.write_json(&mut out)?,
+        CheckFormat::Junit => verdict.write_junit(&mut out)?,
+    }
     commit(out)?;
+    let passed = verdict.passed;
     Ok(if passed {
         ExitCode::SUCCESS
     } else {
