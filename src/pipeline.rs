@@ -27,6 +27,8 @@ pub struct SegmentReader {
     last_ts: Option<Timestamp>,
     /// Bytes of the files already read, for the progress position.
     bytes_before: u64,
+    /// The input is a live stream (see [`capture::read_capture_live`]).
+    pub live: bool,
 }
 
 impl SegmentReader {
@@ -49,6 +51,7 @@ impl SegmentReader {
             frame,
             last_ts,
             bytes_before,
+            ..
         } = self;
         let base = *bytes_before;
         let mut on_packet = |packet: &Packet<'_>, offset: u64| {
@@ -77,7 +80,7 @@ impl SegmentReader {
                 }
             }
         };
-        let summary = capture::read_capture(name, reader, &mut on_packet)?;
+        let summary = capture::read_capture_live(name, reader, self.live, &mut on_packet)?;
         self.bytes_before += summary.bytes;
         self.health.files.push(summary);
         Ok(())
@@ -119,6 +122,7 @@ pub fn read_segments_with_progress(
         let opened = capture::open(input);
         result = opened.and_then(|(file, _size)| {
             let file = interrupt::stop_on_signal(input, file);
+            reader.live = input == "-" && capture::stdin_is_live();
             reader.read(&capture::display_name(input), file, on_segment)
         });
         if result.is_err() {

@@ -20,6 +20,15 @@ pub use compressed::Compression;
 pub use error::CaptureError;
 pub use probe::first_timestamp;
 
+/// Whether standard input is a stream (pipe, FIFO, terminal, socket) rather
+/// than a redirected regular file.
+pub fn stdin_is_live() -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::metadata("/dev/stdin");
+    meta.map(|m| !m.file_type().is_file() && !m.file_type().is_block_device())
+        .unwrap_or(true)
+}
+
 /// Read buffer size. Large enough that refills are rare; the buffer only grows
 /// past it for a single record larger than this (never past `MAX_BLOCK`).
 const BUFFER: usize = 1 << 20;
@@ -139,6 +148,18 @@ pub fn read_capture(
     reader: impl Read,
     on_packet: &mut dyn FnMut(&Packet<'_>, u64),
 ) -> Result<FileSummary, CaptureError> {
+    read_capture_live(name, reader, false, on_packet)
+}
+
+/// As [`read_capture`]; `live` says the input is a stream whose bytes come
+/// as they are captured (a pipe from `tcpdump -U -w -`): packets are then
+/// handed on as soon as they arrive, rather than after the first 64 KiB.
+pub fn read_capture_live(
+    name: &str,
+    reader: impl Read,
+    live: bool,
+    on_packet: &mut dyn FnMut(&Packet<'_>, u64),
+) -> Result<FileSummary, CaptureError> {
     let mut reader = reader;
     let mut magic = Vec::with_capacity(compressed::MAGIC_LEN);
     (&mut reader)
@@ -152,7 +173,7 @@ pub fn read_capture(
     let compression = Compression::detect(&magic);
     let stream = Cursor::new(magic).chain(reader);
     let Some(compression) = compression else {
-        return read_plain(name, stream, on_packet);
+        return read_plain(name, stream, live, on_packet);
     };
     let last_error = std::rc::Rc::new(std::cell::RefCell::new(None));
     let wrap = |inner: CaptureError, detail: Option<String>| CaptureError::Decompressed {
@@ -173,7 +194,7 @@ pub fn read_capture(
         inner: decoded,
         last: last_error.clone(),
     };
-    match read_plain(name, decoded, on_packet) {
+    match read_plain(name, decoded, live, on_packet) {
         Ok(mut summary) => {
             summary.compression = Some(compression.name().to_string());
             Ok(summary)
@@ -186,18 +207,24 @@ pub fn read_capture(
 fn read_plain(
     name: &str,
     reader: impl Read,
+    live: bool,
     on_packet: &mut dyn FnMut(&Packet<'_>, u64),
 ) -> Result<FileSummary, CaptureError> {
     let mut reader = reader;
     let mut prefix = Vec::with_capacity(PREFIX);
-    (&mut reader)
-        .take(PREFIX as u64)
-        .read_to_end(&mut prefix)
-        .map_err(|source| CaptureError::Read {
-            file: name.to_string(),
-            offset: 0,
-            source,
-        })?;
+    let read_error = |source| CaptureError::Read {
+        file: name.to_string(),
+        offset: 0,
+        source,
+    };
+    if live {
+        read_live_prefix(&mut reader, &mut prefix).map_err(read_error)?;
+    } else {
+        (&mut reader)
+            .take(PREFIX as u64)
+            .read_to_end(&mut prefix)
+            .map_err(read_error)?;
+    }
     if prefix.is_empty() {
         return Err(CaptureError::Empty {
             file: name.to_string(),
@@ -212,8 +239,9 @@ fn read_plain(
         ..FileSummary::default()
     };
     // The whole input is already in `prefix` when it is shorter than asked
-    // for: a buffer twice its size holds it, else the full-size buffer.
-    let capacity = if prefix.len() < PREFIX {
+    // for: a buffer twice its size holds it, else the full-size buffer. (A
+    // live stream's prefix is short because little has come yet.)
+    let capacity = if prefix.len() < PREFIX && !live {
         prefix.len().saturating_mul(2).clamp(MIN_BUFFER, BUFFER)
     } else {
         BUFFER
@@ -242,6 +270,52 @@ fn read_plain(
         }
     }
     Ok(summary)
+}
+
+/// Reads from a live stream until the file header is complete and the
+/// bytes available now are taken (a read that returned less than asked), or
+/// 64 KiB, or the end: enough to detect the format and parse the header
+/// without waiting for packets not yet captured.
+fn read_live_prefix(reader: &mut impl Read, prefix: &mut Vec<u8>) -> io::Result<()> {
+    let mut chunk = vec![0u8; PREFIX];
+    loop {
+        let want = PREFIX - prefix.len();
+        let n = match reader.read(&mut chunk[..want]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        prefix.extend_from_slice(&chunk[..n]);
+        if n == 0 || prefix.len() >= PREFIX || (n < want && header_complete(prefix)) {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether `prefix` holds a whole pcap file header or pcapng Section Header
+/// Block (or enough to know it is neither).
+fn header_complete(prefix: &[u8]) -> bool {
+    let Some(magic) = prefix.get(..4) else {
+        return false;
+    };
+    let magic = u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]);
+    if PCAP_MAGICS.contains(&magic) || PCAP_MAGICS.contains(&magic.swap_bytes()) {
+        return prefix.len() >= 24;
+    }
+    if magic != PCAPNG_MAGIC {
+        return true;
+    }
+    let (Some(len), Some(bom)) = (prefix.get(4..8), prefix.get(8..12)) else {
+        return false;
+    };
+    let big_endian = bom == [0x1a, 0x2b, 0x3c, 0x4d];
+    let len = [len[0], len[1], len[2], len[3]];
+    let len = if big_endian {
+        u32::from_be_bytes(len)
+    } else {
+        u32::from_le_bytes(len)
+    };
+    prefix.len() >= (len as usize).min(PREFIX)
 }
 
 /// State of one file being read.
