@@ -23,7 +23,7 @@ use crate::wire::{Health, Timestamp};
 #[derive(Debug, Parser)]
 #[command(
     name = "rstscope",
-    version,
+    version = env!("RSTSCOPE_LONG_VERSION"),
     about = "Explain every TCP \"connection reset by peer\" in a pcap/pcapng capture",
     long_about = "Reads tcpdump/Wireshark captures (pcap, pcapng, or - for standard input), \
 rebuilds every TCP connection and explains how each one ended: who sent the RST, when, \
@@ -59,6 +59,17 @@ pub enum Command {
         after_help = "Example:\n  rstscope check --expect fixtures/incident.expect.json fixtures/incident.pcap"
     )]
     Check(CheckArgs),
+    /// Shell completions on standard output (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Example:\n  rstscope completions bash > ~/.local/share/bash-completion/completions/rstscope"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on standard output
+    #[command(after_help = "Example:\n  rstscope man > rstscope.1 && man ./rstscope.1")]
+    Man,
 }
 
 /// Inputs and filters every command takes.
@@ -148,6 +159,15 @@ pub struct TimelineArgs {
     /// At most N connections
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+
+    /// Output format: text, or json (an array: every field of each
+    /// connection plus its timeline as lines)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Write to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -197,6 +217,7 @@ pub enum CheckFormat {
 /// Runs the command line and returns the process exit status: 0 analysed,
 /// 1 a check failed, 2 usage or unreadable capture.
 pub fn run() -> ExitCode {
+    suggest_mistyped_command();
     let cli = Cli::parse();
     if let Err(e) = interrupt::install() {
         eprintln!("rstscope: warning: cannot handle SIGINT/SIGTERM: {e}");
@@ -207,6 +228,8 @@ pub fn run() -> ExitCode {
         Some(Command::Flows(args)) => flows_command(args),
         Some(Command::Timeline(args)) => timeline_command(args),
         Some(Command::Check(args)) => check_command(args),
+        Some(Command::Completions { shell }) => completions_command(*shell),
+        Some(Command::Man) => man_command(),
     };
     match result {
         Ok(code) => match interrupt::received() {
@@ -223,7 +246,7 @@ pub fn run() -> ExitCode {
             eprintln!("rstscope: {e}");
             ExitCode::from(2)
         }
-        Err(Failure::Usage(msg)) => {
+        Err(Failure::Usage(msg)) | Err(Failure::File(msg)) => {
             eprintln!("rstscope: {msg}");
             ExitCode::from(2)
         }
@@ -242,6 +265,9 @@ pub enum Failure {
     Capture(CaptureError),
     Usage(String),
     Io(io::Error),
+    /// An I/O error on a named file (`-o`, an expectation file): the message
+    /// names the path.
+    File(String),
 }
 
 impl From<CaptureError> for Failure {
@@ -257,13 +283,21 @@ impl From<io::Error> for Failure {
 }
 
 /// Runs the pipeline over the captures, handing each connection that passes
-/// the shared filters to `on_connection`. Returns the capture health.
+/// the shared filters to `on_connection`. Returns the capture health and
+/// how many connections there were and passed the filters.
 fn analyse(
     common: &Common,
     filter: &FlowFilter,
     on_connection: &mut dyn FnMut(&Connection, &Flow) -> io::Result<()>,
-) -> Result<Health, Failure> {
+) -> Result<(Health, Matched), Failure> {
     analyse_watermarked(common, filter, &Cell::new(None), on_connection)
+}
+
+/// Connections finished, and those of them the filters let through.
+#[derive(Clone, Copy, Debug, Default)]
+struct Matched {
+    connections: u64,
+    matched: u64,
 }
 
 /// As [`analyse`], keeping `watermark` at the tracker's (see
@@ -273,8 +307,9 @@ fn analyse_watermarked(
     filter: &FlowFilter,
     watermark: &Cell<Option<Timestamp>>,
     on_connection: &mut dyn FnMut(&Connection, &Flow) -> io::Result<()>,
-) -> Result<Health, Failure> {
+) -> Result<(Health, Matched), Failure> {
     let mut health = Health::default();
+    let mut counted = Matched::default();
     let progress = Progress::for_terminal(common.quiet, pipeline::total_bytes(&common.captures));
     // The first write error (a closed pipe, a full disk) is kept and
     // returned once reading stops.
@@ -289,7 +324,9 @@ fn analyse_watermarked(
         progress,
         watermark,
         &mut |conn, flow| {
+            counted.connections += 1;
             if write_error.is_none() && filter.matches(flow) {
+                counted.matched += 1;
                 if let Err(e) = on_connection(conn, flow) {
                     write_error = Some(e);
                 }
@@ -301,7 +338,40 @@ fn analyse_watermarked(
     }
     read?;
     warn_cut_off(&health, common.quiet);
-    Ok(health)
+    Ok((health, counted))
+}
+
+/// Filters that let nothing through leave an empty output: say so on
+/// standard error, where it is seen even when the output goes to a file.
+fn warn_matched_none(common: &Common, conns: &[String], counted: Matched) {
+    if common.quiet || counted.matched > 0 {
+        return;
+    }
+    if let Some(given) = filters_given(common, conns) {
+        eprintln!(
+            "rstscope: warning: {given} matched none of the {}",
+            report::plural(counted.connections, "connection")
+        );
+    }
+}
+
+/// The filters given, as typed (`--server 10.0.0.1:80 --outcome refused`),
+/// or None when there are none.
+fn filters_given(common: &Common, conns: &[String]) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(s) = &common.server {
+        parts.push(format!("--server {s}"));
+    }
+    if let Some(p) = common.port {
+        parts.push(format!("--port {p}"));
+    }
+    if !common.outcome.is_empty() {
+        parts.push(format!("--outcome {}", common.outcome.join(",")));
+    }
+    for c in conns {
+        parts.push(format!("--conn {c}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 fn filter_of(common: &Common) -> Result<FlowFilter, Failure> {
@@ -311,17 +381,27 @@ fn filter_of(common: &Common) -> Result<FlowFilter, Failure> {
 fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
     let mut connections = ConnectionReport::new(args.timelines);
-    let health = analyse(&args.common, &filter, &mut |conn, flow| {
+    let (health, counted) = analyse(&args.common, &filter, &mut |conn, flow| {
         connections.add(conn, flow);
         Ok(())
     })?;
+    let filtered = filters_given(&args.common, &[]).map(|given| report::FilterSummary {
+        given,
+        matched: counted.matched,
+        connections: counted.connections,
+    });
     let mut out = create_output(args.output.as_deref())?;
     match args.format {
         ReportFormat::Text => {
             report::write_capture_summary(&mut out, &health)?;
+            if let Some(f) = &filtered {
+                report::write_filter_summary(&mut out, f)?;
+            }
             connections.write(&mut out)?;
         }
-        ReportFormat::Json => report::write_json(&mut out, &health, &connections)?,
+        ReportFormat::Json => {
+            report::write_json_filtered(&mut out, &health, &connections, filtered.as_ref())?
+        }
     }
     commit(out)?;
     Ok(ExitCode::SUCCESS)
@@ -335,7 +415,7 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     // for consumers that follow a live stream.
     let mut order = (format != FlowFormat::Ndjson).then(Reorder::default);
     let watermark = Cell::new(Some(Timestamp(i64::MIN)));
-    analyse_watermarked(&args.common, &filter, &watermark, &mut |_conn, flow| {
+    let (_, counted) = analyse_watermarked(&args.common, &filter, &watermark, &mut |_conn, flow| {
         let Some(order) = order.as_mut() else {
             writer.write(flow)?;
             if args.output.is_none() {
@@ -362,6 +442,7 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
         }
     }
     commit(writer.finish()?)?;
+    warn_matched_none(&args.common, &[], counted);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -369,13 +450,30 @@ fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?
         .with_conns(&args.conn)
         .map_err(Failure::Usage)?;
-    let mut out = create_output(None)?;
+    let mut out = create_output(args.output.as_deref())?;
     let mut shown = 0usize;
-    analyse(&args.common, &filter, &mut |conn, flow| {
+    let json = matches!(args.format, ReportFormat::Json);
+    if json {
+        out.write_all(b"[")?;
+    }
+    let (_, counted) = analyse(&args.common, &filter, &mut |conn, flow| {
         if args.limit.is_some_and(|l| shown >= l) {
             return Ok(());
         }
         shown += 1;
+        if json {
+            // The row in the spec's field order, then its timeline.
+            let row = serde_json::to_string(flow).map_err(io::Error::other)?;
+            let lines: Vec<String> = timeline::render(conn, &flow.marks, "")
+                .lines()
+                .map(str::to_string)
+                .collect();
+            let lines = serde_json::to_string(&lines).map_err(io::Error::other)?;
+            out.write_all(if shown == 1 { b"\n" } else { b",\n" })?;
+            let open = row.strip_suffix('}').unwrap_or(&row);
+            write!(out, "{open},\"timeline\":{lines}}}")?;
+            return Ok(());
+        }
         let rst = match (flow.rst_by, flow.rst_time) {
             (Some(by), Some(t)) => format!(", reset by {} at {}", by.name(), t.rfc3339()),
             _ => format!(", started {}", flow.first_time.rfc3339()),
@@ -391,7 +489,11 @@ fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
         out.write_all(timeline::render(conn, &flow.marks, "  ").as_bytes())?;
         writeln!(out)
     })?;
+    if json {
+        out.write_all(b"\n]\n")?;
+    }
     commit(out)?;
+    warn_matched_none(&args.common, &args.conn, counted);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -424,7 +526,7 @@ fn check_command(args: &CheckArgs) -> Result<ExitCode, Failure> {
         &captures.join(" "),
         args.expect.as_deref(),
     );
-    let health = analyse(&args.common, &filter, &mut |conn, flow| {
+    let (health, _) = analyse(&args.common, &filter, &mut |conn, flow| {
         check.add(conn, flow);
         Ok(())
     })?;
@@ -474,8 +576,10 @@ fn warn_cut_off(health: &Health, quiet: bool) {
 
 /// Opens where results go; an unfinished `-o` file is removed even when a
 /// second Ctrl-C ends the process.
-fn create_output(path: Option<&str>) -> io::Result<Output> {
-    let out = Output::create(path)?;
+fn create_output(path: Option<&str>) -> Result<Output, Failure> {
+    let out = Output::create(path).map_err(|e| {
+        Failure::File(format!("{}: cannot create: {e}", path.unwrap_or("-")))
+    })?;
     if let Some(temp) = out.temp_path() {
         interrupt::remove_on_abort(temp);
     }
@@ -483,9 +587,56 @@ fn create_output(path: Option<&str>) -> io::Result<Output> {
 }
 
 /// Moves a finished output into place; from then on there is nothing to
-/// remove on abort.
-fn commit(out: Output) -> io::Result<()> {
+/// remove on abort. Standard output's errors stay plain I/O errors, so a
+/// closed pipe is still recognised as one.
+fn commit(out: Output) -> Result<(), Failure> {
+    let dest = out.dest_path().map(|p| p.display().to_string());
     let done = out.commit();
     interrupt::forget_output();
-    done
+    match (done, dest) {
+        (Ok(()), _) => Ok(()),
+        (Err(e), Some(dest)) => Err(Failure::File(format!("{dest}: cannot write: {e}"))),
+        (Err(e), None) => Err(Failure::Io(e)),
+    }
+}
+
+/// `rstscope CAPTURE` means `rstscope report CAPTURE`, so a mistyped command
+/// (`rstscope reprot f.pcap`) would be taken for a capture path. When the
+/// first argument is neither an existing path nor `-` nor an option, clap
+/// parses the arguments as commands alone, and its "a similar command
+/// exists" error is shown if it has one.
+fn suggest_mistyped_command() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let Some(first) = args.get(1).and_then(|a| a.to_str()) else {
+        return;
+    };
+    if first == "-" || first.starts_with('-') || std::path::Path::new(first).exists() {
+        return;
+    }
+    let full = <Cli as clap::CommandFactory>::command();
+    let commands_only = clap::Command::new("rstscope")
+        .subcommands(full.get_subcommands().cloned())
+        .subcommand_required(true);
+    if let Err(e) = commands_only.try_get_matches_from(&args) {
+        let suggestion = e.get(clap::error::ContextKind::SuggestedSubcommand);
+        if e.kind() == clap::error::ErrorKind::InvalidSubcommand && suggestion.is_some() {
+            e.exit();
+        }
+    }
+}
+
+fn completions_command(shell: clap_complete::Shell) -> Result<ExitCode, Failure> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = io::stdout().lock();
+    clap_complete::generate(shell, &mut cmd, "rstscope", &mut out);
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn man_command() -> Result<ExitCode, Failure> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = io::stdout().lock();
+    clap_mangen::Man::new(cmd).render(&mut out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,7 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
     for f in &health.files {
         writeln!(
             out,
-            "  file        {}: {}{}, link type {}, {} packets",
+            "  file        {}: {}{}, link type {}, {}",
             f.file,
             f.format,
             f.compression
@@ -24,7 +24,7 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             } else {
                 f.link_types.join(" + ")
             },
-            f.packets
+            plural(f.packets, "packet")
         )?;
         if let Some(at) = f.cut_off_at {
             writeln!(
@@ -91,8 +91,10 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
     if health.timestamps_backwards > 0 {
         writeln!(
             out,
-            "  clock       {} packets have a timestamp earlier than the packet before them",
-            health.timestamps_backwards
+            "  clock       {} {} a timestamp earlier than the packet before {}",
+            plural(health.timestamps_backwards, "packet"),
+            if health.timestamps_backwards == 1 { "has" } else { "have" },
+            if health.timestamps_backwards == 1 { "it" } else { "them" }
         )?;
     }
     if health.acked_unseen_segments > 0 {
@@ -248,7 +250,7 @@ impl ConnectionReport {
     /// Outcome counts, the per-server table, then the examples.
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
-        writeln!(out, "Outcomes ({} connections)", self.total)?;
+        writeln!(out, "Outcomes ({})", plural(self.total, "connection"))?;
         for o in Outcome::ALL {
             if let Some(n) = self.by_outcome.get(&o) {
                 writeln!(out, "  {:<22}{n:>8}  {}", o.name(), outcome_meaning(o))?;
@@ -344,6 +346,66 @@ impl ConnectionReport {
         }
         Ok(())
     }
+}
+
+/// The filters a report was made with, and what they let through.
+#[derive(Clone, Debug)]
+pub struct FilterSummary {
+    /// As typed: `--server 10.0.0.1:80 --outcome refused`.
+    pub given: String,
+    pub matched: u64,
+    pub connections: u64,
+}
+
+impl FilterSummary {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "given": self.given,
+            "matched": self.matched,
+            "connections": self.connections,
+        })
+    }
+}
+
+/// The filter line after the capture block, so that nobody takes a
+/// filtered report for the whole capture, or an empty one for a quiet one.
+pub fn write_filter_summary(out: &mut dyn Write, f: &FilterSummary) -> io::Result<()> {
+    let of = plural(f.connections, "connection");
+    if f.matched == 0 {
+        writeln!(out, "  filter      {}: matched none of the {of}", f.given)
+    } else {
+        writeln!(out, "  filter      {}: matched {} of the {of}", f.given, f.matched)
+    }
+}
+
+/// `1 connection`, `2 connections`.
+pub fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// [`write_json`] with the filters the report was made with (`"filter"`:
+/// `given`, `matched`, `connections`; null without filters).
+pub fn write_json_filtered(
+    out: &mut dyn Write,
+    health: &Health,
+    connections: &ConnectionReport,
+    filter: Option<&FilterSummary>,
+) -> io::Result<()> {
+    let mut buf = Vec::new();
+    write_json(&mut buf, health, connections)?;
+    let mut doc: serde_json::Value = serde_json::from_slice(&buf).map_err(io::Error::other)?;
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert(
+            "filter".into(),
+            filter.map_or(serde_json::Value::Null, FilterSummary::to_json),
+        );
+    }
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
 }
 
 /// `report --format json`: the capture summary and health, outcome counts,
