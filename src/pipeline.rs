@@ -283,3 +283,35 @@ pub fn total_bytes(inputs: &[String]) -> Option<u64> {
         })
         .sum()
 }
+
+/// Runs `work(i)` for every `i` in `0..n` on the available cores (at most
+/// `n` threads) and returns the results in index order, whatever order they
+/// finished in: `--each` analyses independent captures in parallel with
+/// deterministic output.
+pub fn parallel_map<T: Send>(n: usize, work: &(dyn Fn(usize) -> T + Sync)) -> Vec<T> {
+    let threads = thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .min(n)
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    let slots = std::sync::Mutex::new(&mut results);
+    thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r = work(i);
+                if let Ok(mut slots) = slots.lock() {
+                    slots[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every index was worked on"))
+        .collect()
+}

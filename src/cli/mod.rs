@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod each;
+
 use crate::capture::CaptureError;
 use crate::diagnose::Flow;
 use crate::interrupt;
@@ -94,6 +96,11 @@ pub struct Common {
     /// No progress bar and no warnings on standard error
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// The captures are independent (one per host), not one rotated capture:
+    /// each is analysed on its own, in parallel; rows carry `capture`
+    #[arg(long)]
+    pub each: bool,
 
     /// Most connections tracked at once; beyond it the longest-idle ones are
     /// finished early and counted in the capture block (bounds memory on SYN floods)
@@ -276,6 +283,27 @@ impl From<CaptureError> for Failure {
     }
 }
 
+impl From<each::EachError> for Failure {
+    fn from(e: each::EachError) -> Self {
+        match e {
+            each::EachError::Capture(e) => Failure::Capture(e),
+            each::EachError::Io(e) => Failure::Io(e),
+        }
+    }
+}
+
+fn each_job<'a>(common: &'a Common, filter: &'a FlowFilter) -> each::Job<'a> {
+    each::Job {
+        captures: &common.captures,
+        config: TrackerConfig {
+            max_open: common.max_connections,
+            ..TrackerConfig::default()
+        },
+        filter,
+        quiet: common.quiet,
+    }
+}
+
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Self {
         Failure::Io(e)
@@ -380,6 +408,20 @@ fn filter_of(common: &Common) -> Result<FlowFilter, Failure> {
 
 fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
+    if args.common.each {
+        let mut out = create_output(args.output.as_deref())?;
+        let given = filters_given(&args.common, &[]);
+        let json = matches!(args.format, ReportFormat::Json);
+        each::report(
+            &each_job(&args.common, &filter),
+            args.timelines,
+            json,
+            given.as_deref(),
+            &mut out,
+        )?;
+        commit(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut connections = ConnectionReport::new(args.timelines);
     let (health, counted) = analyse(&args.common, &filter, &mut |conn, flow| {
         connections.add(conn, flow);
@@ -410,6 +452,12 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
 fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
     let format = args.format;
+    if args.common.each {
+        let mut out = create_output(args.output.as_deref())?;
+        each::flows(&each_job(&args.common, &filter), format, &mut out)?;
+        commit(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut writer = FlowWriter::new(create_output(args.output.as_deref())?, format)?;
     // CSV and JSON rows in time order; NDJSON as each connection finishes,
     // for consumers that follow a live stream.
@@ -447,6 +495,7 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
 }
 
 fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
+    not_each(&args.common, "timeline")?;
     let filter = filter_of(&args.common)?
         .with_conns(&args.conn)
         .map_err(Failure::Usage)?;
@@ -497,7 +546,19 @@ fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--each` is for the fleet views (`report`, `flows`); a timeline or a
+/// gate is asked of one capture at a time.
+fn not_each(common: &Common, command: &str) -> Result<(), Failure> {
+    if common.each {
+        return Err(Failure::Usage(format!(
+            "{command} --each: not supported; run {command} on each capture, or use report/flows --each"
+        )));
+    }
+    Ok(())
+}
+
 fn check_command(args: &CheckArgs) -> Result<ExitCode, Failure> {
+    not_each(&args.common, "check")?;
     if args.expect.is_none() && args.fail_on.is_empty() {
         return Err(Failure::Usage(
             "check needs --expect FILE.json and/or --fail-on OUTCOME[,OUTCOME]".into(),

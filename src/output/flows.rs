@@ -87,6 +87,67 @@ pub fn csv_record(flow: &Flow) -> Vec<String> {
     ]
 }
 
+/// Rows of one capture among several independent ones (`--each`), each
+/// tagged with its capture: CSV records without a header, the capture
+/// first; JSON and NDJSON one object per line, `capture` first. The caller
+/// puts the captures' parts together (header, array brackets).
+pub enum TaggedWriter<W: Write> {
+    Csv(Box<csv::Writer<W>>, String),
+    Lines(W, String),
+}
+
+/// The CSV header with `--each`: `capture`, then [`CSV_FIELDS`].
+pub fn tagged_csv_header() -> Vec<&'static str> {
+    std::iter::once("capture").chain(CSV_FIELDS).collect()
+}
+
+impl<W: Write> TaggedWriter<W> {
+    pub fn new(out: W, format: FlowFormat, capture: &str) -> Self {
+        match format {
+            FlowFormat::Csv => TaggedWriter::Csv(
+                Box::new(
+                    csv::WriterBuilder::new()
+                        .has_headers(false)
+                        .quote_style(csv::QuoteStyle::Necessary)
+                        .from_writer(out),
+                ),
+                capture.to_string(),
+            ),
+            FlowFormat::Json | FlowFormat::Ndjson => {
+                // The capture as a JSON string, once.
+                let tag = serde_json::to_string(capture).unwrap_or_else(|_| "\"\"".into());
+                TaggedWriter::Lines(out, tag)
+            }
+        }
+    }
+
+    pub fn write(&mut self, flow: &Flow) -> io::Result<()> {
+        match self {
+            TaggedWriter::Csv(w, capture) => {
+                let record = std::iter::once(capture.clone()).chain(csv_record(flow));
+                w.write_record(record).map_err(csv_err)
+            }
+            TaggedWriter::Lines(out, tag) => {
+                let row = serde_json::to_string(flow)?;
+                let fields = row.strip_prefix('{').unwrap_or(&row);
+                writeln!(out, "{{\"capture\":{tag},{fields}")
+            }
+        }
+    }
+
+    pub fn finish(self) -> io::Result<W> {
+        match self {
+            TaggedWriter::Csv(w, _) => (*w)
+                .into_inner()
+                .map_err(|e| io::Error::new(e.error().kind(), e.to_string())),
+            TaggedWriter::Lines(mut out, _) => {
+                out.flush()?;
+                Ok(out)
+            }
+        }
+    }
+}
+
 /// Most rows [`Reorder`] holds. A connection open for the whole capture
 /// would otherwise hold back every row after it; past this many, the
 /// earliest rows go out anyway and [`Reorder::released_early`] counts them.

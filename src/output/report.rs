@@ -212,6 +212,25 @@ impl ConnectionReport {
         }
     }
 
+    /// Adds the counts of `other` (another capture's report): totals per
+    /// outcome and per server and outcome, with their time spans; examples
+    /// stay with their own capture's report.
+    pub fn add_counts(&mut self, other: &ConnectionReport) {
+        self.total += other.total;
+        for (o, n) in &other.by_outcome {
+            *self.by_outcome.entry(*o).or_default() += n;
+        }
+        for (server, groups) in &other.servers {
+            let mine = self.servers.entry(server.clone()).or_default();
+            for (o, g) in groups {
+                let m = mine.entry(*o).or_default();
+                m.count += g.count;
+                m.first = m.first.into_iter().chain(g.first).min();
+                m.last = m.last.into_iter().chain(g.last).max();
+            }
+        }
+    }
+
     /// The same aggregate for `report --format json`: outcome counts (every
     /// outcome listed, zeros included, so tools need no defaults) and the
     /// per-server table. Examples are left to `flows`/`timeline`.
