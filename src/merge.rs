@@ -166,7 +166,13 @@ pub fn read_merged(
                 stop,
                 offset: 0,
             });
-            let opened = refill(next, &mut sources, &mut summaries, &mut heap, &mut done_bytes);
+            let opened = refill(
+                next,
+                &mut sources,
+                &mut summaries,
+                &mut heap,
+                &mut done_bytes,
+            );
             next += 1;
             if let Err(e) = opened {
                 break 'merge Err(e);
@@ -238,7 +244,10 @@ fn refill(
     loop {
         // A thread that ended without a word cannot happen (it always
         // sends Done); treat it as a file with nothing more.
-        let msg = source.rx.recv().unwrap_or(Msg::Done(Ok(FileSummary::default())));
+        let msg = source
+            .rx
+            .recv()
+            .unwrap_or(Msg::Done(Ok(FileSummary::default())));
         match msg {
             Msg::Batch(batch) if batch.is_empty() => continue,
             Msg::Batch(batch) => {

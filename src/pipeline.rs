@@ -10,9 +10,9 @@ use std::thread;
 use crate::capture::CaptureError;
 use crate::capture::{self, Packet};
 use crate::decode;
+use crate::diagnose::{classify, Flow};
 use crate::interrupt;
 use crate::merge;
-use crate::diagnose::{classify, Flow};
 use crate::output::progress::Progress;
 use crate::track::{Connection, Tracker, TrackerConfig, TrackerStats};
 use crate::wire::{Health, SkipReason};
@@ -109,11 +109,12 @@ pub fn read_segments_with_progress(
     };
     let mut result = Ok(());
     if inputs.len() > 1 {
-        result = merge::read_merged(inputs, &reader.progress, &mut reader.health, on_segment)
-            .map(|order| {
+        result = merge::read_merged(inputs, &reader.progress, &mut reader.health, on_segment).map(
+            |order| {
                 reader.health.files_reordered = order.reordered;
                 reader.health.files_interleaved = order.interleaved;
-            });
+            },
+        );
     }
     for input in inputs.iter().filter(|_| inputs.len() == 1) {
         if interrupt::received().is_some() {

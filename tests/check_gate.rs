@@ -78,7 +78,9 @@ fn a_failed_check_names_the_capture_and_the_expectation_on_every_result_line() {
     let after = write(&d, "after.pcap", &recording(40_000, 4, 3));
     let expect = d.join("before.expect.json").to_string_lossy().into_owned();
     assert_eq!(
-        rstscope(&["check", "--bless", "--expect", &expect, &before]).status.code(),
+        rstscope(&["check", "--bless", "--expect", &expect, &before])
+            .status
+            .code(),
         Some(0)
     );
     let out = rstscope(&["check", "--expect", &expect, &after]);
@@ -91,12 +93,24 @@ fn a_failed_check_names_the_capture_and_the_expectation_on_every_result_line() {
         .collect();
     assert!(results.len() >= 2, "{t}");
     for line in &results {
-        assert!(line.starts_with(&names), "result line without both names: {line}");
+        assert!(
+            line.starts_with(&names),
+            "result line without both names: {line}"
+        );
     }
-    assert!(t.contains(&format!("{names}: post-handshake-rst: expected 2, found 3")), "{t}");
-    assert!(t.contains(&format!("{names}: clean: expected 5, found 4")), "{t}");
+    assert!(
+        t.contains(&format!("{names}: post-handshake-rst: expected 2, found 3")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("{names}: clean: expected 5, found 4")),
+        "{t}"
+    );
     let last = t.trim_end().lines().last().unwrap();
-    assert!(last.starts_with(&format!("check FAILED: {names}")), "{last}");
+    assert!(
+        last.starts_with(&format!("check FAILED: {names}")),
+        "{last}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -107,13 +121,22 @@ fn counts_and_server_matches_survive_new_client_ports() {
     // The same scenario recorded again: the kernel picked other ports.
     let again = write(&d, "again.pcap", &recording(51_000, 5, 2));
     for mode in ["counts", "server"] {
-        let expect = d.join(format!("{mode}.json")).to_string_lossy().into_owned();
-        let bless = rstscope(&["check", "--bless", "--match", mode, "--expect", &expect, &first]);
+        let expect = d
+            .join(format!("{mode}.json"))
+            .to_string_lossy()
+            .into_owned();
+        let bless = rstscope(&[
+            "check", "--bless", "--match", mode, "--expect", &expect, &first,
+        ]);
         assert_eq!(bless.status.code(), Some(0));
         let file: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&expect).unwrap()).unwrap();
         assert_eq!(file["outcomes"]["post-handshake-rst"], 2);
-        assert_eq!(file["connections"].as_array().map(Vec::len), Some(0), "{mode}: no client ports");
+        assert_eq!(
+            file["connections"].as_array().map(Vec::len),
+            Some(0),
+            "{mode}: no client ports"
+        );
         if mode == "server" {
             assert_eq!(file["servers"][SERVER]["post-handshake-rst"], 2, "{file}");
             assert_eq!(file["servers"][SERVER]["clean"], 5, "{file}");
@@ -136,7 +159,14 @@ fn counts_and_server_matches_survive_new_client_ports() {
         .unwrap()
         .replace("10.0.0.1:80", "10.0.0.9:80");
     let moved_file = write(&d, "moved.json", moved.as_bytes());
-    let out = rstscope(&["check", "--match", "server", "--expect", &moved_file, &again]);
+    let out = rstscope(&[
+        "check",
+        "--match",
+        "server",
+        "--expect",
+        &moved_file,
+        &again,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("server 10.0.0.1:80 post-handshake-rst: expected 0, found 2"));
     let _ = std::fs::remove_dir_all(&d);
@@ -148,14 +178,26 @@ fn partial_captures_fail_unless_allowed() {
     let whole = recording(40_000, 3, 1);
     let expect = d.join("e.json").to_string_lossy().into_owned();
     let full = write(&d, "full.pcap", &whole);
-    rstscope(&["check", "--bless", "--match", "counts", "--expect", &expect, &full]);
+    rstscope(&[
+        "check", "--bless", "--match", "counts", "--expect", &expect, &full,
+    ]);
     // Cut inside the last record, as a killed tcpdump leaves it.
     let cut = write(&d, "cut.pcap", &whole[..whole.len() - 5]);
     let out = rstscope(&["check", "--match", "counts", "--expect", &expect, &cut]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("ends mid-record at byte"), "{}", text(&out));
+    assert!(
+        text(&out).contains("ends mid-record at byte"),
+        "{}",
+        text(&out)
+    );
     let allowed = rstscope(&[
-        "check", "--allow-partial", "--match", "counts", "--expect", &expect, &cut,
+        "check",
+        "--allow-partial",
+        "--match",
+        "counts",
+        "--expect",
+        &expect,
+        &cut,
     ]);
     // The cut removed only the last segment of a clean connection's close.
     let t = text(&allowed);
@@ -168,7 +210,11 @@ fn partial_captures_fail_unless_allowed() {
     let empty = write(&d, "empty.json", br#"{"outcomes": {}}"#);
     let out = rstscope(&["check", "--expect", &empty, &no_tcp]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).contains("no TCP segment in 1 packets read"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no TCP segment in 1 packets read"),
+        "{}",
+        text(&out)
+    );
     let out = rstscope(&["check", "--allow-partial", "--expect", &empty, &no_tcp]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let _ = std::fs::remove_dir_all(&d);
@@ -182,7 +228,9 @@ fn junit_and_json_verdicts_parse() {
     let expect = d.join("e.json").to_string_lossy().into_owned();
     rstscope(&["check", "--bless", "--expect", &expect, &before]);
     let report = d.join("report.xml").to_string_lossy().into_owned();
-    let out = rstscope(&["check", "--format", "junit", "-o", &report, "--expect", &expect, &after]);
+    let out = rstscope(&[
+        "check", "--format", "junit", "-o", &report, "--expect", &expect, &after,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "the verdict went to -o");
     let xml = std::fs::read_to_string(&report).unwrap();
@@ -191,14 +239,26 @@ fn junit_and_json_verdicts_parse() {
         .descendants()
         .find(|n| n.has_tag_name("testsuite"))
         .expect("a testsuite");
-    assert_eq!(suite.attribute("name"), Some(format!("{after} against {expect}").as_str()));
-    let cases: Vec<_> = suite.children().filter(|n| n.has_tag_name("testcase")).collect();
-    assert_eq!(suite.attribute("tests"), Some(cases.len().to_string().as_str()));
+    assert_eq!(
+        suite.attribute("name"),
+        Some(format!("{after} against {expect}").as_str())
+    );
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(
+        suite.attribute("tests"),
+        Some(cases.len().to_string().as_str())
+    );
     let failed: Vec<_> = cases
         .iter()
         .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
         .collect();
-    assert_eq!(suite.attribute("failures"), Some(failed.len().to_string().as_str()));
+    assert_eq!(
+        suite.attribute("failures"),
+        Some(failed.len().to_string().as_str())
+    );
     let names: Vec<&str> = failed.iter().filter_map(|c| c.attribute("name")).collect();
     assert!(names.contains(&"outcome post-handshake-rst"), "{names:?}");
     assert!(names.contains(&"outcome clean"), "{names:?}");
@@ -208,7 +268,10 @@ fn junit_and_json_verdicts_parse() {
             .find(|n| n.has_tag_name("failure"))
             .and_then(|f| f.attribute("message"))
             .unwrap();
-        assert!(msg.starts_with(&format!("{after} against {expect}: ")), "{msg}");
+        assert!(
+            msg.starts_with(&format!("{after} against {expect}: ")),
+            "{msg}"
+        );
     }
 
     let out = rstscope(&["check", "--format", "json", "--expect", &expect, &after]);

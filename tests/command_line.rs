@@ -51,17 +51,34 @@ fn tshark_streams() -> Vec<(String, String)> {
 
 #[test]
 fn timeline_takes_format_json_and_o() {
-    let o = rstscope(&["timeline", "--format", "json", "--outcome", "post-handshake-rst", INCIDENT]);
+    let o = rstscope(&[
+        "timeline",
+        "--format",
+        "json",
+        "--outcome",
+        "post-handshake-rst",
+        INCIDENT,
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let rows: Vec<serde_json::Value> = serde_json::from_str(&out(&o)).expect("a JSON array");
     assert_eq!(rows.len(), 5, "incident.expect.json: 5 post-handshake-rst");
     for r in &rows {
         assert_eq!(r["outcome"], "post-handshake-rst");
         let lines = r["timeline"].as_array().expect("timeline lines");
-        assert!(lines.iter().any(|l| l.as_str().unwrap().contains("[R.]")), "{r}");
+        assert!(
+            lines.iter().any(|l| l.as_str().unwrap().contains("[R.]")),
+            "{r}"
+        );
     }
     let file = tmp("timeline.txt");
-    let o = rstscope(&["timeline", "--limit", "1", "-o", file.to_str().unwrap(), INCIDENT]);
+    let o = rstscope(&[
+        "timeline",
+        "--limit",
+        "1",
+        "-o",
+        file.to_str().unwrap(),
+        INCIDENT,
+    ]);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty(), "written to -o, not standard output");
     assert!(std::fs::read_to_string(&file).unwrap().contains(" -> "));
@@ -71,8 +88,16 @@ fn timeline_takes_format_json_and_o() {
 fn a_mistyped_command_gets_a_suggestion() {
     let o = rstscope(&["reprot", INCIDENT]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("unrecognized subcommand 'reprot'"), "{}", err(&o));
-    assert!(err(&o).contains("a similar subcommand exists: 'report'"), "{}", err(&o));
+    assert!(
+        err(&o).contains("unrecognized subcommand 'reprot'"),
+        "{}",
+        err(&o)
+    );
+    assert!(
+        err(&o).contains("a similar subcommand exists: 'report'"),
+        "{}",
+        err(&o)
+    );
     let o = rstscope(&["flwos", INCIDENT]);
     assert!(err(&o).contains("'flows'"), "{}", err(&o));
     // A capture path is still a report, and a path like no command is
@@ -80,7 +105,11 @@ fn a_mistyped_command_gets_a_suggestion() {
     assert_eq!(rstscope(&[INCIDENT]).status.code(), Some(0));
     let o = rstscope(&["no-such-capture.pcap"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("no-such-capture.pcap: cannot open"), "{}", err(&o));
+    assert!(
+        err(&o).contains("no-such-capture.pcap: cannot open"),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
@@ -120,7 +149,10 @@ fn version_names_the_commit_and_its_date() {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
-    match (git(&["rev-parse", "--short=7", "HEAD"]), git(&["log", "-1", "--format=%cs"])) {
+    match (
+        git(&["rev-parse", "--short=7", "HEAD"]),
+        git(&["log", "-1", "--format=%cs"]),
+    ) {
         (Some(commit), Some(date)) => assert_eq!(
             v.trim(),
             format!("rstscope {} ({commit} {date})", env!("CARGO_PKG_VERSION"))
@@ -147,7 +179,10 @@ fn the_report_states_its_filters_and_what_they_matched() {
     );
     let o = rstscope(&["report", "--port", "9", INCIDENT]);
     assert!(
-        out(&o).contains(&format!("--port 9: matched none of the {} connections", streams.len())),
+        out(&o).contains(&format!(
+            "--port 9: matched none of the {} connections",
+            streams.len()
+        )),
         "{}",
         out(&o)
     );
@@ -163,7 +198,11 @@ fn the_report_states_its_filters_and_what_they_matched() {
 
     // Where the output has no header, standard error says nothing matched.
     let o = rstscope(&["flows", "--port", "9", INCIDENT]);
-    assert!(err(&o).contains("--port 9 matched none of the"), "{}", err(&o));
+    assert!(
+        err(&o).contains("--port 9 matched none of the"),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
@@ -173,7 +212,10 @@ fn one_is_singular() {
     let t = out(&o);
     assert!(t.contains("Outcomes (1 connection)\n"), "{t}");
     assert!(t.contains("refused on 127.0.0.1:"), "{t}");
-    assert!(t.contains(": 1 connection,") || t.contains(": 1 connection\n"), "{t}");
+    assert!(
+        t.contains(": 1 connection,") || t.contains(": 1 connection\n"),
+        "{t}"
+    );
     assert!(!t.contains("1 connections"), "{t}");
 }
 
@@ -186,7 +228,16 @@ fn io_errors_name_their_path() {
         vec!["flows", "-o", t, INCIDENT],
         vec!["report", "-o", t, INCIDENT],
         vec!["timeline", "-o", t, INCIDENT],
-        vec!["check", "--fail-on", "refused", "--format", "junit", "-o", t, INCIDENT],
+        vec![
+            "check",
+            "--fail-on",
+            "refused",
+            "--format",
+            "junit",
+            "-o",
+            t,
+            INCIDENT,
+        ],
     ] {
         let o = rstscope(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -198,5 +249,9 @@ fn io_errors_name_their_path() {
     }
     let o = rstscope(&["check", "--expect", t, INCIDENT]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains(&format!("{t}: cannot read")), "{}", err(&o));
+    assert!(
+        err(&o).contains(&format!("{t}: cannot read")),
+        "{}",
+        err(&o)
+    );
 }

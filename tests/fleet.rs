@@ -28,7 +28,12 @@ fn rstscope(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run rstscope");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     o
 }
 
@@ -48,7 +53,9 @@ fn tshark() -> BTreeMap<(String, String), (u64, u64)> {
     let (f, s, r) = (col("file"), col("server"), col("rst_count"));
     let mut m: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     for row in rows.map(|l| l.split('\t').collect::<Vec<_>>()) {
-        let e = m.entry((format!("fixtures/{}", row[f]), row[s].to_string())).or_default();
+        let e = m
+            .entry((format!("fixtures/{}", row[f]), row[s].to_string()))
+            .or_default();
         e.0 += 1;
         if row[r].parse::<u64>().unwrap_or(0) > 0 {
             e.1 += 1;
@@ -62,7 +69,11 @@ fn each_row_carries_its_capture_and_equals_that_capture_alone() {
     let mut args = vec!["flows", "--each", "--format", "ndjson"];
     args.extend(HOSTS);
     let each = rstscope(&args);
-    assert_eq!(rstscope(&args).stdout, each.stdout, "deterministic across runs");
+    assert_eq!(
+        rstscope(&args).stdout,
+        each.stdout,
+        "deterministic across runs"
+    );
     let rows = lines(&each);
     let facts = tshark();
     for host in HOSTS {
@@ -82,10 +93,17 @@ fn each_row_carries_its_capture_and_equals_that_capture_alone() {
             .filter(|((f, _), _)| f == host)
             .map(|(_, (n, _))| n)
             .sum();
-        assert_eq!(mine.len() as u64, streams, "{host}: one row per tshark tcp.stream");
+        assert_eq!(
+            mine.len() as u64,
+            streams,
+            "{host}: one row per tshark tcp.stream"
+        );
     }
     // Rows come capture by capture, in the order given.
-    let order: Vec<&str> = rows.iter().map(|r| r["capture"].as_str().unwrap()).collect();
+    let order: Vec<&str> = rows
+        .iter()
+        .map(|r| r["capture"].as_str().unwrap())
+        .collect();
     let mut grouped = order.clone();
     grouped.dedup();
     assert_eq!(grouped, HOSTS);
@@ -113,9 +131,21 @@ fn the_report_has_a_section_per_capture_and_one_across_them() {
     let mut total = 0;
     for (c, host) in captures.iter().zip(HOSTS) {
         assert_eq!(c["file"], host);
-        assert_eq!(c["capture"]["files"][0]["file"], host, "its own capture block");
-        let streams: u64 = facts.iter().filter(|((f, _), _)| f == host).map(|(_, (n, _))| n).sum();
-        let outcomes: u64 = c["outcomes"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(
+            c["capture"]["files"][0]["file"], host,
+            "its own capture block"
+        );
+        let streams: u64 = facts
+            .iter()
+            .filter(|((f, _), _)| f == host)
+            .map(|(_, (n, _))| n)
+            .sum();
+        let outcomes: u64 = c["outcomes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum();
         assert_eq!(outcomes, streams, "{host}");
         for e in c["examples"].as_array().unwrap() {
             assert_eq!(e["capture"], host, "each finding carries its capture");
@@ -123,7 +153,12 @@ fn the_report_has_a_section_per_capture_and_one_across_them() {
         total += streams;
     }
     assert_eq!(v["across"]["captures"], HOSTS.len());
-    let across: u64 = v["across"]["outcomes"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+    let across: u64 = v["across"]["outcomes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
     assert_eq!(across, total);
 
     let mut args = vec!["report", "--each"];
@@ -160,8 +195,15 @@ fn duckdb_ranks_servers_by_resets_across_the_fleet() {
     let script = format!(
         "import duckdb, sys\nfor row in duckdb.execute(\"{RECIPE}\", [sys.argv[1]]).fetchall():\n    print(*row, sep='\\t')\n"
     );
-    let out = Command::new("python3").args(["-c", &script, f]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .args(["-c", &script, f])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: Vec<(String, u64)> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| {

@@ -122,7 +122,10 @@ fn flows_csv_reads_back_with_the_spec_header() {
         assert_eq!(row.first_time.len(), 26, "{}", row.first_time);
         assert_eq!(&row.first_time[10..11], " ");
         assert!(row.duration >= 0.0);
-        assert!(row.rst_count.is_some(), "rst_count is a number in every row");
+        assert!(
+            row.rst_count.is_some(),
+            "rst_count is a number in every row"
+        );
     }
 }
 
@@ -237,7 +240,9 @@ fn bless_then_check_passes_and_an_edit_fails_readably() {
     );
     let last = text.trim_end().lines().last().unwrap();
     assert!(
-        last.starts_with(&format!("check FAILED: {INCIDENT} against {f} (match exact)")),
+        last.starts_with(&format!(
+            "check FAILED: {INCIDENT} against {f} (match exact)"
+        )),
         "{last}"
     );
 }

@@ -11,7 +11,8 @@ fn every_licence_in_cargo_toml_has_its_file() {
         ("Apache-2.0", "LICENSE-APACHE", "Apache License"),
     ] {
         assert!(expr.split(" OR ").any(|part| part == id));
-        let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let text =
+            std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(text.trim_start().starts_with(first_words), "{file}");
     }
     let apache = std::fs::read_to_string(root.join("LICENSE-APACHE")).unwrap();

@@ -153,7 +153,10 @@ fn interleaved_files_are_merged_by_timestamp() {
     );
     let block = capture_block(&files);
     assert_eq!(block["files_interleaved"], 1);
-    assert_eq!(block["files_reordered"], true, "b.pcap holds the first packet");
+    assert_eq!(
+        block["files_reordered"], true,
+        "b.pcap holds the first packet"
+    );
     assert_eq!(block["timestamps_backwards"], 0, "merged, not concatenated");
 
     // The same flows as the whole capture, frame numbers included.

@@ -92,8 +92,18 @@ fn wait(mut child: Child, stdin: Option<ChildStdin>) -> (i32, String, String) {
             drop(stdin);
             let mut out = String::new();
             let mut err = String::new();
-            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             let code = status.code().expect("exited, not killed by the signal");
             return (code, out, err);
         }
@@ -122,7 +132,10 @@ fn settle(child: &Child, bytes: usize) {
             std::thread::sleep(Duration::from_millis(200));
             return;
         }
-        assert!(Instant::now() < deadline, "the child read {read} of {bytes} bytes in 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "the child read {read} of {bytes} bytes in 30 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -158,7 +171,10 @@ fn sigint_writes_the_report_for_what_was_read_and_exits_130() {
         (2000..=2050).contains(&clean),
         "every connection written before the signal is in the report: {clean} clean"
     );
-    assert_eq!(outcomes["open"], 1, "the open connection finished as at the end");
+    assert_eq!(
+        outcomes["open"], 1,
+        "the open connection finished as at the end"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -180,7 +196,11 @@ fn sigterm_writes_complete_flows_to_the_file_and_exits_143() {
     let headers = rows.headers().unwrap().clone();
     let outcome = headers.iter().position(|h| h == "outcome").unwrap();
     let records: Vec<csv::StringRecord> = rows.records().map(|r| r.unwrap()).collect();
-    assert!((501..=511).contains(&records.len()), "{} rows", records.len());
+    assert!(
+        (501..=511).contains(&records.len()),
+        "{} rows",
+        records.len()
+    );
     assert_eq!(
         records.iter().filter(|r| &r[outcome] == "open").count(),
         1,
@@ -191,7 +211,10 @@ fn sigterm_writes_complete_flows_to_the_file_and_exits_143() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n != "flows.csv")
         .collect();
-    assert!(leftovers.is_empty(), "no temporary file left: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file left: {leftovers:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -219,7 +242,10 @@ fn a_second_sigint_exits_at_once() {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "the second signal ends the run");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the second signal ends the run"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(130));

@@ -63,13 +63,19 @@ fn tshark_first_times(file: &str) -> BTreeMap<(String, String), i64> {
     let mut lines = text.lines().filter(|l| !l.starts_with('#'));
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (f, c, s, e) = (col("file"), col("client"), col("server"), col("first_epoch"));
+    let (f, c, s, e) = (
+        col("file"),
+        col("client"),
+        col("server"),
+        col("first_epoch"),
+    );
     lines
         .map(|l| l.split('\t').collect::<Vec<_>>())
         .filter(|r| r[f] == file)
         .map(|r| {
             let (secs, nanos) = r[e].split_once('.').unwrap();
-            let micros = secs.parse::<i64>().unwrap() * 1_000_000 + nanos[..6].parse::<i64>().unwrap();
+            let micros =
+                secs.parse::<i64>().unwrap() * 1_000_000 + nanos[..6].parse::<i64>().unwrap();
             ((r[c].to_string(), r[s].to_string()), micros)
         })
         .collect()
@@ -95,10 +101,18 @@ fn csv_reads_back_with_its_types_in_time_order() {
     for r in &rows {
         let first = parse_spreadsheet_time(&r[col("first_time")]);
         parse_spreadsheet_time(&r[col("last_time")]);
-        assert_eq!(epoch_micros(&r[col("first_ts")]), first, "first_ts is first_time");
+        assert_eq!(
+            epoch_micros(&r[col("first_ts")]),
+            first,
+            "first_ts is first_time"
+        );
         let ep = |a: &str, p: &str| format!("{}:{}", &r[col(a)], &r[col(p)]);
         let key = (ep("client", "client_port"), ep("server", "server_port"));
-        assert_eq!(tshark.get(&key), Some(&first), "tshark's first frame time of {key:?}");
+        assert_eq!(
+            tshark.get(&key),
+            Some(&first),
+            "tshark's first frame time of {key:?}"
+        );
         // Counts are integers in every row, RST or not (pandas: int64).
         let rst_count: u32 = r[col("rst_count")].parse().expect("rst_count is a number");
         if rst_count > 0 {
@@ -111,7 +125,10 @@ fn csv_reads_back_with_its_types_in_time_order() {
         }
         let order_key = (first, key.0.clone(), key.1.clone());
         if let Some(p) = &previous {
-            assert!(p <= &order_key, "rows in first_time order: {p:?} then {order_key:?}");
+            assert!(
+                p <= &order_key,
+                "rows in first_time order: {p:?} then {order_key:?}"
+            );
         }
         previous = Some(order_key);
     }
@@ -165,7 +182,7 @@ fn out_of_order_capture() -> Vec<u8> {
             Tcp::new(c, s, ACK).seq(101).ack(501),
         ]
     };
-    let mut at = |pcap: &mut Pcap, t: u64, segs: &[Tcp]| {
+    let at = |pcap: &mut Pcap, t: u64, segs: &[Tcp]| {
         for (k, seg) in segs.iter().enumerate() {
             pcap.packet(t + k as u64 * 1000, &ethernet(&seg.ip(), &[]));
         }
@@ -197,7 +214,9 @@ fn json_and_csv_rows_are_in_time_order_and_ndjson_in_finish_order() {
         String::from_utf8(out.stdout).unwrap()
     };
     let ports = |rows: Vec<serde_json::Value>| -> Vec<u64> {
-        rows.iter().map(|r| r["client_port"].as_u64().unwrap()).collect()
+        rows.iter()
+            .map(|r| r["client_port"].as_u64().unwrap())
+            .collect()
     };
     let json: Vec<serde_json::Value> = serde_json::from_str(&run("json")).unwrap();
     assert_eq!(ports(json), [1001, 1002, 1003], "JSON by first_time");
@@ -205,11 +224,23 @@ fn json_and_csv_rows_are_in_time_order_and_ndjson_in_finish_order() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(ports(nd), [1002, 1001, 1003], "NDJSON as connections finish");
+    assert_eq!(
+        ports(nd),
+        [1002, 1001, 1003],
+        "NDJSON as connections finish"
+    );
     let csv = run("csv");
     let mut r = csv::Reader::from_reader(csv.as_bytes());
-    let col = r.headers().unwrap().iter().position(|h| h == "client_port").unwrap();
-    let csv_ports: Vec<u64> = r.records().map(|x| x.unwrap()[col].parse().unwrap()).collect();
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "client_port")
+        .unwrap();
+    let csv_ports: Vec<u64> = r
+        .records()
+        .map(|x| x.unwrap()[col].parse().unwrap())
+        .collect();
     assert_eq!(csv_ports, [1001, 1002, 1003], "CSV by first_time");
     let _ = std::fs::remove_file(path);
 }

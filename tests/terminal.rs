@@ -15,7 +15,10 @@ fn capture() -> Vec<u8> {
     for i in 0..1500u32 {
         let c = format!("10.0.{}.{}:40000", i / 250, i % 250 + 1);
         let s = Tcp::new(&c, "10.9.9.9:80", SYN).seq(i);
-        pcap.packet(1_700_000_000_000_000_000 + u64::from(i) * 1000, &ethernet(&s.ip(), &[]));
+        pcap.packet(
+            1_700_000_000_000_000_000 + u64::from(i) * 1000,
+            &ethernet(&s.ip(), &[]),
+        );
     }
     let _ = ACK;
     pcap.bytes

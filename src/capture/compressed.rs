@@ -27,7 +27,8 @@ impl Compression {
             Some(Compression::Zstd)
         } else if prefix.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
             Some(Compression::Xz)
-        } else if prefix.starts_with(b"BZh") && prefix.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
+        } else if prefix.starts_with(b"BZh")
+            && prefix.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
         {
             Some(Compression::Bzip2)
         } else {
@@ -111,7 +112,10 @@ mod tests {
 
     #[test]
     fn magic_numbers() {
-        assert_eq!(Compression::detect(&[0x1f, 0x8b, 8, 0]), Some(Compression::Gzip));
+        assert_eq!(
+            Compression::detect(&[0x1f, 0x8b, 8, 0]),
+            Some(Compression::Gzip)
+        );
         assert_eq!(
             Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
             Some(Compression::Zstd)

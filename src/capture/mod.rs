@@ -15,19 +15,13 @@ use crate::wire::{FileSummary, Timestamp};
 
 mod compressed;
 mod error;
+mod live;
 mod probe;
 pub use compressed::Compression;
 pub use error::CaptureError;
+use live::read_live_prefix;
+pub use live::stdin_is_live;
 pub use probe::first_timestamp;
-
-/// Whether standard input is a stream (pipe, FIFO, terminal, socket) rather
-/// than a redirected regular file.
-pub fn stdin_is_live() -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    let meta = std::fs::metadata("/dev/stdin");
-    meta.map(|m| !m.file_type().is_file() && !m.file_type().is_block_device())
-        .unwrap_or(true)
-}
 
 /// Read buffer size. Large enough that refills are rare; the buffer only grows
 /// past it for a single record larger than this (never past `MAX_BLOCK`).
@@ -270,52 +264,6 @@ fn read_plain(
         }
     }
     Ok(summary)
-}
-
-/// Reads from a live stream until the file header is complete and the
-/// bytes available now are taken (a read that returned less than asked), or
-/// 64 KiB, or the end: enough to detect the format and parse the header
-/// without waiting for packets not yet captured.
-fn read_live_prefix(reader: &mut impl Read, prefix: &mut Vec<u8>) -> io::Result<()> {
-    let mut chunk = vec![0u8; PREFIX];
-    loop {
-        let want = PREFIX - prefix.len();
-        let n = match reader.read(&mut chunk[..want]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        prefix.extend_from_slice(&chunk[..n]);
-        if n == 0 || prefix.len() >= PREFIX || (n < want && header_complete(prefix)) {
-            return Ok(());
-        }
-    }
-}
-
-/// Whether `prefix` holds a whole pcap file header or pcapng Section Header
-/// Block (or enough to know it is neither).
-fn header_complete(prefix: &[u8]) -> bool {
-    let Some(magic) = prefix.get(..4) else {
-        return false;
-    };
-    let magic = u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]);
-    if PCAP_MAGICS.contains(&magic) || PCAP_MAGICS.contains(&magic.swap_bytes()) {
-        return prefix.len() >= 24;
-    }
-    if magic != PCAPNG_MAGIC {
-        return true;
-    }
-    let (Some(len), Some(bom)) = (prefix.get(4..8), prefix.get(8..12)) else {
-        return false;
-    };
-    let big_endian = bom == [0x1a, 0x2b, 0x3c, 0x4d];
-    let len = [len[0], len[1], len[2], len[3]];
-    let len = if big_endian {
-        u32::from_be_bytes(len)
-    } else {
-        u32::from_le_bytes(len)
-    };
-    prefix.len() >= (len as usize).min(PREFIX)
 }
 
 /// State of one file being read.

@@ -463,20 +463,21 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     // for consumers that follow a live stream.
     let mut order = (format != FlowFormat::Ndjson).then(Reorder::default);
     let watermark = Cell::new(Some(Timestamp(i64::MIN)));
-    let (_, counted) = analyse_watermarked(&args.common, &filter, &watermark, &mut |_conn, flow| {
-        let Some(order) = order.as_mut() else {
-            writer.write(flow)?;
-            if args.output.is_none() {
-                writer.flush()?;
+    let (_, counted) =
+        analyse_watermarked(&args.common, &filter, &watermark, &mut |_conn, flow| {
+            let Some(order) = order.as_mut() else {
+                writer.write(flow)?;
+                if args.output.is_none() {
+                    writer.flush()?;
+                }
+                return Ok(());
+            };
+            order.push(flow.clone());
+            while let Some(row) = order.pop_ready(watermark.get()) {
+                writer.write(&row)?;
             }
-            return Ok(());
-        };
-        order.push(flow.clone());
-        while let Some(row) = order.pop_ready(watermark.get()) {
-            writer.write(&row)?;
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })?;
     if let Some(order) = order.as_mut() {
         while let Some(row) = order.pop_any() {
             writer.write(&row)?;
@@ -638,9 +639,8 @@ fn warn_cut_off(health: &Health, quiet: bool) {
 /// Opens where results go; an unfinished `-o` file is removed even when a
 /// second Ctrl-C ends the process.
 fn create_output(path: Option<&str>) -> Result<Output, Failure> {
-    let out = Output::create(path).map_err(|e| {
-        Failure::File(format!("{}: cannot create: {e}", path.unwrap_or("-")))
-    })?;
+    let out = Output::create(path)
+        .map_err(|e| Failure::File(format!("{}: cannot create: {e}", path.unwrap_or("-"))))?;
     if let Some(temp) = out.temp_path() {
         interrupt::remove_on_abort(temp);
     }

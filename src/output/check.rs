@@ -255,7 +255,10 @@ impl Check {
         let as_expected = as_expected
             || (self.mode == MatchMode::Exact
                 && flow.outcome == Outcome::Clean
-                && self.expect.as_ref().is_some_and(|e| !e.connections.is_empty())
+                && self
+                    .expect
+                    .as_ref()
+                    .is_some_and(|e| !e.connections.is_empty())
                 && !self.listed.contains_key(&key));
         let examples = self
             .examples
@@ -582,7 +585,11 @@ impl Verdict {
         if let Some(e) = &self.expect {
             writeln!(out, r#"      <property name="expect" value="{}"/>"#, xml(e))?;
         }
-        writeln!(out, r#"      <property name="match" value="{}"/>"#, self.mode)?;
+        writeln!(
+            out,
+            r#"      <property name="match" value="{}"/>"#,
+            self.mode
+        )?;
         writeln!(out, "    </properties>")?;
         for f in &self.findings {
             let case = format!(

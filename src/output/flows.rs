@@ -515,7 +515,10 @@ mod tests {
         let mut r = Reorder::with_limit(1);
         r.push(late.clone());
         r.push(early.clone());
-        assert_eq!(r.pop_ready(Some(Timestamp(i64::MIN))).as_ref(), Some(&early));
+        assert_eq!(
+            r.pop_ready(Some(Timestamp(i64::MIN))).as_ref(),
+            Some(&early)
+        );
         assert!(r.pop_ready(Some(Timestamp(i64::MIN))).is_none());
         assert_eq!(r.released_early, 1);
     }

@@ -93,8 +93,16 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             out,
             "  clock       {} {} a timestamp earlier than the packet before {}",
             plural(health.timestamps_backwards, "packet"),
-            if health.timestamps_backwards == 1 { "has" } else { "have" },
-            if health.timestamps_backwards == 1 { "it" } else { "them" }
+            if health.timestamps_backwards == 1 {
+                "has"
+            } else {
+                "have"
+            },
+            if health.timestamps_backwards == 1 {
+                "it"
+            } else {
+                "them"
+            }
         )?;
     }
     if health.acked_unseen_segments > 0 {
@@ -393,7 +401,11 @@ pub fn write_filter_summary(out: &mut dyn Write, f: &FilterSummary) -> io::Resul
     if f.matched == 0 {
         writeln!(out, "  filter      {}: matched none of the {of}", f.given)
     } else {
-        writeln!(out, "  filter      {}: matched {} of the {of}", f.given, f.matched)
+        writeln!(
+            out,
+            "  filter      {}: matched {} of the {of}",
+            f.given, f.matched
+        )
     }
 }
 
