@@ -11,8 +11,6 @@ pub mod capture;
 pub mod cli;
 pub mod decode;
 pub mod diagnose;
-pub mod interrupt;
-pub mod merge;
 pub mod output;
 pub mod pipeline;
 pub mod track;

@@ -3,17 +3,20 @@
 //! are one capture split by rotation, so frame numbers and time run on.
 
 use std::cell::Cell;
-use std::io::Read;
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
 
 use crate::capture::CaptureError;
 use crate::capture::{self, Packet};
 use crate::decode;
+
+pub mod interrupt;
+pub mod merge;
 use crate::diagnose::{classify, Flow};
-use crate::interrupt;
-use crate::merge;
 use crate::output::progress::Progress;
+use crate::output::sink::Next;
 use crate::track::{Connection, Tracker, TrackerConfig, TrackerStats};
 use crate::wire::{Health, SkipReason};
 use crate::wire::{Segment, Timestamp};
@@ -103,26 +106,68 @@ pub fn read_segments_with_progress(
     progress: Progress,
     on_segment: &mut dyn FnMut(&Segment),
 ) -> Result<(), CaptureError> {
+    read_segments_until(
+        inputs,
+        health,
+        progress,
+        &AtomicBool::new(false),
+        on_segment,
+    )
+}
+
+/// A capture stream that reads as ended once `stop` is set, so the reader
+/// stops at its next refill.
+struct UntilStopped<'a, R> {
+    inner: R,
+    stop: &'a AtomicBool,
+}
+
+impl<R: Read> Read for UntilStopped<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// As [`read_segments_with_progress`], ending early once `stop` is set
+/// (the output is gone: nothing read after it would be used).
+fn read_segments_until(
+    inputs: &[String],
+    health: &mut Health,
+    progress: Progress,
+    stop: &AtomicBool,
+    on_segment: &mut dyn FnMut(&Segment),
+) -> Result<(), CaptureError> {
     let mut reader = SegmentReader {
         progress,
         ..SegmentReader::default()
     };
     let mut result = Ok(());
     if inputs.len() > 1 {
-        result = merge::read_merged(inputs, &reader.progress, &mut reader.health, on_segment).map(
-            |order| {
-                reader.health.files_reordered = order.reordered;
-                reader.health.files_interleaved = order.interleaved;
-            },
-        );
+        result = merge::read_merged(
+            inputs,
+            &reader.progress,
+            &mut reader.health,
+            stop,
+            on_segment,
+        )
+        .map(|order| {
+            reader.health.files_reordered = order.reordered;
+            reader.health.files_interleaved = order.interleaved;
+        });
     }
     for input in inputs.iter().filter(|_| inputs.len() == 1) {
-        if interrupt::received().is_some() {
+        if stop.load(Ordering::Relaxed) || interrupt::received().is_some() {
             break;
         }
         let opened = capture::open(input);
         result = opened.and_then(|(file, _size)| {
-            let file = interrupt::stop_on_signal(input, file);
+            let file = UntilStopped {
+                inner: interrupt::stop_on_signal(input, file),
+                stop,
+            };
             reader.live = input == "-" && capture::stdin_is_live();
             reader.read(&capture::display_name(input), file, on_segment)
         });
@@ -130,16 +175,17 @@ pub fn read_segments_with_progress(
             break;
         }
     }
-    if let Some(sig) = interrupt::received() {
-        // The stop, not the file, ended the read: a record half read when it
-        // came is not a cut-off file, and a file that could not even start
-        // (no header yet) is no error.
+    let signal = interrupt::received();
+    if stop.load(Ordering::Relaxed) || signal.is_some() {
+        // The stop, not the file, ended the read: a record half read then
+        // is not a cut-off file, and a file that could not even start (no
+        // header yet) is no error.
         if let Some(last) = reader.health.files.last_mut() {
             last.cut_off_at = None;
         }
         result = Ok(());
-        reader.health.interrupted = Some(interrupt::name(sig));
     }
+    reader.health.interrupted = signal.map(interrupt::name);
     reader.progress.finish();
     *health = reader.health;
     result
@@ -155,7 +201,10 @@ pub fn analyse_connections(
     config: TrackerConfig,
     on_connection: &mut dyn FnMut(&Connection, &Flow),
 ) -> Result<TrackerStats, CaptureError> {
-    analyse_with_progress(inputs, health, config, Progress::hidden(), on_connection)
+    analyse_with_progress(inputs, health, config, Progress::hidden(), &mut |c, f| {
+        on_connection(c, f);
+        Next::Continue
+    })
 }
 
 /// Segments handed from the reading thread to the tracking thread at once:
@@ -164,7 +213,9 @@ pub fn analyse_connections(
 const BATCH: usize = 4096;
 
 /// As [`analyse_connections`], moving `progress` (bytes read, connections
-/// and resets finished so far).
+/// and resets finished so far). When `on_connection` says
+/// [`Next::Stop`], reading stops within the batches already handed over
+/// and nothing more is finished: the caller has all it wants.
 ///
 /// Reading and decoding run on a second thread and hand segments over in
 /// batches through a bounded channel; tracking, classification and the
@@ -175,7 +226,7 @@ pub fn analyse_with_progress(
     health: &mut Health,
     config: TrackerConfig,
     progress: Progress,
-    on_connection: &mut dyn FnMut(&Connection, &Flow),
+    on_connection: &mut dyn FnMut(&Connection, &Flow) -> Next,
 ) -> Result<TrackerStats, CaptureError> {
     let watermark = Cell::new(Some(Timestamp(i64::MIN)));
     analyse_watermarked(inputs, health, config, progress, &watermark, on_connection)
@@ -194,9 +245,12 @@ pub fn analyse_watermarked(
     config: TrackerConfig,
     progress: Progress,
     watermark: &Cell<Option<Timestamp>>,
-    on_connection: &mut dyn FnMut(&Connection, &Flow),
+    on_connection: &mut dyn FnMut(&Connection, &Flow) -> Next,
 ) -> Result<TrackerStats, CaptureError> {
     let mut tracker = Tracker::new(config);
+    let stop = AtomicBool::new(false);
+    // Set by the output's `Stop`, read by the loop that feeds the tracker.
+    let stopped = std::cell::Cell::new(false);
     let (mut connections, mut resets) = (0u64, 0u64);
     let counter = progress.clone();
     let mut emit = |c: Connection| {
@@ -206,7 +260,9 @@ pub fn analyse_watermarked(
             resets += 1;
         }
         counter.counts(connections, resets);
-        on_connection(&c, &flow);
+        if !stopped.get() && on_connection(&c, &flow) == Next::Stop {
+            stopped.set(true);
+        }
     };
     let (full, empty) = (
         mpsc::sync_channel::<Vec<Segment>>(4),
@@ -214,19 +270,25 @@ pub fn analyse_watermarked(
     );
     let (to_tracker, from_reader) = full;
     let (recycle, recycled) = empty;
+    let stop = &stop;
     let (read, read_health) = thread::scope(|scope| {
         let reading = scope.spawn(move || {
             let mut health = Health::default();
             let mut batch = Vec::with_capacity(BATCH);
-            let read = read_segments_with_progress(inputs, &mut health, progress, &mut |seg| {
+            let read = read_segments_until(inputs, &mut health, progress, stop, &mut |seg| {
                 batch.push(*seg);
                 if batch.len() == BATCH {
                     let next = recycled
                         .try_recv()
                         .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    // A closed channel means the tracking side has stopped;
-                    // nothing is left to hand segments to.
-                    let _ = to_tracker.send(std::mem::replace(&mut batch, next));
+                    // A closed channel means the tracking side has stopped:
+                    // stop reading too.
+                    if to_tracker
+                        .send(std::mem::replace(&mut batch, next))
+                        .is_err()
+                    {
+                        stop.store(true, Ordering::Relaxed);
+                    }
                 }
             });
             if !batch.is_empty() {
@@ -234,9 +296,13 @@ pub fn analyse_watermarked(
             }
             (read, health)
         });
-        for mut batch in from_reader {
+        'batches: for mut batch in from_reader.iter() {
             for seg in &batch {
                 tracker.push(seg, &mut emit);
+                if stopped.get() {
+                    stop.store(true, Ordering::Relaxed);
+                    break 'batches;
+                }
             }
             // With nothing open, a connection yet to come starts no earlier
             // than the last segment read.
@@ -245,19 +311,26 @@ pub fn analyse_watermarked(
             batch.clear();
             let _ = recycle.try_send(batch);
         }
+        drop(from_reader);
         reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
     *health = read_health;
     // Connections read before an unreadable file are still finished, so the
-    // caller may report them.
+    // caller may report them; after a stop nobody wants them.
     watermark.set(None);
-    let stats = tracker.finish(&mut emit);
+    let stats = if stopped.get() {
+        tracker.stats().clone()
+    } else {
+        tracker.finish(&mut emit)
+    };
     health.acked_unseen_segments = health
         .acked_unseen_segments
         .saturating_add(stats.acked_unseen);
     health.connections_finished_early = stats.finished_early;
+    health.peak_open_connections = stats.peak_open as u64;
+    health.set_clock(&stats.clock);
     read.map(|()| stats)
 }
 

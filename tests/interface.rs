@@ -44,9 +44,14 @@ struct FlowRow {
     synack_retransmits: u32,
     fin_by: String,
     roles_inferred: bool,
+    end_reason: String,
     outcome: String,
     zeek_state: String,
     history: String,
+    #[serde(deserialize_with = "frames")]
+    frames: [u64; 2],
+    tcp_stream: u64,
+    community_id: String,
     rst_by: Option<String>,
     rst_count: Option<u32>,
     rst_time: Option<String>,
@@ -58,6 +63,23 @@ struct FlowRow {
     rst_ttl_delta: Option<i32>,
     rst_suspect: Option<String>,
     evidence: String,
+}
+
+/// `frames`: `[first, last]` in JSON, `"first-last"` in CSV.
+fn frames<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u64; 2], D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Frames {
+        Array([u64; 2]),
+        Text(String),
+    }
+    match Frames::deserialize(d)? {
+        Frames::Array(a) => Ok(a),
+        Frames::Text(t) => t
+            .split_once('-')
+            .and_then(|(a, b)| Some([a.parse().ok()?, b.parse().ok()?]))
+            .ok_or_else(|| serde::de::Error::custom(format!("frames {t:?} is not F-L"))),
+    }
 }
 
 fn outcome_counts<'a>(rows: impl Iterator<Item = &'a FlowRow>) -> BTreeMap<String, u64> {
@@ -95,6 +117,12 @@ fn flows_json_and_ndjson_have_exactly_the_spec_fields() {
     let abort = nd.iter().find(|r| r.outcome == "client-abort").unwrap();
     assert_eq!(abort.rst_by.as_deref(), Some("client"));
     assert!(abort.rst_time.as_deref().unwrap().ends_with('Z'));
+    // JSON and CSV carry the same keys: tcp.stream numbers are 0..n in
+    // order of each connection's first frame.
+    let mut streams: Vec<(u64, u64)> = rows.iter().map(|r| (r.frames[0], r.tcp_stream)).collect();
+    streams.sort_unstable();
+    let got: Vec<u64> = streams.iter().map(|s| s.1).collect();
+    assert_eq!(got, (0..rows.len() as u64).collect::<Vec<_>>());
 }
 
 #[test]
@@ -104,15 +132,15 @@ fn flows_csv_reads_back_with_the_spec_header() {
     let mut r = csv::Reader::from_reader(&out.stdout[..]);
     let header = r.headers().unwrap().clone();
     assert_eq!(&header[0], "client");
-    assert_eq!(&header[30], "evidence");
+    assert_eq!(&header[34], "evidence");
     // The spec's fields, then the two times as epoch seconds.
-    assert_eq!(header.len(), 33);
-    assert_eq!((&header[31], &header[32]), ("first_ts", "rst_ts"));
-    let spec: csv::StringRecord = header.iter().take(31).collect();
+    assert_eq!(header.len(), 37);
+    assert_eq!((&header[35], &header[36]), ("first_ts", "rst_ts"));
+    let spec: csv::StringRecord = header.iter().take(35).collect();
     let rows: Vec<FlowRow> = r
         .records()
         .map(|x| {
-            let rec: csv::StringRecord = x.expect("row").iter().take(31).collect();
+            let rec: csv::StringRecord = x.expect("row").iter().take(35).collect();
             rec.deserialize(Some(&spec)).expect("the spec's fields")
         })
         .collect();
@@ -126,6 +154,8 @@ fn flows_csv_reads_back_with_the_spec_header() {
             row.rst_count.is_some(),
             "rst_count is a number in every row"
         );
+        assert!(row.frames[0] >= 1 && row.frames[0] <= row.frames[1]);
+        assert!(row.community_id.starts_with("1:") && row.community_id.len() == 30);
     }
 }
 

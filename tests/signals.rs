@@ -84,28 +84,24 @@ fn signal(child: &Child, sig: i32) {
 }
 
 /// Waits for the child to exit, with a deadline so that a run that ignores
-/// the signal fails instead of hanging the suite.
+/// the signal fails instead of hanging the suite. Its output is read while
+/// it runs: a report larger than the pipe would otherwise block it.
 fn wait(mut child: Child, stdin: Option<ChildStdin>) -> (i32, String, String) {
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = r.read_to_string(&mut text);
+            text
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
             drop(stdin);
-            let mut out = String::new();
-            let mut err = String::new();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
             let code = status.code().expect("exited, not killed by the signal");
-            return (code, out, err);
+            return (code, out.join().unwrap(), err.join().unwrap());
         }
         if Instant::now() > deadline {
             let _ = child.kill();

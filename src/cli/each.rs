@@ -17,6 +17,7 @@ use crate::capture::{self, CaptureError};
 use crate::output::flows::{self, FlowFilter, FlowFormat, Reorder, TaggedWriter};
 use crate::output::progress::Progress;
 use crate::output::report::{self, ConnectionReport, FilterSummary};
+use crate::output::sink::Next;
 use crate::pipeline;
 use crate::track::{Connection, TrackerConfig};
 use crate::wire::{Health, Timestamp};
@@ -66,10 +67,15 @@ fn analyse_one(
         watermark,
         &mut |conn, flow| {
             connections += 1;
-            if write_error.is_none() && job.filter.matches(flow) {
-                matched += 1;
-                if let Err(e) = on_flow(conn, flow) {
+            if !job.filter.matches(flow) {
+                return Next::Continue;
+            }
+            matched += 1;
+            match on_flow(conn, flow) {
+                Ok(()) => Next::Continue,
+                Err(e) => {
                     write_error = Some(e);
+                    Next::Stop
                 }
             }
         },
@@ -161,7 +167,9 @@ pub fn flows(job: &Job<'_>, format: FlowFormat, out: &mut dyn Write) -> Result<(
                 io::copy(&mut File::open(parts.part(i))?, out)?;
             }
         }
-        FlowFormat::Ndjson => {
+        // Zeek's conn.log has no capture column: the command line refuses
+        // `--each --format zeek`, so this is only for completeness.
+        FlowFormat::Ndjson | FlowFormat::Zeek => {
             for i in 0..job.captures.len() {
                 io::copy(&mut File::open(parts.part(i))?, out)?;
             }

@@ -11,14 +11,15 @@ mod each;
 
 use crate::capture::CaptureError;
 use crate::diagnose::Flow;
-use crate::interrupt;
 use crate::output::check::{Check, Expectation, MatchMode};
 use crate::output::file::Output;
 use crate::output::flows::{FlowFilter, FlowFormat, FlowWriter, Reorder};
 use crate::output::progress::Progress;
 use crate::output::report::{self, ConnectionReport};
+use crate::output::sink::{Next, Sink};
 use crate::output::timeline;
 use crate::pipeline;
+use crate::pipeline::interrupt;
 use crate::track::{Connection, TrackerConfig};
 use crate::wire::{Health, Timestamp};
 
@@ -46,7 +47,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Post-mortem report for a person (text; --format json for tools)
-    #[command(after_help = "Example:\n  rstscope report --timelines 5 incident.pcap")]
+    #[command(
+        after_help = "Examples:\n  rstscope report --timelines 5 incident.pcap\n  rstscope report --format html -o incident.html incident.pcap"
+    )]
     Report(ReportArgs),
     /// One row per connection, every field of the spec (CSV by default)
     #[command(after_help = "Example:\n  rstscope flows --format csv -o flows.csv incident.pcap")]
@@ -118,6 +121,17 @@ pub enum ReportFormat {
     #[default]
     Text,
     Json,
+    /// One self-contained page (charts, ladder diagrams, a sortable table)
+    /// drawn from the JSON report
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    #[default]
+    Text,
+    /// An array: every field of each connection plus its timeline as lines
+    Json,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -167,10 +181,9 @@ pub struct TimelineArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
 
-    /// Output format: text, or json (an array: every field of each
-    /// connection plus its timeline as lines)
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Text)]
+    pub format: TimelineFormat,
 
     /// Write to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
@@ -316,9 +329,18 @@ impl From<io::Error> for Failure {
 fn analyse(
     common: &Common,
     filter: &FlowFilter,
-    on_connection: &mut dyn FnMut(&Connection, &Flow) -> io::Result<()>,
+    sink: &mut dyn Sink,
 ) -> Result<(Health, Matched), Failure> {
-    analyse_watermarked(common, filter, &Cell::new(None), on_connection)
+    analyse_watermarked(common, filter, &Cell::new(None), sink)
+}
+
+/// A closure as a [`Sink`].
+struct FnSink<F>(F);
+
+impl<F: FnMut(&Connection, &Flow) -> io::Result<Next>> Sink for FnSink<F> {
+    fn connection(&mut self, conn: &Connection, flow: &Flow) -> io::Result<Next> {
+        (self.0)(conn, flow)
+    }
 }
 
 /// Connections finished, and those of them the filters let through.
@@ -334,7 +356,7 @@ fn analyse_watermarked(
     common: &Common,
     filter: &FlowFilter,
     watermark: &Cell<Option<Timestamp>>,
-    on_connection: &mut dyn FnMut(&Connection, &Flow) -> io::Result<()>,
+    sink: &mut dyn Sink,
 ) -> Result<(Health, Matched), Failure> {
     let mut health = Health::default();
     let mut counted = Matched::default();
@@ -353,10 +375,15 @@ fn analyse_watermarked(
         watermark,
         &mut |conn, flow| {
             counted.connections += 1;
-            if write_error.is_none() && filter.matches(flow) {
-                counted.matched += 1;
-                if let Err(e) = on_connection(conn, flow) {
+            if !filter.matches(flow) {
+                return Next::Continue;
+            }
+            counted.matched += 1;
+            match sink.connection(conn, flow) {
+                Ok(next) => next,
+                Err(e) => {
                     write_error = Some(e);
+                    Next::Stop
                 }
             }
         },
@@ -411,7 +438,15 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
     if args.common.each {
         let mut out = create_output(args.output.as_deref())?;
         let given = filters_given(&args.common, &[]);
-        let json = matches!(args.format, ReportFormat::Json);
+        let json = match args.format {
+            ReportFormat::Text => false,
+            ReportFormat::Json => true,
+            ReportFormat::Html => {
+                return Err(Failure::Usage(
+                    "report --each --format html: not supported; use text or json".into(),
+                ))
+            }
+        };
         each::report(
             &each_job(&args.common, &filter),
             args.timelines,
@@ -423,10 +458,7 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut connections = ConnectionReport::new(args.timelines);
-    let (health, counted) = analyse(&args.common, &filter, &mut |conn, flow| {
-        connections.add(conn, flow);
-        Ok(())
-    })?;
+    let (health, counted) = analyse(&args.common, &filter, &mut connections)?;
     let filtered = filters_given(&args.common, &[]).map(|given| report::FilterSummary {
         given,
         matched: counted.matched,
@@ -444,6 +476,14 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
         ReportFormat::Json => {
             report::write_json_filtered(&mut out, &health, &connections, filtered.as_ref())?
         }
+        ReportFormat::Html => {
+            // The page is drawn from the JSON report's own bytes, read back,
+            // so it shows exactly what `--format json` says.
+            let mut json = Vec::new();
+            report::write_json_filtered(&mut json, &health, &connections, filtered.as_ref())?;
+            let doc: serde_json::Value = serde_json::from_slice(&json).map_err(io::Error::other)?;
+            out.write_all(crate::output::html::render(&doc).as_bytes())?;
+        }
     }
     commit(out)?;
     Ok(ExitCode::SUCCESS)
@@ -453,6 +493,11 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
     let format = args.format;
     if args.common.each {
+        if format == FlowFormat::Zeek {
+            return Err(Failure::Usage(
+                "flows --each --format zeek: a conn.log has no capture column; use csv, json or ndjson".into(),
+            ));
+        }
         let mut out = create_output(args.output.as_deref())?;
         each::flows(&each_job(&args.common, &filter), format, &mut out)?;
         commit(out)?;
@@ -463,21 +508,21 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     // for consumers that follow a live stream.
     let mut order = (format != FlowFormat::Ndjson).then(Reorder::default);
     let watermark = Cell::new(Some(Timestamp(i64::MIN)));
-    let (_, counted) =
-        analyse_watermarked(&args.common, &filter, &watermark, &mut |_conn, flow| {
-            let Some(order) = order.as_mut() else {
-                writer.write(flow)?;
-                if args.output.is_none() {
-                    writer.flush()?;
-                }
-                return Ok(());
-            };
-            order.push(flow.clone());
-            while let Some(row) = order.pop_ready(watermark.get()) {
-                writer.write(&row)?;
+    let mut sink = FnSink(|_conn: &Connection, flow: &Flow| {
+        let Some(order) = order.as_mut() else {
+            writer.write(flow)?;
+            if args.output.is_none() {
+                writer.flush()?;
             }
-            Ok(())
-        })?;
+            return Ok(Next::Continue);
+        };
+        order.push(flow.clone());
+        while let Some(row) = order.pop_ready(watermark.get()) {
+            writer.write(&row)?;
+        }
+        Ok(Next::Continue)
+    });
+    let (_, counted) = analyse_watermarked(&args.common, &filter, &watermark, &mut sink)?;
     if let Some(order) = order.as_mut() {
         while let Some(row) = order.pop_any() {
             writer.write(&row)?;
@@ -502,13 +547,14 @@ fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
         .map_err(Failure::Usage)?;
     let mut out = create_output(args.output.as_deref())?;
     let mut shown = 0usize;
-    let json = matches!(args.format, ReportFormat::Json);
+    let json = args.format == TimelineFormat::Json;
     if json {
         out.write_all(b"[")?;
     }
-    let (_, counted) = analyse(&args.common, &filter, &mut |conn, flow| {
-        if args.limit.is_some_and(|l| shown >= l) {
-            return Ok(());
+    let limit = args.limit;
+    let mut sink = FnSink(|conn: &Connection, flow: &Flow| {
+        if limit.is_some_and(|l| shown >= l) {
+            return Ok(Next::Stop);
         }
         shown += 1;
         if json {
@@ -522,23 +568,31 @@ fn timeline_command(args: &TimelineArgs) -> Result<ExitCode, Failure> {
             out.write_all(if shown == 1 { b"\n" } else { b",\n" })?;
             let open = row.strip_suffix('}').unwrap_or(&row);
             write!(out, "{open},\"timeline\":{lines}}}")?;
-            return Ok(());
+        } else {
+            let rst = match (flow.rst_by, flow.rst_time) {
+                (Some(by), Some(t)) => format!(", reset by {} at {}", by.name(), t.rfc3339()),
+                _ => format!(", started {}", flow.first_time.rfc3339()),
+            };
+            writeln!(
+                out,
+                "{} -> {}  {}{rst}",
+                flow.client_endpoint(),
+                flow.server_endpoint(),
+                flow.outcome
+            )?;
+            writeln!(out, "  {}", flow.evidence)?;
+            writeln!(out, "  {}", timeline::keys_line(flow))?;
+            out.write_all(timeline::render(conn, &flow.marks, "  ").as_bytes())?;
+            writeln!(out)?;
         }
-        let rst = match (flow.rst_by, flow.rst_time) {
-            (Some(by), Some(t)) => format!(", reset by {} at {}", by.name(), t.rfc3339()),
-            _ => format!(", started {}", flow.first_time.rfc3339()),
-        };
-        writeln!(
-            out,
-            "{} -> {}  {}{rst}",
-            flow.client_endpoint(),
-            flow.server_endpoint(),
-            flow.outcome
-        )?;
-        writeln!(out, "  {}", flow.evidence)?;
-        out.write_all(timeline::render(conn, &flow.marks, "  ").as_bytes())?;
-        writeln!(out)
-    })?;
+        // At the limit the read stops: nothing more would be shown.
+        Ok(if limit.is_some_and(|l| shown >= l) {
+            Next::Stop
+        } else {
+            Next::Continue
+        })
+    });
+    let (_, counted) = analyse(&args.common, &filter, &mut sink)?;
     if json {
         out.write_all(b"\n]\n")?;
     }
@@ -588,10 +642,7 @@ fn check_command(args: &CheckArgs) -> Result<ExitCode, Failure> {
         &captures.join(" "),
         args.expect.as_deref(),
     );
-    let (health, _) = analyse(&args.common, &filter, &mut |conn, flow| {
-        check.add(conn, flow);
-        Ok(())
-    })?;
+    let (health, _) = analyse(&args.common, &filter, &mut check)?;
     check.capture_health(&health, args.allow_partial);
     if args.bless {
         let path = args.expect.as_deref().unwrap_or_default();

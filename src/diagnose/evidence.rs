@@ -1,10 +1,11 @@
 //! The evidence sentence, the host hint and the timeline marks of a
 //! connection, from its outcome and its facts.
 
-use crate::track::{Connection, ReplyTo, Side};
+use crate::track::{Connection, EndReason, ReplyTo, Side};
 
+use super::facts;
 use super::outcome::Outcome;
-use super::words::{bytes, bytes_adj, context, human, rel, rst_note};
+use super::words::{bytes, bytes_adj, context, delay, human, rel, rst_note, watched_until};
 
 /// An annotation for the segment at position `ord` of the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +80,7 @@ pub(super) fn explain(
             (
                 format!(
                     "The client's SYN was answered by RST{retry} {} later, never by a SYN-ACK: nothing listened on port {}.",
-                    human(r.latency.unwrap_or(0)),
+                    delay(r),
                     server.port()
                 ),
                 format!("Nothing accepted connections on {server} at that moment: check that the service runs and is bound to that address and port (`ss -lnt`), or look for a firewall REJECT rule."),
@@ -116,10 +117,9 @@ pub(super) fn explain(
         }
         (Outcome::PostHandshakeRst, Some(r)) => {
             mark(marks, hs.ack_ord, "handshake complete");
-            let after = r
-                .handshake_done
-                .map(|h| human(r.ts.0.saturating_sub(h.0)))
-                .unwrap_or_else(|| "?".to_string());
+            let after = facts::rst_after_handshake(r)
+                .map(human)
+                .unwrap_or_else(|| "an unknown time (timestamps out of order)".to_string());
             let req = r.client_bytes_before;
             let ev = if r.synack_after_ack_before > 0 {
                 format!(
@@ -135,12 +135,12 @@ pub(super) fn explain(
                 format!(
                     "RST instead of ACK: the server completed the handshake, then answered the client's {} request with RST {} later without ever ACKing it: the listener aborted the connection (accept-queue overflow with tcp_abort_on_overflow=1), or the handshake's final ACK was dropped.",
                     bytes_adj(req),
-                    human(r.latency.unwrap_or(0))
+                    delay(r)
                 )
             } else if req == 0 && r.reply_to == ReplyTo::Ack {
                 format!(
                     "RST instead of ACK: the server answered the handshake's final ACK itself with RST {} later: the listener aborted the connection (accept-queue overflow with tcp_abort_on_overflow=1).",
-                    human(r.latency.unwrap_or(0))
+                    delay(r)
                 )
             } else if req > 0 {
                 format!(
@@ -217,18 +217,21 @@ pub(super) fn explain(
             let stuck = closer.peer();
             let fin = conn.side(closer).fin;
             let fin_ts = fin.map(|f| f.ts).unwrap_or(conn.first_time);
+            let fin_at = fin.map_or(conn.observed_until, |f| f.at);
             let acked = conn
                 .side(stuck)
                 .highest_ack_rel
                 .is_some_and(|a| a >= conn.side(closer).next_rel);
-            let stuck_for = human(conn.observed_until.0.saturating_sub(fin_ts.0));
+            // Analysis time: never negative, whatever the wire's clocks did.
+            let stuck_for = human(conn.observed_until.0.saturating_sub(fin_at.0));
             (
                 format!(
-                    "The {} sent FIN at {}; the {} {} and never closed: it sat in CLOSE_WAIT for {stuck_for}, until the end of the capture.",
+                    "The {} sent FIN at {}; the {} {} and never closed: it sat in CLOSE_WAIT for {stuck_for}, {}.",
                     closer.name(),
                     rel(conn, fin_ts),
                     stuck.name(),
                     if acked { "ACKed it" } else { "did not ACK it" },
+                    watched_until(conn.end_reason),
                 ),
                 format!(
                     "On the {} host: `ss -tan state close-wait` lists sockets stuck like this one and `ss -tanp state close-wait` names the process; a count that keeps growing is a descriptor leak: the application read EOF and never called close(){}.",
@@ -252,11 +255,22 @@ pub(super) fn explain(
             let ev = if hs.synack.is_some() && hs.ack.is_none() && c.fin.is_none() && c.bytes == 0 {
                 "The server answered with a SYN-ACK but the client never completed the handshake; no FIN or RST was seen.".to_string()
             } else {
-                format!(
-                    "{} and still open at the end of the capture: no FIN and no RST; last segment {} before the end.",
-                    if conn.handshake_seen() { "Established" } else { "Seen mid-connection (handshake not captured)" },
-                    human(conn.observed_until.0.saturating_sub(conn.last_time.0))
-                )
+                let seen = if conn.handshake_seen() { "Established" } else { "Seen mid-connection (handshake not captured)" };
+                let quiet = human(conn.observed_until.0.saturating_sub(conn.last_at.0));
+                match conn.end_reason {
+                    EndReason::IdleTimeout => format!(
+                        "{seen}, then silent: no FIN and no RST; the tracker finished it after {quiet} without a segment (idle timeout)."
+                    ),
+                    EndReason::Evicted => format!(
+                        "{seen}, no FIN and no RST when the tracker had to finish it early (--max-connections, last segment {quiet} before); later segments of it form a row that continues this one."
+                    ),
+                    EndReason::NewGeneration => format!(
+                        "{seen}, no FIN and no RST before a new connection reused its ports (a new SYN with another ISN)."
+                    ),
+                    _ => format!(
+                        "{seen} and still open at the end of the capture: no FIN and no RST; last segment {quiet} before the end."
+                    ),
+                }
             };
             (ev, String::new())
         }

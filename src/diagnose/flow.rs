@@ -2,7 +2,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::track::{ReplyTo, Side};
+use crate::track::{EndReason, ReplyTo, Side};
 use crate::wire::Timestamp;
 
 use super::evidence::Mark;
@@ -33,9 +33,19 @@ pub struct Flow {
     pub synack_retransmits: u32,
     pub fin_by: FinBy,
     pub roles_inferred: bool,
+    pub end_reason: EndReason,
     pub outcome: Outcome,
     pub zeek_state: &'static str,
     pub history: String,
+
+    /// Keys back to the packets and to other tools: first and last frame
+    /// number (1-based over the whole capture), tshark's `tcp.stream`, and
+    /// Community ID v1 (seed 0).
+    #[serde(serialize_with = "ser_frames")]
+    pub frames: [u64; 2],
+    pub tcp_stream: u64,
+    pub community_id: String,
+
     pub rst_by: Option<Side>,
     pub rst_count: Option<u32>,
     #[serde(serialize_with = "ser_opt_ts")]
@@ -56,6 +66,10 @@ pub struct Flow {
     /// selection; not a spec column).
     #[serde(skip)]
     pub first_frame: u64,
+    /// Sequence space ACKed but never captured, both sides (Zeek's
+    /// `missed_bytes`; the conn.log only).
+    #[serde(skip)]
+    pub missed_bytes: u64,
     /// What to check on the host, in plain words (text report only).
     #[serde(skip)]
     pub hint: String,
@@ -65,7 +79,7 @@ pub struct Flow {
 }
 
 /// The spec's field names, in order: the CSV header.
-pub const FIELDS: [&str; 31] = [
+pub const FIELDS: [&str; 35] = [
     "client",
     "client_port",
     "server",
@@ -83,9 +97,13 @@ pub const FIELDS: [&str; 31] = [
     "synack_retransmits",
     "fin_by",
     "roles_inferred",
+    "end_reason",
     "outcome",
     "zeek_state",
     "history",
+    "frames",
+    "tcp_stream",
+    "community_id",
     "rst_by",
     "rst_count",
     "rst_time",
@@ -101,6 +119,20 @@ pub const FIELDS: [&str; 31] = [
 
 fn round_us(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
+}
+
+/// JSON: `[first, last]`.
+fn ser_frames<S: Serializer>(f: &[u64; 2], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(2))?;
+    seq.serialize_element(&f[0])?;
+    seq.serialize_element(&f[1])?;
+    seq.end()
+}
+
+/// CSV and text: `first-last`.
+pub fn frames_str(f: &[u64; 2]) -> String {
+    format!("{}-{}", f[0], f[1])
 }
 
 fn ser_ts<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {

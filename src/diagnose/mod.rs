@@ -6,17 +6,20 @@
 //!
 //! May import: `wire`, `track`.
 //!
-//! Inside: `words` → `outcome`, `suspect` → `evidence` → `flow`; only
+//! Inside: `facts`, `words`, `keys` → `outcome`, `suspect` → `evidence` → `flow`; only
 //! [`classify`] here puts them together.
 
 mod evidence;
+mod facts;
 mod flow;
+mod keys;
 mod outcome;
 mod suspect;
 mod words;
 
 pub use evidence::Mark;
-pub use flow::{Flow, FIELDS};
+pub use flow::{frames_str, Flow, FIELDS};
+pub use keys::{community_id, PROTO_TCP};
 pub use outcome::{outcome_of, FinBy, Outcome};
 pub use suspect::{SUSPECT_IDLE_NS, SUSPECT_TTL_DELTA};
 pub use words::human;
@@ -41,7 +44,13 @@ pub fn classify(conn: &Connection) -> Flow {
     };
     let r = conn.first_rst.as_deref();
     let mut marks = Vec::new();
-    let (evidence, hint) = explain(conn, outcome, &mut marks);
+    let (mut evidence, hint) = explain(conn, outcome, &mut marks);
+    if conn.continues_evicted {
+        evidence.insert_str(
+            0,
+            "This row continues a connection the tracker had to finish early (--max-connections): counts start where that row stopped. ",
+        );
+    }
     Flow {
         client: c.addr.ip().to_string(),
         client_port: c.addr.port(),
@@ -55,30 +64,31 @@ pub fn classify(conn: &Connection) -> Flow {
         bytes_c2s: c.bytes,
         bytes_s2c: s.bytes,
         handshake_seen: conn.handshake_seen(),
-        handshake_rtt: match (hs.syn_answered, hs.ack) {
-            (Some(a), Some(b)) if conn.handshake_seen() => Some(secs(b.0.saturating_sub(a.0))),
-            _ => None,
-        },
+        handshake_rtt: conn.handshake_rtt_ns().map(secs),
         syn_retransmits: hs.syn_count.saturating_sub(1),
         synack_retransmits: hs.synack_count.saturating_sub(1),
         fin_by,
         roles_inferred: conn.roles_inferred,
+        end_reason: conn.end_reason,
         outcome,
         zeek_state: conn.zeek_state(),
         history: conn.history().to_string(),
+        frames: [conn.first_frame, conn.last_frame],
+        tcp_stream: conn.stream.tcp_stream(),
+        community_id: community_id(c.addr, s.addr, PROTO_TCP, 0),
         rst_by: r.map(|r| r.by),
         rst_count: r.map(|_| conn.rst_count),
         rst_time: r.map(|r| r.ts),
-        rst_after_handshake: r
-            .and_then(|r| r.handshake_done.map(|h| secs(r.ts.0.saturating_sub(h.0)))),
+        rst_after_handshake: r.and_then(facts::rst_after_handshake).map(secs),
         rst_reply_to: r.map(|r| r.reply_to),
-        rst_latency: r.and_then(|r| r.latency.map(secs)),
-        idle_before_rst: r.and_then(|r| r.idle_before.map(secs)),
+        rst_latency: r.and_then(facts::latency).map(secs),
+        idle_before_rst: r.and_then(facts::idle_before).map(secs),
         rst_in_window: r.and_then(|r| r.in_window),
         rst_ttl_delta: r.and_then(|r| r.ttl_delta),
         rst_suspect: r.and_then(suspect),
         evidence,
         first_frame: conn.first_frame,
+        missed_bytes: c.missed.saturating_add(s.missed),
         hint,
         marks,
     }

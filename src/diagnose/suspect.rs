@@ -19,7 +19,7 @@ pub(super) fn suspect(r: &RstFact) -> Option<String> {
             ));
         }
     }
-    if let Some(idle) = r.idle_before {
+    if let Some(idle) = super::facts::idle_before(r) {
         if idle >= SUSPECT_IDLE_NS {
             why.push(format!(
                 "came after {} of silence (a middlebox idle timeout?)",

@@ -1,6 +1,8 @@
 //! Durations, sizes and reset contexts in the words of the evidence.
 
-use crate::track::{Connection, ReplyTo, RstFact};
+use crate::track::{Connection, EndReason, ReplyTo, RstFact};
+
+use super::facts;
 use crate::wire::Timestamp;
 
 pub(super) fn secs(ns: i64) -> f64 {
@@ -57,7 +59,7 @@ pub(super) fn context(r: &RstFact) -> String {
         ReplyTo::SynAck => ("SYN-ACK", "the SYN-ACK"),
         ReplyTo::None => return "unprompted".to_string(),
     };
-    match r.latency {
+    match facts::latency(r) {
         Some(l) if l >= REPLY_WORDING_NS => {
             format!("{} after the {}'s {kind}", human(l), r.by.peer().name())
         }
@@ -67,14 +69,42 @@ pub(super) fn context(r: &RstFact) -> String {
 
 pub(super) fn rst_note(r: &RstFact) -> String {
     let mut note = format!("{} reset {}", r.by.name(), context(r));
-    match r.latency {
+    match facts::latency(r) {
         Some(l) if r.reply_to == ReplyTo::None => note.push_str(&format!(
             ", {} after the {}'s last segment",
             human(l),
             r.by.peer().name()
         )),
         Some(l) if l < REPLY_WORDING_NS => note.push_str(&format!(", {} later", human(l))),
-        _ => {}
+        Some(_) => {}
+        None if facts::out_of_order(r) => note.push_str(OUT_OF_ORDER),
+        None => {}
     }
     note
+}
+
+/// Said where a duration is unknown because the timestamps disagree.
+pub(super) const OUT_OF_ORDER: &str = " (timestamps out of order: the delay is unknown)";
+
+/// The RST's delay after the peer's last segment, for a sentence: "27 us",
+/// or "an unknown time (timestamps out of order)".
+pub(super) fn delay(r: &RstFact) -> String {
+    match facts::latency(r) {
+        Some(l) => human(l),
+        None => "an unknown time (timestamps out of order)".to_string(),
+    }
+}
+
+/// How the tracker's watch of the connection ended, for sentences that
+/// say how long something lasted: "until the end of the capture", or why
+/// the tracker stopped watching earlier.
+pub(super) fn watched_until(reason: EndReason) -> &'static str {
+    match reason {
+        EndReason::IdleTimeout => "until it had been silent past the idle timeout",
+        EndReason::Evicted => {
+            "until the tracker had to finish it early (--max-connections), so at least that long"
+        }
+        EndReason::NewGeneration => "until a new connection reused its ports",
+        _ => "until the end of the capture",
+    }
 }

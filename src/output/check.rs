@@ -11,6 +11,8 @@ use crate::diagnose::{Flow, Outcome};
 use crate::output::timeline;
 use crate::track::Connection;
 
+use super::sink::{Next, Sink};
+
 /// Timelines kept per outcome for connections that explain a count difference.
 const EXAMPLES_PER_OUTCOME: usize = 3;
 
@@ -638,6 +640,13 @@ fn xml(s: &str) -> String {
         }
     }
     o
+}
+
+impl Sink for Check {
+    fn connection(&mut self, conn: &Connection, flow: &Flow) -> io::Result<Next> {
+        self.add(conn, flow);
+        Ok(Next::Continue)
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::diagnose::{Flow, FIELDS};
+use crate::track::Connection;
 use crate::wire::Timestamp;
+
+use super::sink::{Next, Sink};
 
 /// The CSV columns: the spec's fields, then the two timestamps again as
 /// epoch seconds for tools that would rather not parse dates.
@@ -68,9 +71,13 @@ pub fn csv_record(flow: &Flow) -> Vec<String> {
         flow.synack_retransmits.to_string(),
         flow.fin_by.name().to_string(),
         flow.roles_inferred.to_string(),
+        flow.end_reason.name().to_string(),
         flow.outcome.name().to_string(),
         flow.zeek_state.to_string(),
         flow.history.clone(),
+        crate::diagnose::frames_str(&flow.frames),
+        flow.tcp_stream.to_string(),
+        flow.community_id.clone(),
         opt(&flow.rst_by, |s| s.name().to_string()),
         flow.rst_count.unwrap_or(0).to_string(),
         opt(&flow.rst_time, |t| spreadsheet_time(*t)),
@@ -113,7 +120,9 @@ impl<W: Write> TaggedWriter<W> {
                 ),
                 capture.to_string(),
             ),
-            FlowFormat::Json | FlowFormat::Ndjson => {
+            // Zeek's conn.log has no place for a capture column: the command
+            // line refuses `--each --format zeek`; its rows go as JSON lines.
+            FlowFormat::Json | FlowFormat::Ndjson | FlowFormat::Zeek => {
                 // The capture as a JSON string, once.
                 let tag = serde_json::to_string(capture).unwrap_or_else(|_| "\"\"".into());
                 TaggedWriter::Lines(out, tag)
@@ -241,25 +250,31 @@ impl Reorder {
     }
 }
 
-/// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`.
+/// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`, `zeek`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum FlowFormat {
     #[default]
     Csv,
     Json,
     Ndjson,
+    /// Zeek's conn.log (TSV), for zeek-cut.
+    Zeek,
 }
 
-enum Sink<W: Write> {
+enum Encoder<W: Write> {
     Csv(Box<csv::Writer<W>>),
     Json { out: W, rows: u64 },
     Ndjson(W),
+    Zeek(super::zeek::ZeekLog<W>),
 }
 
 /// Streaming writer of [`Flow`]s. Call [`FlowWriter::finish`] at the end (the
 /// JSON array needs its closing bracket, CSV its buffer flushed).
 pub struct FlowWriter<W: Write> {
-    sink: Sink<W>,
+    sink: Encoder<W>,
+    /// Flush after every row (NDJSON to a pipe: readers see each
+    /// connection as it finishes).
+    flush_each: bool,
 }
 
 /// csv wraps I/O errors; give them back as they were, so a closed pipe is
@@ -281,31 +296,42 @@ impl<W: Write> FlowWriter<W> {
                     .quote_style(csv::QuoteStyle::Necessary)
                     .from_writer(out);
                 w.write_record(CSV_FIELDS).map_err(csv_err)?;
-                Sink::Csv(Box::new(w))
+                Encoder::Csv(Box::new(w))
             }
             FlowFormat::Json => {
                 let mut out = out;
                 out.write_all(b"[")?;
-                Sink::Json { out, rows: 0 }
+                Encoder::Json { out, rows: 0 }
             }
-            FlowFormat::Ndjson => Sink::Ndjson(out),
+            FlowFormat::Ndjson => Encoder::Ndjson(out),
+            FlowFormat::Zeek => Encoder::Zeek(super::zeek::ZeekLog::new(out)),
         };
-        Ok(FlowWriter { sink })
+        Ok(FlowWriter {
+            sink,
+            flush_each: false,
+        })
+    }
+
+    /// Flushes after every row from now on.
+    pub fn flush_each_row(mut self, yes: bool) -> Self {
+        self.flush_each = yes;
+        self
     }
 
     pub fn write(&mut self, flow: &Flow) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Csv(w) => w.write_record(csv_record(flow)).map_err(csv_err),
-            Sink::Json { out, rows } => {
+            Encoder::Csv(w) => w.write_record(csv_record(flow)).map_err(csv_err),
+            Encoder::Json { out, rows } => {
                 out.write_all(if *rows == 0 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, flow)?;
                 *rows += 1;
                 Ok(())
             }
-            Sink::Ndjson(out) => {
+            Encoder::Ndjson(out) => {
                 serde_json::to_writer(&mut *out, flow)?;
                 out.write_all(b"\n")
             }
+            Encoder::Zeek(z) => z.write(flow),
         }
     }
 
@@ -313,28 +339,41 @@ impl<W: Write> FlowWriter<W> {
     /// connection as it finishes rather than at the end of the capture.
     pub fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Csv(w) => w.flush(),
-            Sink::Json { out, .. } => out.flush(),
-            Sink::Ndjson(out) => out.flush(),
+            Encoder::Csv(w) => w.flush(),
+            Encoder::Json { out, .. } => out.flush(),
+            Encoder::Ndjson(out) => out.flush(),
+            Encoder::Zeek(z) => z.flush(),
         }
     }
 
     /// Closes the output and gives the writer back.
     pub fn finish(self) -> io::Result<W> {
         match self.sink {
-            Sink::Csv(w) => (*w)
+            Encoder::Csv(w) => (*w)
                 .into_inner()
                 .map_err(|e| io::Error::new(e.error().kind(), e.to_string())),
-            Sink::Json { mut out, .. } => {
+            Encoder::Json { mut out, .. } => {
                 out.write_all(b"\n]\n")?;
                 out.flush()?;
                 Ok(out)
             }
-            Sink::Ndjson(mut out) => {
+            Encoder::Ndjson(mut out) => {
                 out.flush()?;
                 Ok(out)
             }
+            Encoder::Zeek(z) => z.finish(),
         }
+    }
+}
+
+impl<W: Write> Sink for FlowWriter<W> {
+    fn connection(&mut self, _conn: &Connection, flow: &Flow) -> io::Result<Next> {
+        self.write(flow)?;
+        // NDJSON consumers see each connection as it finishes.
+        if self.flush_each {
+            self.flush()?;
+        }
+        Ok(Next::Continue)
     }
 }
 
@@ -477,18 +516,31 @@ mod tests {
         assert_eq!(header, CSV_FIELDS);
         let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("record")).collect();
         assert_eq!(rows.len(), 2);
-        assert_eq!(&rows[0][17], "post-handshake-rst");
-        assert_eq!(&rows[0][20], "server");
-        assert_eq!(&rows[0][4], "2023-11-14 22:13:20.000100");
-        assert_eq!(&rows[0][31], "1700000000.000100");
-        assert_eq!(&rows[0][6], "0.000400");
-        assert_eq!(&rows[1][0], "2001:db8::1");
-        assert_eq!(&rows[1][17], "clean");
-        assert_eq!(&rows[1][21], "0", "no RST: a count of 0");
-        assert_eq!(&rows[1][22], "", "no RST: its time is empty");
-        assert_eq!(&rows[1][32], "", "no RST: its epoch time is empty");
+        let col = |name: &str| CSV_FIELDS.iter().position(|f| *f == name).expect("column");
+        assert_eq!(&rows[0][col("outcome")], "post-handshake-rst");
+        assert_eq!(&rows[0][col("frames")], "1-5");
+        assert_eq!(&rows[0][col("tcp_stream")], "0");
+        // Python hashlib over the spec's byte layout gives this ID.
+        assert_eq!(
+            &rows[0][col("community_id")],
+            "1:3k1SoWXs/FltHw2aBCgUTgbDQF4="
+        );
+        assert_eq!(&rows[0][col("rst_by")], "server");
+        assert_eq!(&rows[0][col("first_time")], "2023-11-14 22:13:20.000100");
+        assert_eq!(&rows[0][col("first_ts")], "1700000000.000100");
+        assert_eq!(&rows[0][col("duration")], "0.000400");
+        assert_eq!(&rows[1][col("client")], "2001:db8::1");
+        assert_eq!(&rows[1][col("outcome")], "clean");
+        assert_eq!(&rows[1][col("rst_by")], "", "no RST: reset facts empty");
+        assert_eq!(&rows[1][col("rst_count")], "0", "no RST: a count of 0");
+        assert_eq!(&rows[1][col("rst_time")], "", "no RST: its time is empty");
+        assert_eq!(
+            &rows[1][col("rst_ts")],
+            "",
+            "no RST: its epoch time is empty"
+        );
         // The evidence sentence contains commas and survives quoting.
-        assert!(rows[0][30].contains("RST instead of ACK"));
+        assert!(rows[0][col("evidence")].contains("RST instead of ACK"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Rows → what people and tools read: the text and JSON report, flows as
-//! CSV/JSON/NDJSON, timelines, the CI gate's verdict, the progress bar and
+//! CSV/JSON/NDJSON and a Zeek conn.log, timelines, the CI gate's verdict, the progress bar and
 //! atomically written files.
 //!
 //! Owns: formatting. Never computes a fact: every number and sentence comes
@@ -10,6 +10,10 @@
 pub mod check;
 pub mod file;
 pub mod flows;
+pub mod html;
 pub mod progress;
 pub mod report;
+pub mod report_rows;
+pub mod sink;
 pub mod timeline;
+pub mod zeek;

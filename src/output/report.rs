@@ -3,7 +3,13 @@
 
 use std::io::{self, Write};
 
-use crate::wire::{Health, SkipReason};
+use crate::diagnose::human;
+use crate::wire::{Health, SkipReason, StepDirection};
+
+/// Seconds for people, as the evidence writes durations.
+fn human_secs(s: f64) -> String {
+    human((s * 1e9).min(i64::MAX as f64) as i64)
+}
 
 /// The capture summary and health block, always printed first: a reader must
 /// know what was analysed before trusting any diagnosis.
@@ -72,7 +78,9 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
                 let names: Vec<String> = health
                     .unsupported_link_types
                     .iter()
-                    .map(|l| crate::capture::LinkType(*l).name())
+                    // Unsupported types have no name of ours: tcpdump's
+                    // numeric form, which `tcpdump -L` users recognise.
+                    .map(|l| format!("LINKTYPE_{l}"))
                     .collect();
                 format!(" ({})", names.join(", "))
             } else {
@@ -104,6 +112,25 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
                 "them"
             }
         )?;
+    }
+    for s in &health.clock_steps {
+        let way = match s.step.direction {
+            StepDirection::Back => "back",
+            StepDirection::Forward => "forward",
+        };
+        writeln!(
+            out,
+            "  clock       clock stepped {way} {} at packet {} in {}: analysis time ignores the jump, so it neither ends nor splits connections",
+            human_secs(s.step.seconds),
+            s.step.frame,
+            s.file
+        )?;
+    }
+    let unlisted = health
+        .clock_steps_total
+        .saturating_sub(health.clock_steps.len() as u64);
+    if unlisted > 0 {
+        writeln!(out, "  clock       {unlisted} more clock steps not listed")?;
     }
     if health.acked_unseen_segments > 0 {
         writeln!(
@@ -137,7 +164,8 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
 
 use std::collections::BTreeMap;
 
-use crate::diagnose::{human, Flow, Outcome};
+use crate::diagnose::{Flow, Outcome};
+use crate::output::sink::{Next, Sink};
 use crate::track::Connection;
 use crate::wire::Timestamp;
 
@@ -167,6 +195,8 @@ pub fn outcome_meaning(o: Outcome) -> &'static str {
 pub struct Example {
     pub flow: Flow,
     pub timeline: String,
+    /// The kept segments as values, for the JSON report's ladder diagrams.
+    pub segments: Vec<serde_json::Value>,
 }
 
 /// Per (server, outcome): how many, over what time, and a few examples.
@@ -186,6 +216,8 @@ pub struct ConnectionReport {
     pub by_outcome: BTreeMap<Outcome, u64>,
     /// Server endpoint → outcome → group.
     pub servers: BTreeMap<String, BTreeMap<Outcome, Group>>,
+    /// The most troubled connections, for the JSON report's `table`.
+    pub table: crate::output::report_rows::TopConnections,
 }
 
 impl ConnectionReport {
@@ -199,6 +231,7 @@ impl ConnectionReport {
 
     pub fn add(&mut self, conn: &Connection, flow: &Flow) {
         self.total += 1;
+        self.table.add(flow);
         *self.by_outcome.entry(flow.outcome).or_default() += 1;
         let g = self
             .servers
@@ -216,6 +249,7 @@ impl ConnectionReport {
             g.examples.push(Example {
                 flow: flow.clone(),
                 timeline: crate::output::timeline::render(conn, &flow.marks, "      "),
+                segments: crate::output::report_rows::segments_json(conn, &flow.marks),
             });
         }
     }
@@ -356,6 +390,7 @@ impl ConnectionReport {
                         f.server_endpoint()
                     )?;
                     writeln!(out, "    {}", f.evidence)?;
+                    writeln!(out, "    {}", crate::output::timeline::keys_line(f))?;
                     if let Some(s) = &f.rst_suspect {
                         writeln!(out, "    Suspicious RST: {s}.")?;
                     }
@@ -460,6 +495,7 @@ pub fn write_json(
                     "timeline".into(),
                     e.timeline.lines().map(str::trim).collect::<Vec<_>>().into(),
                 );
+                obj.insert("segments".into(), e.segments.clone().into());
             }
             v
         })
@@ -467,7 +503,15 @@ pub fn write_json(
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("capture".into(), health.to_json());
         obj.insert("examples".into(), examples.into());
+        obj.insert("table".into(), connections.table.to_json());
     }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+impl Sink for ConnectionReport {
+    fn connection(&mut self, conn: &Connection, flow: &Flow) -> io::Result<Next> {
+        self.add(conn, flow);
+        Ok(Next::Continue)
+    }
 }

@@ -2,14 +2,18 @@
 //! what `tcpdump` prints with relative sequence numbers:
 //!
 //! ```text
-//! +0.000000  C>S [S]    seq 0 win 64240
-//! +0.000312  C>S [P.]   seq 1:88 ack 1 len 87
-//! +0.000339  S>C [R]    seq 1                      <- server reset in reply to data, 27 us later
+//! 17  +0.000000  C>S [S]    seq 0 win 64240
+//! 20  +0.000312  C>S [P.]   seq 1:88 ack 1 len 87
+//! 21  +0.000339  S>C [R]    seq 1                      <- server reset in reply to data, 27 us later
 //! ```
+//!
+//! Each line starts with the segment's frame number (as Wireshark numbers
+//! the merged capture), right-aligned to the widest of the connection, so
+//! `frame.number == 21` finds the same packet.
 
 use std::fmt::Write as _;
 
-use crate::diagnose::Mark;
+use crate::diagnose::{frames_str, Flow, Mark};
 use crate::track::{Connection, Side, TimelineEntry};
 
 /// Column where annotations start, so arrows line up.
@@ -21,7 +25,13 @@ const NOTE_COLUMN: usize = 48;
 pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
     let mut out = String::new();
     let mut expect = 0u64;
-    for e in conn.timeline.entries() {
+    let entries = conn.timeline.entries();
+    let width = entries
+        .iter()
+        .map(|e| e.frame.to_string().len())
+        .max()
+        .unwrap_or(1);
+    for e in entries {
         if e.ord > expect {
             let _ = writeln!(out, "{indent}... {} segments not kept ...", e.ord - expect);
         }
@@ -32,14 +42,15 @@ pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
             .filter(|m| m.ord == e.ord)
             .map(|m| m.note.as_str())
             .collect();
+        let frame = e.frame;
         if notes.is_empty() {
-            let _ = writeln!(out, "{indent}{line}");
+            let _ = writeln!(out, "{indent}{frame:>width$}  {line}");
         } else {
             let _ = writeln!(
                 out,
-                "{indent}{line:<width$} <- {}",
+                "{indent}{frame:>width$}  {line:<note$} <- {}",
                 notes.join("; "),
-                width = NOTE_COLUMN
+                note = NOTE_COLUMN
             );
         }
     }
@@ -53,6 +64,17 @@ pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
     out
 }
 
+/// The connection's keys for other tools, as one line: the Wireshark
+/// display filter that opens it, its frames and its Community ID.
+pub fn keys_line(flow: &Flow) -> String {
+    format!(
+        "tcp.stream eq {}, frames {}, community_id {}",
+        flow.tcp_stream,
+        frames_str(&flow.frames),
+        flow.community_id
+    )
+}
+
 /// One segment as tcpdump would describe it: `seq A:B` with payload, `seq A`
 /// for SYN, FIN and RST without payload, no seq on a bare ACK; `ack N` only
 /// when the ACK flag is set; `win N` on SYNs (unscaled, so meaningful) and
@@ -64,7 +86,13 @@ pub fn entry_line(conn: &Connection, e: &TimelineEntry) -> String {
         Side::Server => "S>C",
     };
     let flags = format!("[{}]", e.flags);
-    let mut line = format!("+{:.6}  {dir} {flags:<6}", t as f64 / 1e9);
+    // A segment stamped before the connection's first one (timestamps out
+    // of order) shows as `-0.000100`, never `+-0.000100`.
+    let sign = if t < 0 { '-' } else { '+' };
+    let mut line = format!(
+        "{sign}{:.6}  {dir} {flags:<6}",
+        t.unsigned_abs() as f64 / 1e9
+    );
     let f = e.flags;
     let mut parts: Vec<String> = Vec::new();
     if e.len > 0 {
@@ -113,15 +141,15 @@ mod tests {
         let flow = classify(&conn);
         let text = render(&conn, &flow.marks, "");
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "+0.000000  C>S [S]    seq 0 win 64240");
-        assert_eq!(lines[1], "+0.000041  S>C [S.]   seq 0 ack 1 win 65483");
+        assert_eq!(lines[0], "1  +0.000000  C>S [S]    seq 0 win 64240");
+        assert_eq!(lines[1], "2  +0.000041  S>C [S.]   seq 0 ack 1 win 65483");
         assert_eq!(
             lines[2],
-            "+0.000060  C>S [.]    ack 1                      <- handshake complete"
+            "3  +0.000060  C>S [.]    ack 1                      <- handshake complete"
         );
-        assert_eq!(lines[3], "+0.000312  C>S [P.]   seq 1:88 ack 1 len 87");
+        assert_eq!(lines[3], "4  +0.000312  C>S [P.]   seq 1:88 ack 1 len 87");
         assert!(
-            lines[4].starts_with("+0.000339  S>C [R]    seq 1                      <- server reset in reply to data, 27 us later; it never ACKed the data"),
+            lines[4].starts_with("5  +0.000339  S>C [R]    seq 1                      <- server reset in reply to data, 27 us later; it never ACKed the data"),
             "{}",
             lines[4]
         );
@@ -141,7 +169,13 @@ mod tests {
         let flow = classify(&conn);
         let text = render(&conn, &flow.marks, "  ");
         assert!(text.contains("  ... "), "{text}");
-        let kept = text.lines().filter(|l| l.starts_with("  +")).count() as u64;
+        let kept = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+            .count() as u64;
+        // Frame numbers run 1..=54 here: two digits, right-aligned.
+        assert!(text.starts_with("   1  +0.000000  C>S [S]"), "{text}");
+        assert!(text.contains("  54  +"), "{text}");
         let skipped: u64 = text
             .lines()
             .filter_map(|l| l.trim().strip_prefix("... "))

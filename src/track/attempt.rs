@@ -7,6 +7,7 @@ use crate::wire::{Flags, Segment, Timestamp};
 use super::config::TrackerConfig;
 use super::connection::Connection;
 use super::key::TupleKey;
+use super::stream::StreamTrack;
 
 /// One pure SYN of a connection attempt, as [`Attempt`] keeps it: the
 /// segment minus what the attempt shares (addresses, ISN).
@@ -14,6 +15,8 @@ use super::key::TupleKey;
 pub(super) struct SynSeg {
     pub(super) frame: u64,
     pub(super) ts: Timestamp,
+    /// Analysis time (see `wire::Clock`).
+    pub(super) at: Timestamp,
     pub(super) payload_len: u32,
     pub(super) window: u16,
     pub(super) wscale: Option<u8>,
@@ -37,6 +40,8 @@ pub(super) struct Attempt {
     pub(super) isn: u32,
     /// The client is the key's lower address.
     pub(super) client_lo: bool,
+    /// tshark's `tcp.stream` of these SYNs.
+    pub(super) stream: u64,
 }
 
 impl Attempt {
@@ -47,11 +52,12 @@ impl Attempt {
         f.syn() && !f.ack() && !f.rst() && !f.fin()
     }
 
-    pub(super) fn new(seg: &Segment) -> Self {
+    pub(super) fn new(seg: &Segment, at: Timestamp) -> Self {
         Attempt {
             first: SynSeg {
                 frame: seg.frame,
                 ts: seg.ts,
+                at,
                 payload_len: seg.payload_len,
                 window: seg.window,
                 wscale: seg.wscale,
@@ -62,6 +68,7 @@ impl Attempt {
             more: Vec::new(),
             isn: seg.seq,
             client_lo: seg.src <= seg.dst,
+            stream: 0,
         }
     }
 
@@ -87,19 +94,17 @@ impl Attempt {
             && self.sent_by_client(seg, key)
     }
 
-    pub(super) fn add(&mut self, seg: &Segment) {
-        let s = Attempt::new(seg).first;
+    pub(super) fn add(&mut self, seg: &Segment, at: Timestamp) {
+        let s = Attempt::new(seg, at).first;
         if self.more.capacity() == 0 {
             self.more.reserve_exact(ATTEMPT_MAX_SYNS - 1);
         }
         self.more.push(s);
     }
 
-    pub(super) fn last_time(&self) -> Timestamp {
-        self.more
-            .iter()
-            .map(|s| s.ts)
-            .fold(self.first.ts, Timestamp::max)
+    /// Analysis time of the latest SYN.
+    pub(super) fn last_at(&self) -> Timestamp {
+        self.more.last().map_or(self.first.at, |s| s.at)
     }
 
     /// [`Connection::is_new_generation`] for a connection that saw only
@@ -129,10 +134,11 @@ impl Attempt {
         };
         let first = seg(&self.first);
         // Roles of a pure SYN do not depend on the fan counts.
-        let mut conn = Connection::new(&first, (0, 0));
-        conn.push(&first, cfg);
+        let mut conn = Connection::new(&first, self.first.at, (0, 0));
+        conn.stream = StreamTrack::of_attempt(self.stream, &first);
+        conn.push(&first, self.first.at, cfg);
         for x in &self.more {
-            conn.push(&seg(x), cfg);
+            conn.push(&seg(x), x.at, cfg);
         }
         conn
     }

@@ -3,9 +3,11 @@
 use crate::wire::{seq_diff, Flags, Segment, Timestamp};
 
 use super::config::TrackerConfig;
+use super::end::EndReason;
 use super::endpoint::{Endpoint, FinFact};
 use super::roles::roles_for_first;
 use super::side::{ReplyTo, Side};
+use super::stream::StreamTrack;
 use super::timeline::{Timeline, TimelineEntry};
 use super::zeek;
 
@@ -78,6 +80,52 @@ pub struct RstFact {
     pub(super) last_burst_ord: u64,
 }
 
+/// Where a connection stands, as an observer of both directions sees it.
+/// Every change goes through [`Connection::set_state`], decided in one
+/// place ([`Connection::next_state`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum State {
+    /// Nothing synchronising seen yet (the first segment is being read).
+    #[default]
+    Unsynchronised,
+    /// The client's SYN, no SYN-ACK yet.
+    SynSent,
+    /// The server's SYN-ACK, the handshake's final ACK not yet.
+    SynReceived,
+    /// Handshake complete, or seen mid-connection.
+    Established,
+    /// This side sent FIN, the other has not.
+    HalfClosed(Side),
+    /// Both sides sent FIN.
+    Closed,
+    /// A RST its receiver would accept ended it.
+    Reset,
+}
+
+impl State {
+    /// Closed or reset: only late segments can follow.
+    pub fn ended(self) -> bool {
+        matches!(self, State::Closed | State::Reset)
+    }
+}
+
+/// What a segment does to the state, in the precedence of RFC 793's
+/// segment-arrival processing: RST first, then SYN, then FIN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Control {
+    /// `acceptable`: the receiver would act on it (in SYN-SENT, RFC 793
+    /// drops a RST that does not acknowledge the SYN).
+    Rst {
+        acceptable: bool,
+    },
+    Syn,
+    SynAck,
+    Fin,
+    /// An ACK of the SYN-ACK (with or without data).
+    HandshakeAck,
+    Other,
+}
+
 /// One TCP connection (one generation of a 4-tuple).
 #[derive(Clone, Debug)]
 pub struct Connection {
@@ -87,8 +135,11 @@ pub struct Connection {
     pub first_frame: u64,
     pub first_time: Timestamp,
     pub last_time: Timestamp,
-    /// Capture time up to which the connection was watched: the end of the
-    /// capture, or when it was expired; a half-closed side was stuck at
+    /// Analysis time of the latest segment (the clock of `wire::Clock`:
+    /// monotone, immune to clock steps); every timeout runs on it.
+    pub last_at: Timestamp,
+    /// Analysis time up to which the connection was watched: the end of the
+    /// capture, or when it was finished; a half-closed side was stuck at
     /// least until then.
     pub observed_until: Timestamp,
     pub segments: u64,
@@ -99,12 +150,26 @@ pub struct Connection {
     pub timeline: Timeline,
     /// Zeek's state machine and history letters.
     pub(super) zeek: zeek::Zeek,
-    /// When the connection ended (first RST, or second FIN).
+    pub state: State,
+    /// Analysis time at which the state became closed or reset.
     pub ended_at: Option<Timestamp>,
+    /// The tracker's segment count when it ended: with timestamps that do
+    /// not move, ended connections expire by segments instead of by time.
+    pub(super) ended_at_segment: u64,
+    /// Why the tracker finished it (set when it is handed on).
+    pub end_reason: EndReason,
+    /// The tracker had evicted an earlier part of this connection (its
+    /// tuple was finished early under `--max-connections`): this row
+    /// continues that one and its counts start where that one stopped.
+    pub continues_evicted: bool,
+    /// Frame number of the connection's latest segment.
+    pub last_frame: u64,
+    /// tshark's `tcp.stream` for this connection (set by the table).
+    pub stream: StreamTrack,
 }
 
 impl Connection {
-    pub(super) fn new(seg: &Segment, fan: (u32, u32)) -> Self {
+    pub(super) fn new(seg: &Segment, at: Timestamp, fan: (u32, u32)) -> Self {
         let (client, server, inferred) = roles_for_first(seg, fan);
         Connection {
             ep: [Endpoint::new(client), Endpoint::new(server)],
@@ -112,14 +177,21 @@ impl Connection {
             first_frame: seg.frame,
             first_time: seg.ts,
             last_time: seg.ts,
-            observed_until: seg.ts,
+            last_at: at,
+            observed_until: at,
             segments: 0,
             handshake: Handshake::default(),
             rst_count: 0,
             first_rst: None,
             timeline: Timeline::default(),
             zeek: zeek::Zeek::default(),
+            state: State::Unsynchronised,
             ended_at: None,
+            ended_at_segment: 0,
+            end_reason: EndReason::EndOfCapture,
+            continues_evicted: false,
+            last_frame: seg.frame,
+            stream: StreamTrack::default(),
         }
     }
 
@@ -148,14 +220,15 @@ impl Connection {
     /// three handshake segments were captured.
     pub fn handshake_rtt_ns(&self) -> Option<i64> {
         match (self.handshake.syn_answered, self.handshake.ack) {
-            (Some(a), Some(b)) if self.handshake_seen() => Some(b.0.saturating_sub(a.0).max(0)),
+            // Out-of-order timestamps leave the round trip unknown.
+            (Some(a), Some(b)) if self.handshake_seen() && b >= a => b.0.checked_sub(a.0),
             _ => None,
         }
     }
 
     /// Ended by RST or by FINs from both sides.
     pub fn ended(&self) -> bool {
-        self.ended_at.is_some()
+        self.state.ended()
     }
 
     /// Zeek's `conn_state()` for this connection.
@@ -169,19 +242,22 @@ impl Connection {
         self.zeek.history()
     }
 
-    /// A pure SYN on this tuple: does it start a new connection? Yes when it
-    /// carries a new ISN and this one ended, or never got any answer (a new
-    /// attempt after giving up).
+    /// A pure SYN on this tuple: does it start a new connection? Yes when
+    /// its ISN differs from the one its sender used here (the port was
+    /// reused, whether or not this connection was seen to end); a SYN
+    /// retransmission, same ISN, never does.
     pub(super) fn is_new_generation(&self, seg: &Segment) -> bool {
-        if !seg.flags.syn() || seg.flags.ack() {
+        let f = seg.flags;
+        if !f.syn() || f.ack() || f.rst() {
             return false;
         }
-        let from = self.sender_side(seg);
-        let same_isn = self.side(from).isn == Some(seg.seq);
-        if same_isn {
-            return false;
-        }
-        self.ended() || (self.handshake.synack.is_none() && !self.ep[1].seen())
+        let ep = self.side(self.sender_side(seg));
+        let same_isn = match ep.isn {
+            Some(isn) => isn == seg.seq,
+            // SYN not captured: the peer's ACK of it fixed the origin.
+            None => ep.base == Some(seg.seq),
+        };
+        !same_isn
     }
 
     pub(super) fn sender_side(&self, seg: &Segment) -> Side {
@@ -193,7 +269,7 @@ impl Connection {
     }
 
     /// Feeds one segment: all state changes of a connection happen here.
-    pub(super) fn push(&mut self, seg: &Segment, cfg: &TrackerConfig) {
+    pub(super) fn push(&mut self, seg: &Segment, at: Timestamp, cfg: &TrackerConfig) {
         let from = self.sender_side(seg);
         let (me, peer) = (from.idx(), from.peer().idx());
         let f = seg.flags;
@@ -203,9 +279,9 @@ impl Connection {
         if seg.ts > self.last_time {
             self.last_time = seg.ts;
         }
-        if seg.ts > self.observed_until {
-            self.observed_until = seg.ts;
-        }
+        self.last_at = self.last_at.max(at);
+        self.observed_until = self.observed_until.max(at);
+        self.last_frame = self.last_frame.max(seg.frame);
 
         // Relative sequence numbers: the ISN when the SYN is captured, else
         // as if a SYN had come just before the first byte seen.
@@ -232,6 +308,11 @@ impl Connection {
             }
             let a = self.ep[peer].rel(seg.ack);
             rel_ack = Some(a);
+            // ACKs extend the peer's sequence space too, so a capture that
+            // holds only one direction keeps 64-bit positions past 2 GiB.
+            if !f.rst() {
+                self.ep[peer].advance_ref(seg.ack, a);
+            }
             // ACKs in RSTs are not trusted (Zeek does the same).
             if !f.rst() {
                 let ep = &mut self.ep[me];
@@ -241,6 +322,10 @@ impl Connection {
                 }
                 let p = &mut self.ep[peer];
                 if p.seen() && a > p.next_rel && a > p.acked_unseen_until {
+                    let from_rel = p.next_rel.max(p.acked_unseen_until);
+                    p.missed = p
+                        .missed
+                        .saturating_add(a.saturating_sub(from_rel).unsigned_abs());
                     p.acked_unseen_until = a;
                     p.gaps = p.gaps.saturating_add(1);
                     self.zeek.gap(from.peer(), p.gaps);
@@ -298,9 +383,6 @@ impl Connection {
                     let fact = self.rst_fact(from, seg, ord, rel_seq, prev_last_time);
                     self.first_rst = Some(Box::new(fact));
                     self.timeline.mark_last_from(from.peer());
-                    if self.ended_at.is_none() {
-                        self.ended_at = Some(seg.ts);
-                    }
                 }
                 Some(r) => {
                     let peer_silent = self.ep[peer].last_ord.is_none_or(|p| p < r.last_burst_ord);
@@ -354,15 +436,15 @@ impl Connection {
                 ord,
                 frame: seg.frame,
                 ts: seg.ts,
+                at,
             });
             key = true;
         }
         if seg.payload_len > 0 && !f.rst() {
             self.ep[peer].bytes_since_peer_payload = 0;
         }
-        if self.ended_at.is_none() && self.ep[0].fin.is_some() && self.ep[1].fin.is_some() {
-            self.ended_at = Some(seg.ts);
-        }
+        let control = self.control(from, seg);
+        self.set_state(self.next_state(from, control), at);
         key |= self.handshake.syn_ord == Some(ord)
             || self.handshake.synack_ord == Some(ord)
             || self.handshake.ack_ord == Some(ord);
@@ -370,6 +452,7 @@ impl Connection {
         self.timeline.push(
             TimelineEntry {
                 ord,
+                frame: seg.frame,
                 ts: seg.ts,
                 from,
                 flags: f,
@@ -381,6 +464,63 @@ impl Connection {
             },
             cfg,
         );
+    }
+
+    /// The segment's effect on the state, from its flags and, for a RST in
+    /// SYN-SENT, whether it acknowledges the SYN.
+    fn control(&self, from: Side, seg: &Segment) -> Control {
+        let f = seg.flags;
+        if f.rst() {
+            let acceptable = !(self.state == State::SynSent
+                && from == Side::Server
+                && !(f.ack() && self.ep[0].isn.map(|i| i.wrapping_add(1)) == Some(seg.ack)));
+            Control::Rst { acceptable }
+        } else if f.syn() {
+            if f.ack() {
+                Control::SynAck
+            } else {
+                Control::Syn
+            }
+        } else if f.fin() {
+            Control::Fin
+        } else if from == Side::Client && self.state == State::SynReceived && f.ack() {
+            Control::HandshakeAck
+        } else {
+            Control::Other
+        }
+    }
+
+    /// All state transitions, in one match over state and control.
+    fn next_state(&self, from: Side, control: Control) -> State {
+        use State::*;
+        match (self.state, control) {
+            (Reset | Closed, _) => self.state,
+            (_, Control::Rst { acceptable: false }) => self.state,
+            (_, Control::Rst { acceptable: true }) => Reset,
+            (Unsynchronised | SynSent, Control::Syn) => SynSent,
+            (Unsynchronised | SynSent | SynReceived, Control::SynAck) => SynReceived,
+            (SynReceived, Control::HandshakeAck) => Established,
+            (HalfClosed(closer), Control::Fin) if closer != from => Closed,
+            (HalfClosed(_), _) => self.state,
+            (_, Control::Fin) => HalfClosed(from),
+            (Unsynchronised, _) => Established,
+            (state, _) => state,
+        }
+    }
+
+    /// The one place the state changes; entering closed or reset records
+    /// when the connection ended.
+    fn set_state(&mut self, next: State, at: Timestamp) {
+        if next.ended() && !self.state.ended() {
+            self.ended_at = Some(at);
+        }
+        self.state = next;
+    }
+
+    /// Marks the segment count at which the connection ended, for expiry
+    /// when time stands still.
+    pub(super) fn note_ended_at_segment(&mut self, segment: u64) {
+        self.ended_at_segment = segment;
     }
 
     pub(super) fn rst_fact(
@@ -443,14 +583,25 @@ impl Connection {
         let rcv = &self.ep[from.peer().idx()];
         match rcv.highest_ack {
             Some(rcv_nxt) => {
-                let shift = if rcv.window_scaled {
-                    u32::from(rcv.wscale.unwrap_or(0).min(14))
-                } else {
-                    0
-                };
-                let wnd = i64::from(rcv.window) << shift;
                 let d = seq_diff(seg.seq, rcv_nxt);
-                Some(if wnd == 0 { d == 0 } else { d >= 0 && d < wnd })
+                let inside = |wnd: i64| if wnd == 0 { d == 0 } else { d >= 0 && d < wnd };
+                let raw = i64::from(rcv.window);
+                // The scale is known only when both SYNs were captured (it
+                // is negotiated there); a SYN's own window is never scaled.
+                let scale_known = self.handshake.syn.is_some() && self.handshake.synack.is_some();
+                if !rcv.window_scaled {
+                    Some(inside(raw))
+                } else if scale_known {
+                    Some(inside(raw << u32::from(rcv.wscale.unwrap_or(0).min(14))))
+                } else if inside(raw) {
+                    Some(true)
+                } else if inside(raw << 14) {
+                    // Inside the window for some scale, outside it for
+                    // others: the wire cannot tell.
+                    None
+                } else {
+                    Some(false)
+                }
             }
             // The receiver only sent a SYN (SYN-SENT): RFC 793 accepts the
             // RST when it acknowledges that SYN.

@@ -12,6 +12,8 @@ pub struct FinFact {
     pub ord: u64,
     pub frame: u64,
     pub ts: Timestamp,
+    /// Analysis time of the FIN (see `wire::Clock`).
+    pub at: Timestamp,
 }
 
 /// One direction of a connection: what one endpoint sent and acknowledged.
@@ -58,6 +60,9 @@ pub struct Endpoint {
     /// ACKs from the peer that covered sequence space never captured from
     /// this side (the capture dropped packets).
     pub gaps: u32,
+    /// Bytes of this side's sequence space the peer ACKed but the capture
+    /// never showed (Zeek's `missed_bytes`, per side).
+    pub missed: u64,
 }
 
 impl Endpoint {
@@ -86,6 +91,7 @@ impl Endpoint {
             bytes_since_peer_payload: 0,
             acked_unseen_until: 0,
             gaps: 0,
+            missed: 0,
         }
     }
 

@@ -8,15 +8,17 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `connection` → `attempt` → `table`.
+//! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` → `table`.
 
 mod attempt;
 mod config;
 mod connection;
+mod end;
 mod endpoint;
 mod key;
 mod roles;
 mod side;
+mod stream;
 mod table;
 mod timeline;
 mod zeek;
@@ -27,8 +29,10 @@ mod tests;
 pub(crate) mod testwire;
 
 pub use config::{TrackerConfig, DEFAULT_MAX_OPEN};
-pub use connection::{Connection, Handshake, RstFact};
+pub use connection::{Connection, Handshake, RstFact, State};
+pub use end::EndReason;
 pub use endpoint::{Endpoint, FinFact};
 pub use side::{ReplyTo, Side};
+pub use stream::StreamTrack;
 pub use table::{Tracker, TrackerStats};
 pub use timeline::{Timeline, TimelineEntry};

@@ -1,17 +1,24 @@
 //! The connection table: keys each segment to its connection, finishes
-//! connections when they end, expire or are evicted, and hands them on.
+//! connections when they end, expire or are evicted, and hands them on with
+//! the reason it let go.
+//!
+//! Time here is analysis time from the tracker's [`Clock`]: monotone and
+//! immune to clock steps, so a step back or a far-future record never
+//! finishes or splits a connection by itself.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::wire::{Segment, Timestamp};
+use crate::wire::{Clock, Segment, Timestamp};
 
 use super::attempt::Attempt;
 use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
+use super::end::EndReason;
 use super::key::{EndpointKey, TupleKey};
+use super::stream::StreamBook;
 
 /// What the table holds per tuple.
 #[derive(Debug)]
@@ -21,21 +28,22 @@ pub(super) enum Slot {
 }
 
 impl Slot {
-    pub(super) fn first_frame(&self) -> u64 {
+    fn first_frame(&self) -> u64 {
         match self {
             Slot::Attempt(a) => a.first.frame,
             Slot::Conn(c) => c.first_frame,
         }
     }
 
-    pub(super) fn last_time(&self) -> Timestamp {
+    /// Analysis time of the latest segment.
+    fn last_at(&self) -> Timestamp {
         match self {
-            Slot::Attempt(a) => a.last_time(),
-            Slot::Conn(c) => c.last_time,
+            Slot::Attempt(a) => a.last_at(),
+            Slot::Conn(c) => c.last_at,
         }
     }
 
-    pub(super) fn into_connection(self, key: &TupleKey, cfg: &TrackerConfig) -> Connection {
+    fn into_connection(self, key: &TupleKey, cfg: &TrackerConfig) -> Connection {
         match self {
             Slot::Attempt(a) => a.replay(key, cfg),
             Slot::Conn(c) => *c,
@@ -45,7 +53,7 @@ impl Slot {
 
 /// How long an ended connection waits for late segments: a few of its round
 /// trips plus one retransmission timeout, at most `grace`.
-pub(super) fn grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
+fn grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
     let max = ns(cfg.grace);
     match c.handshake_rtt_ns() {
         Some(rtt) => ns(cfg.grace_floor)
@@ -56,13 +64,24 @@ pub(super) fn grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
 }
 
 /// When an ended connection's grace runs out if nothing more arrives.
-pub(super) fn deadline(cfg: &TrackerConfig, c: &Connection) -> i64 {
-    let end = c.ended_at.map_or(c.last_time.0, |t| t.0);
-    end.max(c.last_time.0).saturating_add(grace_ns(cfg, c))
+fn deadline(cfg: &TrackerConfig, c: &Connection) -> i64 {
+    let end = c.ended_at.map_or(c.last_at.0, |t| t.0);
+    end.max(c.last_at.0).saturating_add(grace_ns(cfg, c))
 }
 
+/// An ended connection also expires after this many further segments while
+/// analysis time has moved less than [`STILL_TIME_NS`]: with constant
+/// timestamps (Simple Packet Blocks, anonymised captures) time never runs
+/// out, and memory must still follow the open connections.
+const STILL_SEGMENTS: u64 = 10_000;
+const STILL_TIME_NS: i64 = 1_000_000;
+
+/// Evicted tuples remembered so a later segment on one is known to continue
+/// an evicted connection; the oldest are forgotten first.
+const EVICTED_REMEMBERED: usize = 65_536;
+
 /// Counters over everything the tracker saw.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrackerStats {
     pub connections: u64,
     pub segments: u64,
@@ -74,71 +93,108 @@ pub struct TrackerStats {
     /// Connections finished before their timeout because `max_open` were
     /// already open (the longest idle go first).
     pub finished_early: u64,
+    /// The analysis clock, with the steps it detected.
+    pub clock: Clock,
 }
 
-/// An ended connection's grace deadline: (capture time in ns, first frame
+/// An ended connection's grace deadline: (analysis time in ns, first frame
 /// of the connection, its tuple). The first frame tells a later generation
 /// of the tuple from the one that ended.
-pub(super) type Due = Reverse<(i64, u64, TupleKey)>;
+type Due = Reverse<(i64, u64, TupleKey)>;
 
 /// Connections keyed by canonical 4-tuple.
 ///
 /// Connections are emitted (finished) in this order, which depends only on
 /// the input: (1) at a segment, ended connections whose grace ran out by
-/// that segment's time, by first frame; then the previous generation of the
+/// that segment's analysis time (or that stood still for
+/// [`STILL_SEGMENTS`]), by first frame; then the previous generation of the
 /// segment's own tuple if the segment starts a new one; then, if the open
 /// limit is reached, the longest-idle connection; (2) at a sweep, idle
 /// connections past their timeout, by first frame; (3) at the end, all
 /// others, by first frame.
 pub struct Tracker {
-    pub(super) cfg: TrackerConfig,
+    cfg: TrackerConfig,
     /// Boxed so that the table's spare capacity costs 16 bytes per slot
     /// (key and pointer), not a whole connection.
-    pub(super) map: FxHashMap<TupleKey, Slot>,
-    pub(super) now: Timestamp,
-    pub(super) last_sweep: Timestamp,
-    pub(super) since_sweep: u64,
-    pub(super) stats: TrackerStats,
+    map: FxHashMap<TupleKey, Slot>,
+    last_sweep: Timestamp,
+    since_sweep: u64,
+    stats: TrackerStats,
     /// Connections each endpoint took part in, for inferring the server of a
     /// connection seen mid-stream. Endpoints seen once (ephemeral client
     /// ports) are pruned when the table outgrows the open connections by
     /// 65 536, so this stays near the number of servers plus open clients.
-    pub(super) fan: FxHashMap<EndpointKey, u32>,
+    fan: FxHashMap<EndpointKey, u32>,
     /// Fan table size that triggers the next pruning.
-    pub(super) fan_limit: usize,
+    fan_limit: usize,
     /// Grace deadlines of ended connections, earliest first: checked at
     /// every segment, so an ended connection is freed as soon as its grace
-    /// runs out instead of at the next sweep.
-    pub(super) due: BinaryHeap<Due>,
+    /// runs out instead of at the next sweep. Rebuilt when stale entries
+    /// outnumber the open connections, so it stays bounded by them.
+    due: BinaryHeap<Due>,
+    /// Ended connections in the order they ended, with the segment count
+    /// then: (segment count, first frame, tuple), for [`STILL_SEGMENTS`].
+    ended: VecDeque<(u64, u64, TupleKey)>,
     /// Candidates for finishing early when `max_open` is reached: the
     /// longest-idle connections at the last scan, as (last time, first
     /// frame, tuple), the oldest last.
-    pub(super) victims: Vec<(i64, u64, TupleKey)>,
+    victims: Vec<(i64, u64, TupleKey)>,
+    /// Tuples of connections evicted while established, oldest first.
+    evicted: FxHashSet<TupleKey>,
+    evicted_order: VecDeque<TupleKey>,
+    /// tshark's stream numbering, carried across rstscope's connections.
+    streams: StreamBook,
 
     /// First times of the connections open now (a multiset, nanoseconds ->
     /// how many): the earliest is the watermark below which no row can
     /// still appear, so outputs may release time-ordered rows.
-    pub(super) open_since: std::collections::BTreeMap<i64, u32>,
+    open_since: std::collections::BTreeMap<i64, u32>,
 }
 
 /// Fan table entries allowed beyond the open connections before pruning.
-pub(super) const FAN_SLACK: usize = 65_536;
+const FAN_SLACK: usize = 65_536;
 
-/// [`Tracker::expired`], as a function of the configuration alone so the
-/// per-segment path can call it while it holds the connection mutably.
-pub(super) fn conn_expired(cfg: &TrackerConfig, c: &Connection, now: Timestamp) -> bool {
-    let idle = now.0.saturating_sub(c.last_time.0);
+/// Whether a connection is past its grace (ended) or its idle or attempt
+/// timeout (not ended), at analysis time `now`; a function of the
+/// configuration alone so the per-segment path can call it while it holds
+/// the connection mutably.
+fn conn_expired(cfg: &TrackerConfig, c: &Connection, now: Timestamp) -> bool {
+    let idle = now.0.saturating_sub(c.last_at.0);
     if let Some(end) = c.ended_at {
         let grace = grace_ns(cfg, c);
         return now.0.saturating_sub(end.0) >= grace && idle >= grace;
     }
-    let attempt = !c.ep[1].seen() || !c.ep[0].seen();
-    let limit = if attempt {
+    idle >= ns(idle_limit(cfg, c))
+}
+
+/// A connection attempt the responder never answered (or one side only)
+/// waits `attempt_timeout`; an established one `idle_timeout`.
+fn idle_limit(cfg: &TrackerConfig, c: &Connection) -> std::time::Duration {
+    if !c.ep[1].seen() || !c.ep[0].seen() {
         cfg.attempt_timeout
     } else {
         cfg.idle_timeout
-    };
-    idle >= ns(limit)
+    }
+}
+
+/// Why an expired connection is finished: it had ended, or it went idle.
+fn expiry_reason(c: &Connection) -> EndReason {
+    if !c.ended() {
+        EndReason::IdleTimeout
+    } else if c.rst_count > 0 {
+        EndReason::Reset
+    } else {
+        EndReason::Closed
+    }
+}
+
+/// At the end of the capture: ended ones say how, the rest are still open.
+fn final_reason(c: &Connection) -> EndReason {
+    if c.ended() {
+        expiry_reason(c)
+    } else {
+        EndReason::EndOfCapture
+    }
 }
 
 impl Tracker {
@@ -146,14 +202,17 @@ impl Tracker {
         Tracker {
             cfg,
             map: FxHashMap::default(),
-            now: Timestamp(i64::MIN),
             last_sweep: Timestamp(i64::MIN),
             since_sweep: 0,
             stats: TrackerStats::default(),
             fan: FxHashMap::default(),
             fan_limit: FAN_SLACK,
             due: BinaryHeap::new(),
+            ended: VecDeque::new(),
             victims: Vec::new(),
+            evicted: FxHashSet::default(),
+            evicted_order: VecDeque::new(),
+            streams: StreamBook::default(),
             open_since: std::collections::BTreeMap::new(),
         }
     }
@@ -165,19 +224,21 @@ impl Tracker {
         self.open_since.keys().next().map(|&ns| Timestamp(ns))
     }
 
-    pub fn stats(&self) -> TrackerStats {
-        self.stats
+    pub fn stats(&self) -> &TrackerStats {
+        &self.stats
     }
 
     pub fn open_connections(&self) -> usize {
         self.map.len()
     }
 
+    fn now(&self) -> Timestamp {
+        self.stats.clock.now()
+    }
+
     /// Feeds one segment; finished connections go to `emit`.
     pub fn push(&mut self, seg: &Segment, emit: &mut dyn FnMut(Connection)) {
-        if seg.ts > self.now {
-            self.now = seg.ts;
-        }
+        let at = self.stats.clock.observe(seg.ts, seg.frame);
         self.stats.segments = self.stats.segments.saturating_add(1);
         if seg.flags.rst() {
             self.stats.rst_segments = self.stats.rst_segments.saturating_add(1);
@@ -188,33 +249,38 @@ impl Tracker {
         } else {
             TupleKey::new(seg.dst, seg.src)
         };
+        let segments = self.stats.segments;
         // Most segments belong to an established connection that goes on:
         // one table lookup for them. New tuples, attempts and restarts take
         // the general way below.
         if let Some(Slot::Conn(conn)) = self.map.get_mut(&key) {
-            if !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, seg.ts) {
+            if !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at) {
                 let was_ended = conn.ended();
-                conn.push(seg, &self.cfg);
+                conn.stream.on_segment(seg, &mut self.streams.next);
+                conn.push(seg, at, &self.cfg);
                 if !was_ended && conn.ended() {
-                    let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key));
+                    conn.note_ended_at_segment(segments);
+                    let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key.clone()));
                     self.due.push(due);
+                    self.ended.push_back((segments, conn.first_frame, key));
                 }
                 self.after_segment(emit);
                 return;
             }
         }
         let restart = match self.map.get(&key) {
-            Some(Slot::Conn(c)) => c.is_new_generation(seg) || self.expired(c, seg.ts),
-            Some(Slot::Attempt(a)) => {
-                a.is_new_generation(seg, &key) || self.attempt_expired(a, seg.ts)
+            Some(Slot::Conn(c)) if c.is_new_generation(seg) => Some(EndReason::NewGeneration),
+            Some(Slot::Conn(c)) if conn_expired(&self.cfg, c, at) => Some(expiry_reason(c)),
+            Some(Slot::Attempt(a)) if a.is_new_generation(seg, &key) => {
+                Some(EndReason::NewGeneration)
             }
-            None => false,
+            Some(Slot::Attempt(a)) if self.attempt_expired(a, at) => Some(EndReason::IdleTimeout),
+            _ => None,
         };
-        if restart {
+        if let Some(reason) = restart {
             if let Some(old) = self.map.remove(&key) {
-                let mut old = old.into_connection(&key, &self.cfg);
-                old.observed_until = old.observed_until.max(seg.ts);
-                self.finish_one(old, emit);
+                let old = old.into_connection(&key, &self.cfg);
+                self.finish_one(old, reason, emit);
             }
         }
         let mut created = false;
@@ -233,11 +299,19 @@ impl Tracker {
                 let n = self.fan.entry(ep).or_insert(0);
                 *n = n.saturating_add(1);
             }
+            let continues = !self.evicted.is_empty() && self.evicted.remove(&key);
+            let mut stream = self.streams.start(&key);
             let slot = if Attempt::starts(seg) {
                 created = true;
-                Slot::Attempt(Box::new(Attempt::new(seg)))
+                stream.on_segment(seg, &mut self.streams.next);
+                let mut a = Attempt::new(seg, at);
+                a.stream = stream.tcp_stream();
+                Slot::Attempt(Box::new(a))
             } else {
-                Slot::Conn(Box::new(Connection::new(seg, fan)))
+                let mut c = Connection::new(seg, at, fan);
+                c.continues_evicted = continues;
+                c.stream = stream;
+                Slot::Conn(Box::new(c))
             };
             self.map.insert(key.clone(), slot);
         }
@@ -247,17 +321,20 @@ impl Tracker {
         if !created {
             if let Slot::Attempt(a) = slot {
                 if a.takes(seg, &key) {
-                    a.add(seg);
+                    a.add(seg, at);
                 } else {
                     *slot = Slot::Conn(Box::new(a.replay(&key, &self.cfg)));
                 }
             }
             if let Slot::Conn(conn) = slot {
                 let was_ended = conn.ended();
-                conn.push(seg, &self.cfg);
+                conn.stream.on_segment(seg, &mut self.streams.next);
+                conn.push(seg, at, &self.cfg);
                 if !was_ended && conn.ended() {
-                    let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key));
+                    conn.note_ended_at_segment(segments);
+                    let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key.clone()));
                     self.due.push(due);
+                    self.ended.push_back((segments, conn.first_frame, key));
                 }
             }
         }
@@ -265,7 +342,7 @@ impl Tracker {
     }
 
     /// Bookkeeping after every segment, whichever way it went.
-    pub(super) fn after_segment(&mut self, emit: &mut dyn FnMut(Connection)) {
+    fn after_segment(&mut self, emit: &mut dyn FnMut(Connection)) {
         self.stats.peak_open = self.stats.peak_open.max(self.map.len());
         if self.fan.len() > self.fan_limit {
             self.prune_fan();
@@ -273,10 +350,10 @@ impl Tracker {
 
         // Idle expiry is amortised: a sweep visits every open connection, so
         // run one only after at least a quarter as many packets as there are
-        // open connections, and at most once per second of capture time.
+        // open connections, and at most once per second of analysis time.
         self.since_sweep = self.since_sweep.saturating_add(1);
         if self.since_sweep.saturating_mul(4) >= self.map.len() as u64
-            && self.now.0.saturating_sub(self.last_sweep.0) >= 1_000_000_000
+            && self.now().0.saturating_sub(self.last_sweep.0) >= 1_000_000_000
         {
             self.sweep(emit);
         }
@@ -286,33 +363,37 @@ impl Tracker {
     /// ports), so the fan table cannot grow with the capture (a SYN flood
     /// from random ports adds one per attempt). The next pruning waits until
     /// the table has grown by as much again, so its cost is amortised.
-    pub(super) fn prune_fan(&mut self) {
+    fn prune_fan(&mut self) {
         self.fan.retain(|_, n| *n >= 2);
         self.fan.shrink_to(self.fan.len().saturating_mul(2));
         self.fan_limit = self.map.len().max(self.fan.len()).saturating_add(FAN_SLACK);
     }
 
-    /// How long an ended connection waits for late segments: a few of its
-    /// round trips plus one retransmission timeout, at most `grace`.
-    pub(super) fn expired(&self, c: &Connection, now: Timestamp) -> bool {
-        conn_expired(&self.cfg, c, now)
+    /// [`conn_expired`] for an attempt: never ended, only one side seen.
+    fn attempt_expired(&self, a: &Attempt, now: Timestamp) -> bool {
+        now.0.saturating_sub(a.last_at().0) >= ns(self.cfg.attempt_timeout)
     }
 
-    /// [`Tracker::expired`] for an attempt: never ended, only one side seen.
-    pub(super) fn attempt_expired(&self, a: &Attempt, now: Timestamp) -> bool {
-        now.0.saturating_sub(a.last_time().0) >= ns(self.cfg.attempt_timeout)
-    }
-
-    pub(super) fn slot_expired(&self, s: &Slot, now: Timestamp) -> bool {
+    fn slot_expired(&self, s: &Slot, now: Timestamp) -> bool {
         match s {
-            Slot::Conn(c) => self.expired(c, now),
+            Slot::Conn(c) => conn_expired(&self.cfg, c, now),
             Slot::Attempt(a) => self.attempt_expired(a, now),
         }
     }
 
-    /// Finishes the ended connections whose grace ran out by now.
-    pub(super) fn finish_due(&mut self, emit: &mut dyn FnMut(Connection)) {
-        let now = self.now;
+    /// An ended connection that stood still: [`STILL_SEGMENTS`] segments
+    /// since it ended while analysis time barely moved.
+    fn stood_still(&self, c: &Connection, now: Timestamp) -> bool {
+        let end = c.ended_at.map_or(c.last_at.0, |t| t.0);
+        c.ended()
+            && self.stats.segments.saturating_sub(c.ended_at_segment) >= STILL_SEGMENTS
+            && now.0.saturating_sub(end) < STILL_TIME_NS
+    }
+
+    /// Finishes the ended connections whose grace ran out by now, and those
+    /// that stood still for [`STILL_SEGMENTS`].
+    fn finish_due(&mut self, emit: &mut dyn FnMut(Connection)) {
+        let now = self.now();
         let mut done: Vec<(u64, TupleKey, Slot)> = Vec::new();
         while let Some(Reverse((at, first_frame, _))) = self.due.peek() {
             if *at > now.0 {
@@ -340,43 +421,81 @@ impl Tracker {
                 }
             }
         }
+        let segments = self.stats.segments;
+        while let Some((ended_at, first_frame, _)) = self.ended.front() {
+            if segments.saturating_sub(*ended_at) < STILL_SEGMENTS {
+                break;
+            }
+            let first_frame = *first_frame;
+            let Some((_, _, key)) = self.ended.pop_front() else {
+                break;
+            };
+            let still = match self.map.get(&key) {
+                Some(Slot::Conn(c)) => c.first_frame == first_frame && self.stood_still(c, now),
+                _ => false,
+            };
+            if still {
+                if let Some(s) = self.map.remove(&key) {
+                    done.push((first_frame, key, s));
+                }
+            }
+        }
+        if self.due.len() > self.map.len().saturating_mul(2).saturating_add(1024) {
+            self.rebuild_due();
+        }
         if done.is_empty() {
             return;
         }
         done.sort_by_key(|d| d.0);
         for (_, key, s) in done {
-            let mut c = s.into_connection(&key, &self.cfg);
-            c.observed_until = c.observed_until.max(now);
-            self.finish_one(c, emit);
+            let c = s.into_connection(&key, &self.cfg);
+            let reason = expiry_reason(&c);
+            self.finish_one(c, reason, emit);
         }
+    }
+
+    /// Drops deadlines of connections that are gone or were replaced, so
+    /// the heap never outgrows the open connections.
+    fn rebuild_due(&mut self) {
+        let map = &self.map;
+        let live: Vec<Due> = std::mem::take(&mut self.due)
+            .into_vec()
+            .into_iter()
+            .filter(|Reverse((_, first, key))| {
+                matches!(map.get(key), Some(Slot::Conn(c)) if c.first_frame == *first && c.ended())
+            })
+            .collect();
+        self.due = BinaryHeap::from(live);
     }
 
     /// `max_open` reached: finishes the connection idle the longest. The
     /// candidates come from a scan of the table that keeps the longest-idle
     /// sixteenth, so the scan is paid once per that many connections; a
     /// candidate that saw traffic since is passed over.
-    pub(super) fn finish_longest_idle(&mut self, emit: &mut dyn FnMut(Connection)) {
+    fn finish_longest_idle(&mut self, emit: &mut dyn FnMut(Connection)) {
         for _rescan in 0..2 {
             while let Some((last, first_frame, key)) = self.victims.pop() {
                 let fresh = self
                     .map
                     .get(&key)
-                    .is_some_and(|s| s.first_frame() == first_frame && s.last_time().0 == last);
+                    .is_some_and(|s| s.first_frame() == first_frame && s.last_at().0 == last);
                 if !fresh {
                     continue;
                 }
                 if let Some(s) = self.map.remove(&key) {
-                    let mut c = s.into_connection(&key, &self.cfg);
-                    c.observed_until = c.observed_until.max(self.now);
+                    let c = s.into_connection(&key, &self.cfg);
                     self.stats.finished_early = self.stats.finished_early.saturating_add(1);
-                    self.finish_one(c, emit);
+                    if !c.ended() {
+                        self.remember_evicted(key);
+                    }
+                    self.finish_one(c, EndReason::Evicted, emit);
                     return;
                 }
             }
             let want = (self.map.len() / 16).max(1);
             let mut oldest: BinaryHeap<(i64, u64, &TupleKey)> = BinaryHeap::with_capacity(want + 1);
             for (k, s) in &self.map {
-                oldest.push((s.last_time().0, s.first_frame(), k));
+                oldest.push((s.last_at().0, s.first_frame(), k));
                 if oldest.len() > want {
                     oldest.pop();
                 }
@@ -392,10 +511,22 @@ impl Tracker {
         }
     }
 
-    pub(super) fn sweep(&mut self, emit: &mut dyn FnMut(Connection)) {
+    /// Remembers an evicted tuple (bounded, oldest forgotten first).
+    fn remember_evicted(&mut self, key: TupleKey) {
+        if self.evicted_order.len() >= EVICTED_REMEMBERED {
+            if let Some(old) = self.evicted_order.pop_front() {
+                self.evicted.remove(&old);
+            }
+        }
+        if self.evicted.insert(key.clone()) {
+            self.evicted_order.push_back(key);
+        }
+    }
+
+    fn sweep(&mut self, emit: &mut dyn FnMut(Connection)) {
         self.since_sweep = 0;
-        self.last_sweep = self.now;
-        let now = self.now;
+        let now = self.now();
+        self.last_sweep = now;
         let keys: Vec<TupleKey> = self
             .map
             .iter()
@@ -408,9 +539,9 @@ impl Tracker {
             .collect();
         done.sort_by_key(|d| d.0);
         for (_, key, s) in done {
-            let mut c = s.into_connection(&key, &self.cfg);
-            c.observed_until = c.observed_until.max(now);
-            self.finish_one(c, emit);
+            let c = s.into_connection(&key, &self.cfg);
+            let reason = expiry_reason(&c);
+            self.finish_one(c, reason, emit);
         }
         if self.fan.len() > self.map.len().saturating_mul(4).saturating_add(FAN_SLACK) {
             self.prune_fan();
@@ -424,7 +555,22 @@ impl Tracker {
         }
     }
 
-    pub(super) fn finish_one(&mut self, c: Connection, emit: &mut dyn FnMut(Connection)) {
+    /// Hands a connection on with the reason the tracker let go of it.
+    fn finish_one(
+        &mut self,
+        mut c: Connection,
+        reason: EndReason,
+        emit: &mut dyn FnMut(Connection),
+    ) {
+        c.observed_until = c.observed_until.max(self.now());
+        c.end_reason = reason;
+        let (a, b) = (c.ep[0].addr, c.ep[1].addr);
+        let key = if a <= b {
+            TupleKey::new(a, b)
+        } else {
+            TupleKey::new(b, a)
+        };
+        self.streams.ended(key, c.stream);
         if let std::collections::btree_map::Entry::Occupied(mut e) =
             self.open_since.entry(c.first_time.0)
         {
@@ -439,9 +585,10 @@ impl Tracker {
 
     /// End of capture: emits every connection still open, by first frame.
     pub fn finish(mut self, emit: &mut dyn FnMut(Connection)) -> TrackerStats {
-        let now = self.now;
         self.due.clear();
+        self.ended.clear();
         self.fan = FxHashMap::default();
+        self.streams.clear();
         let mut rest: Vec<(u64, TupleKey, Slot)> = self
             .map
             .drain()
@@ -449,9 +596,9 @@ impl Tracker {
             .collect();
         rest.sort_by_key(|d| d.0);
         for (_, key, s) in rest {
-            let mut c = s.into_connection(&key, &self.cfg);
-            c.observed_until = c.observed_until.max(now);
-            self.finish_one(c, emit);
+            let c = s.into_connection(&key, &self.cfg);
+            let reason = final_reason(&c);
+            self.finish_one(c, reason, emit);
         }
         self.stats
     }

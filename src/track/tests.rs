@@ -104,12 +104,66 @@ fn port_reuse_starts_new_generation() {
 }
 
 #[test]
-fn new_syn_on_open_connection_is_not_new_generation() {
+fn new_isn_on_open_connection_starts_a_new_generation() {
     let mut w = Wire::new();
     w.handshake().c(P | A, 1, 1, 5);
     w.c_isn = 77;
     w.c(S, 0, 0, 0);
-    assert_eq!(w.track().len(), 1);
+    let v = w.track();
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0].end_reason, EndReason::NewGeneration);
+    assert_eq!(v[0].segments, 4);
+    assert_eq!(v[1].segments, 1);
+}
+
+#[test]
+fn same_isn_syn_after_bare_rsts_stays_one_connection() {
+    let mut w = Wire::new();
+    // Bare RSTs (no ACK) do not reset a SYN-SENT client: it retransmits.
+    for dt in [0, 1_000_000, 2_000_000, 4_000_000, 8_000_000] {
+        w.seg(true, S, 0, 0, 0, dt).s(R, 0, 0, 0);
+    }
+    let c = w.one();
+    assert_eq!(c.handshake.syn_count, 5);
+    assert_eq!(c.rst_count, 5);
+    assert_eq!(c.state, State::SynSent);
+}
+
+#[test]
+fn refusal_with_ack_of_the_syn_ends_the_attempt() {
+    let mut w = Wire::new();
+    w.c(S, 0, 0, 0).s(R | A, 0, 1, 0);
+    let c = w.one();
+    assert_eq!(c.state, State::Reset);
+    assert_eq!(c.end_reason, EndReason::Reset);
+}
+
+#[test]
+fn states_follow_the_handshake_and_the_close() {
+    let mut w = Wire::new();
+    w.handshake().c(F | A, 1, 1, 0);
+    let half = w.one();
+    assert_eq!(half.state, State::HalfClosed(Side::Client));
+    assert_eq!(half.end_reason, EndReason::EndOfCapture);
+    w.s(F | A, 1, 2, 0).c(A, 2, 2, 0);
+    let closed = w.one();
+    assert_eq!(closed.state, State::Closed);
+    assert_eq!(closed.end_reason, EndReason::Closed);
+}
+
+#[test]
+fn one_way_acks_extend_past_2_gib() {
+    // Only the client's ACKs of a 3 GiB download: the server's space is
+    // known from them alone.
+    let mut w = Wire::new();
+    w.c(S, 0, 0, 0);
+    let step = 65_536u32;
+    for i in 1..=49_152u32 {
+        w.c(A, 1, 1u32.wrapping_add(i.wrapping_mul(step)), 0);
+    }
+    let c = w.one();
+    // The SYN-ACK was not captured: the first ACK seen is relative 1.
+    assert_eq!(c.client().highest_ack_rel, Some(1 + 49_151 * 65_536));
 }
 
 #[test]
@@ -351,7 +405,7 @@ fn max_open_passes_over_connections_that_became_active() {
 
 #[test]
 fn kept_timeline_entries_are_compact() {
-    assert!(std::mem::size_of::<Kept>() <= 32);
+    assert!(std::mem::size_of::<Kept>() <= 40);
     for v in [
         0i64,
         1,
@@ -403,4 +457,21 @@ fn retransmissions_use_zeek_log_scale() {
     let c = w.one();
     // 'T' once at the first and once at the 10th retransmission.
     assert_eq!(c.history().matches('T').count(), 2);
+}
+
+#[test]
+fn zeek_marks_a_first_segment_from_the_server_with_a_caret() {
+    // Capture starts with the server's SYN-ACK (Zeek's SHR ^hdaf case).
+    let mut w = Wire::new();
+    w.s(S | A, 0, 1, 0)
+        .s(P | A, 1, 1, 10)
+        .s(A, 11, 1, 0)
+        .s(F | A, 11, 1, 0);
+    let c = w.one();
+    assert_eq!(c.history(), "^hdaf");
+    assert_eq!(c.zeek_state(), "SHR");
+    // A connection that starts with the client's SYN has none.
+    let mut w = Wire::new();
+    w.handshake();
+    assert!(!w.one().history().contains('^'));
 }

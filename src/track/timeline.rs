@@ -13,6 +13,8 @@ use super::side::Side;
 pub struct TimelineEntry {
     /// Position of the segment within its connection (0-based).
     pub ord: u64,
+    /// Frame number in the capture (1-based, across rotated files).
+    pub frame: u64,
     pub ts: Timestamp,
     pub from: Side,
     pub flags: Flags,
@@ -54,12 +56,13 @@ impl Rel40 {
 pub(super) const KEPT_SERVER: u8 = 1;
 pub(super) const KEPT_KEY: u8 = 2;
 
-/// What the timeline stores per kept segment: 32 bytes, half of the expanded
+/// What the timeline stores per kept segment: 40 bytes, less than the expanded
 /// [`TimelineEntry`] (with thousands of connections open the timelines are
 /// most of the tracker's memory).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Kept {
     pub(super) ts: Timestamp,
+    pub(super) frame: u64,
     pub(super) seq: u32,
     pub(super) ack: u32,
     /// Position in the connection, saturating at `u32::MAX`.
@@ -99,6 +102,7 @@ impl Kept {
         );
         TimelineEntry {
             ord: u64::from(self.ord),
+            frame: self.frame,
             ts: self.ts,
             from: self.side(),
             flags: self.flags,
@@ -117,6 +121,7 @@ impl From<TimelineEntry> for Kept {
         let ack = Rel40::new(e.rel_ack.unwrap_or(0));
         Kept {
             ts: e.ts,
+            frame: e.frame,
             seq: seq.lo,
             ack: ack.lo,
             ord: u32::try_from(e.ord).unwrap_or(u32::MAX),

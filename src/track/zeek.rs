@@ -106,6 +106,8 @@ fn letter(c: char, from: Side) -> char {
 pub struct Zeek {
     ep: [ZeekEndpoint; 2],
     history: String,
+    /// A segment was seen (the first one decides Zeek's `^`).
+    started: bool,
 }
 
 impl Zeek {
@@ -125,6 +127,15 @@ impl Zeek {
     /// window and retransmission letters, then the endpoint state machine.
     pub fn on_segment(&mut self, from: Side, seg: &Segment, rel_seq: i64, rxmit: bool) {
         let (me, peer) = (from.idx(), from.peer().idx());
+        // Zeek's originator is the first packet's sender until it flips
+        // roles, which it marks with `^`: our client is the originator after
+        // the flip, so a first segment from our server means Zeek flipped.
+        if !self.started {
+            self.started = true;
+            if from == Side::Server {
+                self.history.push('^');
+            }
+        }
         self.update_history(from, seg, rel_seq);
         let f = seg.flags;
         if seg.window == 0

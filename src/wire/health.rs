@@ -1,6 +1,7 @@
 //! Capture health: an account of every packet read. Nothing is dropped
 //! silently; each packet is either a TCP segment or counted under a reason.
 
+use super::clock::{Clock, ClockStep};
 use super::segment::Timestamp;
 use serde::Serialize;
 
@@ -102,6 +103,46 @@ pub struct Health {
     /// Files whose time range interleaved with another's: their packets were
     /// merged by timestamp.
     pub files_interleaved: u64,
+    /// Most connections tracked at once.
+    pub peak_open_connections: u64,
+    /// Clock steps of the capture's timestamps (see `wire::Clock`): all of
+    /// them counted, the first ones listed with where they happened.
+    pub clock_steps_total: u64,
+    pub clock_steps: Vec<ClockStepAt>,
+}
+
+/// A clock step and the file it happened in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClockStepAt {
+    #[serde(flatten)]
+    pub step: ClockStep,
+    pub file: String,
+}
+
+impl Health {
+    /// Records the clock's steps, naming each one's file from the frame
+    /// numbers (files are read in order, frames numbered across them).
+    pub fn set_clock(&mut self, clock: &Clock) {
+        self.clock_steps_total = clock.steps_total();
+        self.clock_steps = clock
+            .steps()
+            .iter()
+            .map(|step| {
+                let mut before = 0u64;
+                let file = self
+                    .files
+                    .iter()
+                    .find(|f| {
+                        before += f.packets;
+                        step.frame <= before
+                    })
+                    .or(self.files.last())
+                    .map(|f| f.file.clone())
+                    .unwrap_or_default();
+                ClockStepAt { step: *step, file }
+            })
+            .collect();
+    }
 }
 
 impl Health {
@@ -147,6 +188,9 @@ impl Health {
             "interrupted": self.interrupted,
             "files_reordered": self.files_reordered,
             "files_interleaved": self.files_interleaved,
+            "peak_open_connections": self.peak_open_connections,
+            "clock_steps_total": self.clock_steps_total,
+            "clock_steps": self.clock_steps,
         })
     }
 

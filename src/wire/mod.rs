@@ -5,8 +5,10 @@
 //!
 //! May import: nothing of the crate.
 
+mod clock;
 mod health;
 mod segment;
 
-pub use health::{FileSummary, Health, SkipReason};
+pub use clock::{Clock, ClockStep, StepDirection, BACKWARD_STEP_NS, FORWARD_STEP_NS};
+pub use health::{ClockStepAt, FileSummary, Health, SkipReason};
 pub use segment::{seq_diff, seq_le, seq_lt, Flags, Segment, Timestamp};

@@ -8,6 +8,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{IpNumber, Ipv4Header, TcpHeader};
 
+pub mod bin;
+pub mod captures;
+
 pub const SYN: u8 = 0x02;
 pub const FIN: u8 = 0x01;
 pub const RST: u8 = 0x04;
@@ -26,19 +29,29 @@ pub struct Tcp {
     pub ttl: u8,
     /// Bytes of TCP options (NOPs), a multiple of 4.
     pub options: usize,
+    /// The window field as written (unscaled).
+    pub window: u16,
+    /// A window-scale option (kind 3) with this shift, after the NOPs.
+    pub wscale: Option<u8>,
 }
 
 impl Tcp {
     pub fn new(src: &str, dst: &str, flags: u8) -> Tcp {
+        Tcp::between(src.parse().unwrap(), dst.parse().unwrap(), flags)
+    }
+
+    pub fn between(src: SocketAddr, dst: SocketAddr, flags: u8) -> Tcp {
         Tcp {
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
+            src,
+            dst,
             seq: 1000,
             ack: 0,
             flags,
             payload: 0,
             ttl: 64,
             options: 0,
+            window: 65535,
+            wscale: None,
         }
     }
 
@@ -58,17 +71,29 @@ impl Tcp {
         self.ttl = ttl;
         self
     }
+    pub fn window(mut self, window: u16) -> Tcp {
+        self.window = window;
+        self
+    }
+    pub fn wscale(mut self, shift: u8) -> Tcp {
+        self.wscale = Some(shift);
+        self
+    }
 
     /// TCP header and payload bytes.
     pub fn tcp_bytes(&self) -> Vec<u8> {
-        let mut h = TcpHeader::new(self.src.port(), self.dst.port(), self.seq, 65535);
+        let mut h = TcpHeader::new(self.src.port(), self.dst.port(), self.seq, self.window);
         h.acknowledgment_number = self.ack;
         h.fin = self.flags & FIN != 0;
         h.syn = self.flags & SYN != 0;
         h.rst = self.flags & RST != 0;
         h.psh = self.flags & PSH != 0;
         h.ack = self.flags & ACK != 0;
-        h.set_options_raw(&vec![1u8; self.options]).unwrap();
+        let mut options = vec![1u8; self.options];
+        if let Some(shift) = self.wscale {
+            options.extend_from_slice(&[1, 3, 3, shift]);
+        }
+        h.set_options_raw(&options).unwrap();
         let mut v = h.to_bytes().to_vec();
         v.extend(std::iter::repeat_n(b'x', self.payload));
         v

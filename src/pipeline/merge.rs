@@ -18,9 +18,9 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread;
 
+use super::interrupt;
 use crate::capture::{self, CaptureError};
 use crate::decode;
-use crate::interrupt;
 use crate::output::progress::Progress;
 use crate::wire::{FileSummary, Health, Segment, SkipReason, Timestamp};
 
@@ -110,12 +110,14 @@ pub struct Order {
 }
 
 /// Reads `inputs` merged in time order, handing each TCP segment to
-/// `on_segment`, and returns the health account. Standard input (`-`)
+/// `on_segment`, and returns the health account. Setting `stop` ends the
+/// read (the output wants nothing more). Standard input (`-`)
 /// cannot be looked at twice: it is read from the start, as the first file.
 pub fn read_merged(
     inputs: &[String],
     progress: &Progress,
     health: &mut Health,
+    stop: &AtomicBool,
     on_segment: &mut dyn FnMut(&Segment),
 ) -> Result<Order, CaptureError> {
     // The first timestamp of each file, `None` for one without packets
@@ -177,6 +179,9 @@ pub fn read_merged(
             if let Err(e) = opened {
                 break 'merge Err(e);
             }
+        }
+        if stop.load(Relaxed) {
+            break 'merge Ok(());
         }
         let Some(Reverse((_, k))) = heap.pop() else {
             break 'merge Ok(());

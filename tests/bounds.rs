@@ -1,0 +1,165 @@
+//! Issue 9, bounds: memory and work that must not grow with what the clock
+//! or the input fails to bound (constant timestamps, RST floods, port
+//! scans, a reader that went away). The `#[ignore]`d tests measure the
+//! child's peak RSS or CPU time with GNU time (`/usr/bin/time`) and fail,
+//! not skip, without it: `cargo test --test bounds -- --ignored`.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+use support::bin::{
+    capture_block, cpu_seconds, field, flows, peak_rss_kib, str_field, text, u64_field,
+    TempCapture, BIN,
+};
+use support::captures;
+
+#[test]
+fn constant_timestamps_still_expire_ended_connections() {
+    let cap = TempCapture::new("constant-ts", &captures::constant_timestamps(20_000));
+    let rows = flows(&cap, &[]);
+    assert_eq!(rows.len(), 20_000);
+    for r in &rows {
+        assert_eq!(str_field(r, "outcome"), "clean", "{r:#}");
+    }
+    let c = capture_block(&cap, &[]);
+    let peak = u64_field(&c, "peak_open_connections");
+    assert!(
+        peak <= 12_000,
+        "{peak} connections open at once: ended ones must expire by packet count when time stands still"
+    );
+}
+
+#[test]
+#[ignore = "memory: 400 000 connections, needs /usr/bin/time"]
+fn constant_timestamps_memory() {
+    let cap = TempCapture::new("constant-ts-400k", &captures::constant_timestamps(400_000));
+    let kib = peak_rss_kib(&["flows", "--format", "ndjson", cap.arg()]);
+    assert!(
+        kib < 64 * 1024,
+        "peak RSS {} MiB on 400 000 connections with one timestamp",
+        kib / 1024
+    );
+}
+
+#[test]
+fn hundred_thousand_rsts_cap_history() {
+    let cap = TempCapture::new("rst-flood", &captures::many_rsts(100_000));
+    let rows = flows(&cap, &[]);
+    assert_eq!(rows.len(), 1, "{} rows", rows.len());
+    let r = &rows[0];
+    assert_eq!(u64_field(r, "rst_count"), 100_000, "{r:#}");
+    let history = str_field(r, "history");
+    assert!(
+        history.len() <= 100,
+        "history of {} letters: {}...",
+        history.len(),
+        &history[..history.len().min(120)]
+    );
+    assert!(history.starts_with("ShA"), "{history}");
+}
+
+#[test]
+fn port_scan_report_fits_on_a_few_screens() {
+    let cap = TempCapture::new("scan-2k", &captures::port_scan(2_000));
+    let rows = flows(&cap, &[]);
+    assert_eq!(rows.len(), 2_000);
+    let report = text("report", &cap);
+    let lines = report.lines().count();
+    assert!(
+        lines <= 200,
+        "report of {lines} lines for 2 000 refused targets:\n{}",
+        report.lines().take(60).collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+#[ignore = "memory: 200 000 targets, needs /usr/bin/time"]
+fn port_scan_report_memory() {
+    let cap = TempCapture::new("scan-200k", &captures::port_scan(200_000));
+    let report = peak_rss_kib(&["report", cap.arg()]);
+    let flows = peak_rss_kib(&["flows", cap.arg()]);
+    assert!(
+        report * 2 <= flows * 3,
+        "report peak RSS {report} KiB, flows {flows} KiB: the report must not keep every connection"
+    );
+}
+
+/// 200 000 short clean connections, 1.4 million packets.
+fn many_short_connections() -> TempCapture {
+    TempCapture::new("short-200k", &captures::short_clean_connections(200_000))
+}
+
+#[test]
+fn flows_into_head_stops_early() {
+    let cap = many_short_connections();
+    let mut child = Command::new(BIN)
+        .args(["flows", "--format", "ndjson", cap.arg()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run rstscope");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The BufReader (and the pipe) is dropped here: the reader went away.
+    let row: serde_json::Value = serde_json::from_str(&first).expect("one NDJSON row");
+    assert_eq!(field(&row, "outcome"), "clean");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status}: {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+
+    // The same through a shell pipeline, as a user types it.
+    let dir = std::env::temp_dir();
+    let err = dir.join(format!("rstscope-head-err-{}", std::process::id()));
+    let rc = dir.join(format!("rstscope-head-rc-{}", std::process::id()));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"{ "$BIN" flows "$1" 2>"$2"; echo $? >"$3"; } | head -1"#)
+        .arg("sh")
+        .arg(cap.arg())
+        .arg(&err)
+        .arg(&rc)
+        .env("BIN", BIN)
+        .output()
+        .expect("run sh");
+    let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+    let code = std::fs::read_to_string(&rc).unwrap_or_default();
+    let _ = std::fs::remove_file(&err);
+    let _ = std::fs::remove_file(&rc);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert_eq!(code.trim(), "0", "rstscope flows | head -1: {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+/// The whole run is the same command with a filter no connection passes
+/// (`--outcome refused`): it reads and tracks the whole capture and writes
+/// nothing. Comparing with a run that writes every row would not do: in a
+/// debug build formatting the rows is most of the work, so a binary that
+/// stops writing at the closed pipe but reads on to the end would pass.
+#[test]
+#[ignore = "CPU time of two runs, needs /usr/bin/time"]
+fn flows_into_head_uses_less_cpu_than_the_whole_run() {
+    let cap = many_short_connections();
+    let args = format!(
+        "flows --format ndjson --max-connections 1000000 '{}'",
+        cap.arg()
+    );
+    let whole = cpu_seconds(&format!(
+        "$TIME_CMD \"$BIN\" {args} --outcome refused >/dev/null"
+    ));
+    let head = cpu_seconds(&format!("$TIME_CMD \"$BIN\" {args} | head -1 >/dev/null"));
+    assert!(
+        head < whole * 0.5,
+        "| head -1 took {head:.2} s of CPU, reading the whole capture {whole:.2} s: it did not stop at the closed pipe"
+    );
+}
