@@ -393,11 +393,10 @@ mod tests {
     }
 
     #[test]
-    fn csv_record_matches_fields_and_json_order() {
+    fn json_has_the_fields_in_order() {
         let mut w = Wire::new();
         w.handshake().c(P | A, 1, 1, 87).s(R, 1, 0, 0);
         let f = flow(&w);
-        assert_eq!(f.csv_record().len(), FIELDS.len());
         let v = serde_json::to_value(&f).expect("json");
         let keys: Vec<&str> = v
             .as_object()

@@ -243,7 +243,7 @@ mod proptests {
                 let text = super::render(conn, &flow.marks, "");
                 prop_assert!(!flow.evidence.is_empty());
                 let _ = text;
-                prop_assert_eq!(flow.csv_record().len(), crate::diagnose::FIELDS.len());
+                prop_assert_eq!(crate::output::flows::csv_record(&flow).len(), crate::output::flows::CSV_FIELDS.len());
             }
         }
     }

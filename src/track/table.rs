@@ -164,6 +164,11 @@ pub struct Tracker {
     evicted_order: VecDeque<TupleKey>,
     /// tshark's stream numbering, carried across rstscope's connections.
     streams: StreamBook,
+
+    /// First times of the connections open now (a multiset, nanoseconds ->
+    /// how many): the earliest is the watermark below which no row can
+    /// still appear, so outputs may release time-ordered rows.
+    open_since: std::collections::BTreeMap<i64, u32>,
 }
 
 /// Fan table entries allowed beyond the open connections before pruning.
@@ -228,7 +233,15 @@ impl Tracker {
             evicted: FxHashSet::default(),
             evicted_order: VecDeque::new(),
             streams: StreamBook::default(),
+            open_since: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// The earliest first time of the connections still open (None when
+    /// none is): every connection finished later starts at or after it,
+    /// as long as the capture's clock does not go backwards.
+    pub fn watermark(&self) -> Option<Timestamp> {
+        self.open_since.keys().next().map(|&ns| Timestamp(ns))
     }
 
     pub fn stats(&self) -> &TrackerStats {
@@ -291,6 +304,7 @@ impl Tracker {
                 self.finish_longest_idle(emit);
             }
             self.stats.connections = self.stats.connections.saturating_add(1);
+            *self.open_since.entry(seg.ts.0).or_insert(0) += 1;
             let (src, dst) = (EndpointKey::new(seg.src), EndpointKey::new(seg.dst));
             let fan = (
                 self.fan.get(&src).copied().unwrap_or(0),
@@ -574,6 +588,14 @@ impl Tracker {
             TupleKey::new(b, a, c.tunnel)
         };
         self.streams.ended(key, c.stream);
+        if let std::collections::btree_map::Entry::Occupied(mut e) =
+            self.open_since.entry(c.first_time.0)
+        {
+            *e.get_mut() -= 1;
+            if *e.get() == 0 {
+                e.remove();
+            }
+        }
         self.stats.acked_unseen = self.stats.acked_unseen.saturating_add(u64::from(c.gaps()));
         emit(c);
     }

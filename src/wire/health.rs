@@ -73,6 +73,10 @@ pub struct FileSummary {
     pub last_time: Option<Timestamp>,
     /// The file ends inside a record: byte offset where that record starts.
     pub cut_off_at: Option<u64>,
+
+    /// `gzip`, `zstd`, `xz` or `bzip2` when the file was compressed; the
+    /// byte counts above are then of the decompressed stream.
+    pub compression: Option<String>,
 }
 
 /// Counters for the whole run (all files).
@@ -101,6 +105,17 @@ pub struct Health {
     /// Connections finished before their timeout because the open-connection
     /// limit (`--max-connections`) was reached: the longest idle went first.
     pub connections_finished_early: u64,
+
+    // How the run read its files.
+    /// The signal (`SIGINT`, `SIGTERM`) that stopped reading before the end,
+    /// if one did: what was read is complete, the rest was never seen.
+    pub interrupted: Option<String>,
+    /// Several files were read in order of their first timestamp, which was
+    /// not the order given.
+    pub files_reordered: bool,
+    /// Files whose time range interleaved with another's: their packets were
+    /// merged by timestamp.
+    pub files_interleaved: u64,
     /// Most connections tracked at once.
     pub peak_open_connections: u64,
     /// Clock steps of the capture's timestamps (see `wire::Clock`): all of
@@ -209,6 +224,9 @@ impl Health {
             "timestamps_backwards": self.timestamps_backwards,
             "acked_unseen_segments": self.acked_unseen_segments,
             "connections_finished_early": self.connections_finished_early,
+            "interrupted": self.interrupted,
+            "files_reordered": self.files_reordered,
+            "files_interleaved": self.files_interleaved,
             "peak_open_connections": self.peak_open_connections,
             "clock_steps_total": self.clock_steps_total,
             "clock_steps": self.clock_steps,
