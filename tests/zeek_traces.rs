@@ -1,7 +1,7 @@
 //! `conn_state`, `history` and `missed_bytes` against Zeek's own expected
 //! conn.log files, on Zeek's test traces.
 //!
-//! Runs only when `ZEEK_TRACES` names a directory of Zeek's
+//! Ignored by default; run with `--ignored` when `ZEEK_TRACES` names a directory of Zeek's
 //! `testing/btest/Traces` (`tests/zeek/extract.sh DIR`); the traces are
 //! Zeek's and not in this repository. `tests/zeek_baseline.tsv` (from
 //! `tests/zeek/baseline.py`) holds Zeek's records. Zeek's btest masks `ts`,
@@ -12,7 +12,7 @@
 //!
 //! ```sh
 //! tests/zeek/extract.sh /tmp/zeek-traces
-//! ZEEK_TRACES=/tmp/zeek-traces cargo test --release --test zeek_traces -- --nocapture
+//! ZEEK_TRACES=/tmp/zeek-traces cargo test --release --test zeek_traces -- --ignored --nocapture
 //! ```
 
 use std::collections::BTreeMap;
@@ -21,7 +21,7 @@ use std::process::Command;
 
 /// Records compared that must agree on conn_state, history and orientation:
 /// the figure of docs/zeek-users.md, so a regression fails.
-const MIN_MATCHED: usize = 146;
+const MIN_MATCHED: usize = 156;
 
 #[derive(Clone, Debug)]
 struct Rec {
@@ -220,11 +220,10 @@ fn score(dir: &Path, extra: &[&str]) -> Score {
 }
 
 #[test]
+#[ignore = "needs Zeek's traces: ZEEK_TRACES=DIR from tests/zeek/extract.sh"]
 fn conn_state_and_history_match_zeeks_baselines() {
-    let Some(dir) = std::env::var_os("ZEEK_TRACES") else {
-        println!("skipped: ZEEK_TRACES not set (tests/zeek/extract.sh DIR, then ZEEK_TRACES=DIR)");
-        return;
-    };
+    let dir = std::env::var_os("ZEEK_TRACES")
+        .expect("ZEEK_TRACES: run tests/zeek/extract.sh DIR first");
     let extra: Vec<String> = std::env::var("ZEEK_FLOWS_ARGS")
         .map(|a| a.split_whitespace().map(String::from).collect())
         .unwrap_or_default();

@@ -5,7 +5,7 @@
 # largest blobs: those are listed and skipped.
 #
 #   tests/zeek/extract.sh [DIR] [ZEEK_GIT_DIR]
-#   ZEEK_TRACES=DIR cargo test --release --test zeek_traces -- --nocapture
+#   ZEEK_TRACES=DIR cargo test --release --test zeek_traces -- --ignored --nocapture
 set -eu
 dir=${1:-/tmp/zeek-traces}
 repo=${2:-/work/.mirror/zeek+zeek/repo}
