@@ -93,8 +93,8 @@ pub struct RstFact {
 }
 
 /// Where a connection stands, as an observer of both directions sees it.
-/// Every change goes through [`Connection::set_state`], decided in one
-/// place ([`Connection::next_state`]).
+/// Every change goes through `Connection::set_state`, decided in one
+/// place (`Connection::next_state`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum State {
     /// Nothing synchronising seen yet (the first segment is being read).

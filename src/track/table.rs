@@ -127,7 +127,7 @@ type Due = Reverse<(i64, u64, TupleKey)>;
 /// Connections are emitted (finished) in this order, which depends only on
 /// the input: (1) at a segment, ended connections whose grace ran out by
 /// that segment's analysis time (or that stood still for
-/// [`STILL_SEGMENTS`]), by first frame; then the previous generation of the
+/// `STILL_SEGMENTS`), by first frame; then the previous generation of the
 /// segment's own tuple if the segment starts a new one; then, if the open
 /// limit is reached, the longest-idle connection; (2) at a sweep, idle
 /// connections past their timeout, by first frame; (3) at the end, all
