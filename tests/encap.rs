@@ -269,18 +269,18 @@ fn forwarding_namespace_capture_matches_one_interface() {
 /// tshark finds, every packet accounted for, and the encapsulations each
 /// is made of counted. The traces are Zeek's, not ours to ship: the notes
 /// (tests/traces/zeek/counts.tsv) are committed, the traces are read from
-/// `ZEEK_TRACES` (the traces as tests/traces/zeek/extract.sh writes them).
-/// Ignored by default, so `cargo test` lists it as ignored rather than
-/// passing it without its input:
-/// `bash tests/traces/zeek/extract.sh /tmp/zt && ZEEK_TRACES=/tmp/zt cargo
-/// test --test encap -- --ignored`.
+/// `ZEEK_TRACES` (Zeek's testing/btest/Traces as tests/zeek/extract.sh
+/// writes it). Ignored by default, so `cargo test` lists it as ignored
+/// rather than passing it without its input:
+/// `sh tests/zeek/extract.sh /tmp/zt && ZEEK_TRACES=/tmp/zt cargo test
+/// --test encap -- --ignored`.
 #[test]
-#[ignore = "needs Zeek's traces: ZEEK_TRACES=DIR from tests/traces/zeek/extract.sh"]
+#[ignore = "needs Zeek's traces: ZEEK_TRACES=DIR from tests/zeek/extract.sh"]
 fn zeek_traces_read_with_tsharks_counts() {
     let notes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traces/zeek");
     let dir = std::env::var_os("ZEEK_TRACES")
         .map(std::path::PathBuf::from)
-        .expect("ZEEK_TRACES: run tests/traces/zeek/extract.sh DIR first");
+        .expect("ZEEK_TRACES: run tests/zeek/extract.sh DIR first");
     let text = std::fs::read_to_string(notes.join("counts.tsv")).unwrap();
     let mut wrong = Vec::new();
     let mut files = 0;
@@ -291,8 +291,8 @@ fn zeek_traces_read_with_tsharks_counts() {
             c[2].parse::<u64>().unwrap(),
             c[4].parse::<u64>().unwrap(),
         );
-        let bytes = std::fs::read(dir.join(file))
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()));
+        let path = dir.join(file.trim_start_matches("testing/btest/Traces/"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let (health, _) = analyse(&bytes);
         files += 1;
         if health.packets_read != packets || health.tcp_segments != tcp || !health.balanced() {

@@ -79,6 +79,11 @@ pub struct Flow {
     /// `missed_bytes`; the conn.log only).
     #[serde(skip)]
     pub missed_bytes: u64,
+    /// Zeek's originator is our server (Zeek flipped the roles, or kept the
+    /// first packet's sender): `zeek_state` and `history` are written from
+    /// its side, and the conn.log's `id.orig_*` are the server's.
+    #[serde(skip)]
+    pub zeek_orig_is_server: bool,
     /// What to check on the host, in plain words (text report only).
     #[serde(skip)]
     pub hint: String,

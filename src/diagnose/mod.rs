@@ -29,7 +29,7 @@ pub use outcome::{outcome_of, FinBy, Outcome};
 pub use suspect::{suspect_sign, SuspectSign, SUSPECT_IDLE_NS, SUSPECT_TTL_DELTA};
 pub use words::human;
 
-use crate::track::Connection;
+use crate::track::{Connection, Side};
 
 use evidence::explain;
 use facts::facts_of;
@@ -101,7 +101,8 @@ pub fn classify(conn: &Connection) -> Flow {
         evidence,
         tunnel: crate::wire::describe_tunnel(conn.tunnel),
         first_frame: conn.first_frame,
-        missed_bytes: c.missed.saturating_add(s.missed),
+        missed_bytes: conn.zeek_missed_bytes(),
+        zeek_orig_is_server: conn.zeek_orig() == Side::Server,
         hint,
         marks,
         facts: facts_of(conn, outcome),
@@ -112,7 +113,7 @@ pub fn classify(conn: &Connection) -> Flow {
 mod tests {
     use super::*;
     use crate::track::testwire::{Wire, A, F, P, R, S};
-    use crate::track::{ReplyTo, Side};
+    use crate::track::ReplyTo;
     use crate::wire::Timestamp;
 
     fn flow(w: &Wire) -> Flow {

@@ -259,9 +259,20 @@ impl Connection {
             .conn_state(self.ep[0].bytes == 0 && self.ep[1].bytes == 0)
     }
 
-    /// Zeek's history letters.
+    /// Zeek's history letters (upper case from Zeek's originator).
     pub fn history(&self) -> &str {
         self.zeek.history()
+    }
+
+    /// Zeek's originator: our server when Zeek flipped the roles.
+    pub fn zeek_orig(&self) -> Side {
+        self.zeek.orig()
+    }
+
+    /// Zeek's `missed_bytes`: content gaps below the peer's ACKs while the
+    /// connection was established.
+    pub fn zeek_missed_bytes(&self) -> u64 {
+        self.zeek.missed_bytes()
     }
 
     /// A pure SYN on this tuple: does it start a new connection? Yes when
@@ -350,12 +361,11 @@ impl Connection {
                         .saturating_add(a.saturating_sub(from_rel).unsigned_abs());
                     p.acked_unseen_until = a;
                     p.gaps = p.gaps.saturating_add(1);
-                    self.zeek.gap(from.peer(), p.gaps);
                 }
             }
         }
 
-        self.zeek.on_segment(from, seg, rel_seq, rxmit);
+        self.zeek.on_segment(from, seg, rel_seq, rel_ack, rxmit);
 
         // Handshake.
         if f.syn() && !f.ack() && !f.rst() && from == Side::Client {
