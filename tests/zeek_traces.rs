@@ -222,8 +222,8 @@ fn score(dir: &Path, extra: &[&str]) -> Score {
 #[test]
 #[ignore = "needs Zeek's traces: ZEEK_TRACES=DIR from tests/zeek/extract.sh"]
 fn conn_state_and_history_match_zeeks_baselines() {
-    let dir = std::env::var_os("ZEEK_TRACES")
-        .expect("ZEEK_TRACES: run tests/zeek/extract.sh DIR first");
+    let dir =
+        std::env::var_os("ZEEK_TRACES").expect("ZEEK_TRACES: run tests/zeek/extract.sh DIR first");
     let extra: Vec<String> = std::env::var("ZEEK_FLOWS_ARGS")
         .map(|a| a.split_whitespace().map(String::from).collect())
         .unwrap_or_default();

@@ -120,7 +120,10 @@ pub fn class_of(flow: &Flow) -> Option<Class> {
 pub fn late_syn(flow: &Flow, class: Option<Class>) -> bool {
     flow.syn_retransmits > 0
         && flow.handshake_seen
-        && matches!(class, None | Some(Class::ClientGaveUp | Class::SlowResponse))
+        && matches!(
+            class,
+            None | Some(Class::ClientGaveUp | Class::SlowResponse)
+        )
 }
 
 /// Candidate classes that rest on who sent the first RST: when that RST
