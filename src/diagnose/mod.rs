@@ -26,7 +26,7 @@ pub use facts::{ConnFacts, Variant};
 pub use flow::{frames_str, Flow, FIELDS};
 pub use keys::{community_id, PROTO_TCP};
 pub use outcome::{outcome_of, FinBy, Outcome};
-pub use suspect::{SUSPECT_IDLE_NS, SUSPECT_TTL_DELTA};
+pub use suspect::{suspect_sign, SuspectSign, SUSPECT_IDLE_NS, SUSPECT_TTL_DELTA};
 pub use words::human;
 
 use crate::track::{Connection, Side};
