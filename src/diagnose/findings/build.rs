@@ -11,6 +11,7 @@ use crate::wire::Timestamp;
 
 use super::class::{Class, CLASSES, SLOW_RESPONSE_NS};
 use super::series::Grid;
+use super::spread::Spreader;
 use super::tally::{Burst, Detail, Example, Tally};
 use super::words::{cause, checks};
 use super::{Diagnosis, Finding, Findings, Kind, ServerRow, Window, CLIENT_MIN, LISTENER_MIN};
@@ -20,9 +21,6 @@ use super::{Diagnosis, Finding, Findings, Kind, ServerRow, Window, CLIENT_MIN, L
 const FLOOD_ATTEMPTS: u64 = 100;
 const FLOOD_SOURCES: u64 = 50;
 const FLOOD_RATIO: u64 = 10;
-
-/// The same kind on at least this many servers of one port is one finding.
-const SPREAD_SERVERS: usize = 3;
 
 /// Connections of some classes of one server, per bucket when kept.
 struct Part {
@@ -97,11 +95,21 @@ pub(super) fn build(f: Findings) -> Diagnosis {
 
     let mut keys: Vec<&String> = servers.keys().collect();
     keys.sort();
+    // Each server's findings are folded per port as they are made, so a
+    // scan of many targets never holds a finding per target.
+    let mut spreader = Spreader::default();
+    for f in findings.drain(..) {
+        spreader.add(f);
+    }
+    let mut one = Vec::new();
     for key in &keys {
         let t = &servers[*key];
         let d = t.detail.checked_sub(1).map(|i| &details[i as usize]);
         let ex = explained.get(*key).copied().unwrap_or(0);
-        server_findings(&ctx, key, t, d, ex, &suspect_examples, &mut findings);
+        server_findings(&ctx, key, t, d, ex, &suspect_examples, &mut one);
+        for f in one.drain(..) {
+            spreader.add(f);
+        }
     }
 
     // Capture loss: one finding over the capture.
@@ -117,7 +125,7 @@ pub(super) fn build(f: Findings) -> Diagnosis {
         let end = Timestamp(grid.start_of(hi + 1));
         let mut facts = Map::new();
         facts.insert("connections_with_gaps".into(), json!(count));
-        findings.push(Finding {
+        spreader.add(Finding {
             kind: Kind::CaptureLoss,
             server: if lossy.len() == 1 {
                 lossy[0].0.clone()
@@ -144,7 +152,7 @@ pub(super) fn build(f: Findings) -> Diagnosis {
         });
     }
 
-    let mut findings = spread(&ctx, &ports, findings);
+    let mut findings = spreader.finish(&grid, (lo, hi), &ports);
     // The rarest variant first: it is the one that names the cause (the
     // one RST among a pool's FINs, the RST instead of ACK among resets).
     for f in &mut findings {
@@ -161,10 +169,12 @@ pub(super) fn build(f: Findings) -> Diagnosis {
             .then(a.server.cmp(&b.server))
     });
 
-    let mut rows: Vec<ServerRow> = keys
-        .iter()
-        .map(|k| {
-            let t = &servers[*k];
+    // The servers table consumes the tallies: each is freed as its row is
+    // made, so the table and the tallies are never held twice.
+    drop(keys);
+    let mut rows: Vec<ServerRow> = servers
+        .into_iter()
+        .map(|(k, t)| {
             let outcomes: Vec<(Outcome, u64)> = Outcome::ALL
                 .iter()
                 .zip(t.outcomes.iter())
@@ -172,7 +182,7 @@ pub(super) fn build(f: Findings) -> Diagnosis {
                 .map(|(o, n)| (*o, u64::from(*n)))
                 .collect();
             ServerRow {
-                server: (*k).clone(),
+                server: k,
                 connections: outcomes.iter().map(|(_, n)| n).sum(),
                 trouble: outcomes
                     .iter()
@@ -601,96 +611,6 @@ fn push(
         series: if have_series { series } else { Vec::new() },
         outcome,
     });
-}
-
-/// The port of `ADDR:PORT` / `[ADDR]:PORT`.
-fn port_of(server: &str) -> Option<&str> {
-    server.rsplit_once(':').map(|(_, p)| p)
-}
-
-/// Folds the same kind on many servers of one port into one `*:PORT`
-/// finding listing them.
-fn spread(
-    ctx: &Ctx<'_>,
-    ports: &rustc_hash::FxHashMap<u16, Vec<super::Series>>,
-    findings: Vec<Finding>,
-) -> Vec<Finding> {
-    let mut groups: BTreeMap<(Kind, String), Vec<Finding>> = BTreeMap::new();
-    let mut out = Vec::new();
-    for f in findings {
-        let spreadable = !matches!(f.kind, Kind::ClientShutdown | Kind::CaptureLoss)
-            && !f.server.starts_with('*');
-        match port_of(&f.server) {
-            Some(p) if spreadable => groups.entry((f.kind, p.to_string())).or_default().push(f),
-            _ => out.push(f),
-        }
-    }
-    for ((kind, port), mut members) in groups {
-        if members.len() < SPREAD_SERVERS {
-            out.extend(members);
-            continue;
-        }
-        members.sort_by(|a, b| b.count.cmp(&a.count).then(a.server.cmp(&b.server)));
-        let mut merged = members[0].clone();
-        merged.server = format!("*:{port}");
-        merged.servers = members.iter().map(|m| m.server.clone()).collect();
-        merged.servers.sort();
-        merged.count = members.iter().map(|m| m.count).sum();
-        merged.connections = members.iter().map(|m| m.connections).sum();
-        merged.window.start = members
-            .iter()
-            .map(|m| m.window.start)
-            .min()
-            .unwrap_or(merged.window.start);
-        merged.window.end = members
-            .iter()
-            .map(|m| m.window.end)
-            .max()
-            .unwrap_or(merged.window.end);
-        merged.variants = BTreeMap::new();
-        for m in &members {
-            for (v, c) in &m.variants {
-                *merged.variants.entry(v).or_insert(0) += c;
-            }
-        }
-        // The chart: the port's series of the classes counted, over every
-        // server of the port (when the port's series were kept).
-        merged.series = Vec::new();
-        if let Some(per_class) = port.parse::<u16>().ok().and_then(|p| ports.get(&p)) {
-            let mut series = vec![0u32; (ctx.hi - ctx.lo + 1).max(0) as usize];
-            for c in Class::ALL {
-                if merged.variants.contains_key(c.variant()) {
-                    for (s, n) in series
-                        .iter_mut()
-                        .zip(per_class[c.idx()].over(ctx.lo, ctx.hi))
-                    {
-                        *s = s.saturating_add(n);
-                    }
-                }
-            }
-            if let Some((k, n)) = series
-                .iter()
-                .enumerate()
-                .max_by_key(|(k, n)| (**n, usize::MAX - k))
-            {
-                merged.window.peak_at = Timestamp(ctx.grid.start_of(ctx.lo + k as i64));
-                merged.window.peak_per_s = (f64::from(*n) / ctx.bucket_s() * 100.0).round() / 100.0;
-            }
-            merged.series = series;
-        }
-        merged.examples.clear();
-        for m in &members {
-            for e in &m.examples {
-                if !merged.examples.iter().any(|x| x.variant == e.variant) {
-                    merged.examples.push(e.clone());
-                }
-            }
-        }
-        merged.facts.insert("servers".into(), json!(members.len()));
-        let _ = kind;
-        out.push(merged);
-    }
-    out
 }
 
 #[allow(dead_code)]

@@ -13,6 +13,7 @@
 mod build;
 mod class;
 mod series;
+mod spread;
 mod tally;
 mod words;
 
@@ -166,7 +167,9 @@ pub struct ServerRow {
 #[derive(Default)]
 pub struct Findings {
     grid: Grid,
-    servers: FxHashMap<String, Tally>,
+    /// Boxed: the table grows by doubling, and empty slots then cost a
+    /// pointer rather than a whole tally.
+    servers: FxHashMap<String, Box<Tally>>,
     details: Vec<Detail>,
     /// Lowest trouble among detailed servers at the last scan.
     min_hot: u32,
