@@ -1120,7 +1120,9 @@ impl Conn {
             Kind::Ack { back } => {
                 seg.ack = peer_nxt.wrapping_sub(back);
                 let peer_sent = if client { self.s_sent } else { self.c_sent };
-                let acked = peer_sent.saturating_sub(u64::from(back)).min(u64::from(MSS));
+                let acked = peer_sent
+                    .saturating_sub(u64::from(back))
+                    .min(u64::from(MSS));
                 if self.sack && client && acked > 0 {
                     seg.sack = Some((seg.ack.wrapping_sub(acked as u32), seg.ack));
                 }

@@ -131,7 +131,7 @@ use std::collections::BTreeMap;
 
 use crate::diagnose::{Flow, Outcome};
 use crate::output::sink::{Next, Sink};
-use crate::track::Connection;
+use crate::track::{Connection, Timeline};
 use crate::wire::Timestamp;
 
 /// What each outcome means, in the words of `resets.md`.
@@ -155,13 +155,38 @@ pub fn outcome_meaning(o: Outcome) -> &'static str {
     }
 }
 
-/// One kept example: its facts and its rendered timeline.
+/// One kept example: its facts and its kept segments. The timeline text
+/// and the JSON segments are made from them only when the report is
+/// written: with a thousand servers there are thousands of examples, and
+/// rendered they cost twenty times the segments.
 #[derive(Clone, Debug)]
 pub struct Example {
     pub flow: Flow,
-    pub timeline: String,
+    pub kept: Timeline,
+    pub first_time: Timestamp,
+    pub segments: u64,
+}
+
+impl Example {
+    /// The annotated timeline, as the text report prints it.
+    pub fn timeline(&self) -> String {
+        crate::output::timeline::render_kept(
+            &self.kept,
+            self.first_time,
+            self.segments,
+            &self.flow.marks,
+            "      ",
+        )
+    }
+
     /// The kept segments as values, for the JSON report's ladder diagrams.
-    pub segments: Vec<serde_json::Value>,
+    pub fn segments_json(&self) -> Vec<serde_json::Value> {
+        crate::output::report_rows::segments_json_kept(
+            &self.kept,
+            self.first_time,
+            &self.flow.marks,
+        )
+    }
 }
 
 /// Per (server, outcome): how many, over what time, and a few examples.
@@ -213,8 +238,9 @@ impl ConnectionReport {
         if wants_example && g.examples.len() < self.examples_per_group {
             g.examples.push(Example {
                 flow: flow.clone(),
-                timeline: crate::output::timeline::render(conn, &flow.marks, "      "),
-                segments: crate::output::report_rows::segments_json(conn, &flow.marks),
+                kept: conn.timeline.clone(),
+                first_time: conn.first_time,
+                segments: conn.segments,
             });
         }
     }
@@ -340,7 +366,7 @@ impl ConnectionReport {
                     if let Some(s) = &f.rst_suspect {
                         writeln!(out, "    Suspicious RST: {s}.")?;
                     }
-                    out.write_all(e.timeline.as_bytes())?;
+                    out.write_all(e.timeline().as_bytes())?;
                 }
                 if g.count > g.examples.len() as u64 {
                     writeln!(
@@ -375,9 +401,13 @@ pub fn write_json(
             if let Some(obj) = v.as_object_mut() {
                 obj.insert(
                     "timeline".into(),
-                    e.timeline.lines().map(str::trim).collect::<Vec<_>>().into(),
+                    e.timeline()
+                        .lines()
+                        .map(str::trim)
+                        .collect::<Vec<_>>()
+                        .into(),
                 );
-                obj.insert("segments".into(), e.segments.clone().into());
+                obj.insert("segments".into(), e.segments_json().into());
             }
             v
         })
