@@ -26,6 +26,8 @@ pub const SCENARIOS: &[&str] = &[
 #[derive(Clone, Debug, Default)]
 pub struct Written {
     pub packets: u64,
+    /// Records stamped before the record before them (pcap scenarios).
+    pub backwards: u64,
     /// Connection attempts (SYNs from distinct tuples) for the flood,
     /// generations for tuple reuse, 0 elsewhere.
     pub attempts: u64,
@@ -95,6 +97,11 @@ pub const T0_SECS: u32 = 1_767_225_600;
 pub struct PcapOut<'w> {
     w: &'w mut dyn Write,
     pub packets: u64,
+    /// Records stamped earlier than the record before them, reading the
+    /// header fields as written (seconds plus microseconds, even when the
+    /// microseconds field is out of range): what a reader must count.
+    pub backwards: u64,
+    last_us: Option<u64>,
 }
 
 impl<'w> PcapOut<'w> {
@@ -107,7 +114,12 @@ impl<'w> PcapOut<'w> {
         h.extend_from_slice(&262_144u32.to_le_bytes());
         h.extend_from_slice(&link.to_le_bytes());
         w.write_all(&h)?;
-        Ok(PcapOut { w, packets: 0 })
+        Ok(PcapOut {
+            w,
+            packets: 0,
+            backwards: 0,
+            last_us: None,
+        })
     }
 
     /// A record at `ts_us` microseconds after [`T0_SECS`].
@@ -131,6 +143,11 @@ impl<'w> PcapOut<'w> {
         self.w.write_all(&h)?;
         self.w.write_all(data)?;
         self.packets += 1;
+        let us = u64::from(secs) * 1_000_000 + u64::from(usecs);
+        if self.last_us.is_some_and(|last| us < last) {
+            self.backwards += 1;
+        }
+        self.last_us = Some(us);
         Ok(())
     }
 }
@@ -280,6 +297,7 @@ pub fn syn_flood(out: &mut dyn Write, attempts: u64, seed: u64) -> io::Result<Wr
     }
     Ok(Written {
         packets: pcap.packets,
+        backwards: pcap.backwards,
         attempts,
     })
 }
@@ -363,6 +381,7 @@ pub fn rst_storm(out: &mut dyn Write, n: u64, seed: u64) -> io::Result<Written> 
     }
     Ok(Written {
         packets: pcap.packets,
+        backwards: pcap.backwards,
         attempts: 0,
     })
 }
@@ -440,6 +459,7 @@ pub fn tuple_reuse(out: &mut dyn Write, n: u64, seed: u64) -> io::Result<Written
     }
     Ok(Written {
         packets: pcap.packets,
+        backwards: pcap.backwards,
         attempts: n,
     })
 }
@@ -547,6 +567,7 @@ pub fn bad_header_lengths(out: &mut dyn Write, n: u64, seed: u64) -> io::Result<
     }
     Ok(Written {
         packets: pcap.packets,
+        backwards: pcap.backwards,
         attempts: 0,
     })
 }
@@ -647,6 +668,7 @@ pub fn ipv6_ext_chains(out: &mut dyn Write, n: u64, seed: u64) -> io::Result<Wri
     }
     Ok(Written {
         packets: pcap.packets,
+        backwards: pcap.backwards,
         attempts: 0,
     })
 }
@@ -713,6 +735,7 @@ pub fn time_backwards(out: &mut dyn Write, n: u64, _seed: u64) -> io::Result<Wri
     }
     Ok(Written {
         packets: pcap.packets,
+        backwards: pcap.backwards,
         attempts: 0,
     })
 }
@@ -819,6 +842,7 @@ pub fn pcapng_lying_lengths(out: &mut dyn Write, n: u64, seed: u64) -> io::Resul
     }
     Ok(Written {
         packets,
+        backwards: 0,
         attempts: 0,
     })
 }

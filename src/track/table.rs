@@ -69,6 +69,26 @@ fn deadline(cfg: &TrackerConfig, c: &Connection) -> i64 {
     end.max(c.last_at.0).saturating_add(grace_ns(cfg, c))
 }
 
+/// Feeds one segment to its connection. When the segment ended it, returns
+/// its grace deadline and first frame for the table's queues.
+fn feed(
+    conn: &mut Connection,
+    seg: &Segment,
+    at: Timestamp,
+    cfg: &TrackerConfig,
+    next_stream: &mut u64,
+    segments: u64,
+) -> Option<(i64, u64)> {
+    let was_ended = conn.ended();
+    conn.stream.on_segment(seg, next_stream);
+    conn.push(seg, at, cfg);
+    if was_ended || !conn.ended() {
+        return None;
+    }
+    conn.note_ended_at_segment(segments);
+    Some((deadline(cfg, conn), conn.first_frame))
+}
+
 /// An ended connection also expires after this many further segments while
 /// analysis time has moved less than [`STILL_TIME_NS`]: with constant
 /// timestamps (Simple Packet Blocks, anonymised captures) time never runs
@@ -242,14 +262,9 @@ impl Tracker {
         // the general way below.
         if let Some(Slot::Conn(conn)) = self.map.get_mut(&key) {
             if !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at) {
-                let was_ended = conn.ended();
-                conn.stream.on_segment(seg, &mut self.streams.next);
-                conn.push(seg, at, &self.cfg);
-                if !was_ended && conn.ended() {
-                    conn.note_ended_at_segment(segments);
-                    let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key.clone()));
-                    self.due.push(due);
-                    self.ended.push_back((segments, conn.first_frame, key));
+                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
+                if let Some(end) = ended {
+                    self.queue_end(key, end, segments);
                 }
                 self.after_segment(emit);
                 return;
@@ -313,18 +328,20 @@ impl Tracker {
                 }
             }
             if let Slot::Conn(conn) = slot {
-                let was_ended = conn.ended();
-                conn.stream.on_segment(seg, &mut self.streams.next);
-                conn.push(seg, at, &self.cfg);
-                if !was_ended && conn.ended() {
-                    conn.note_ended_at_segment(segments);
-                    let due = Reverse((deadline(&self.cfg, conn), conn.first_frame, key.clone()));
-                    self.due.push(due);
-                    self.ended.push_back((segments, conn.first_frame, key));
+                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
+                if let Some(end) = ended {
+                    self.queue_end(key, end, segments);
                 }
             }
         }
         self.after_segment(emit);
+    }
+
+    /// A connection just ended: queue its grace deadline and its place in
+    /// the order connections ended (for expiry when time stands still).
+    fn queue_end(&mut self, key: TupleKey, (deadline, first_frame): (i64, u64), segments: u64) {
+        self.due.push(Reverse((deadline, first_frame, key.clone())));
+        self.ended.push_back((segments, first_frame, key));
     }
 
     /// Bookkeeping after every segment, whichever way it went.
