@@ -184,15 +184,23 @@ pub fn analyse_connections(
 /// stay in cache.
 const BATCH: usize = 4096;
 
+/// Most finished connections handed from the tracking thread to the output
+/// at once; a batch also goes as soon as a batch of segments is done, so a
+/// live capture's rows come out no later than with one thread per batch.
+const CONN_BATCH: usize = 1024;
+
 /// As [`analyse_connections`], moving `progress` (bytes read, connections
 /// and resets finished so far). When `on_connection` says
 /// [`Next::Stop`], reading stops within the batches already handed over
-/// and nothing more is finished: the caller has all it wants.
+/// and nothing more is handed on: the caller has all it wants.
 ///
-/// Reading and decoding run on a second thread and hand segments over in
-/// batches through a bounded channel; tracking, classification and the
-/// caller's output stay on this one. One producer, one consumer, batches in
-/// order: the result is the same as on one thread.
+/// Three stages, each on its own thread: reading and decoding, tracking,
+/// then classification and the caller's output on this one (the caller's
+/// sink need not be `Send`). They hand segments and finished connections on
+/// in batches through bounded channels, one producer and one consumer
+/// each, batches in order: every connection reaches `on_connection` in the
+/// order one thread would give, with the same contents (classification
+/// never changes tracker state).
 pub fn analyse_with_progress(
     inputs: &[String],
     health: &mut Health,
@@ -200,31 +208,15 @@ pub fn analyse_with_progress(
     progress: Progress,
     on_connection: &mut dyn FnMut(&Connection, &Flow) -> Next,
 ) -> Result<TrackerStats, CaptureError> {
-    let mut tracker = Tracker::new(config);
     let stop = AtomicBool::new(false);
-    // Set by the output's `Stop`, read by the loop that feeds the tracker.
-    let stopped = std::cell::Cell::new(false);
     let (mut connections, mut resets) = (0u64, 0u64);
     let counter = progress.clone();
-    let mut emit = |c: Connection| {
-        let flow = classify(&c);
-        connections += 1;
-        if flow.rst_by.is_some() {
-            resets += 1;
-        }
-        counter.counts(connections, resets);
-        if !stopped.get() && on_connection(&c, &flow) == Next::Stop {
-            stopped.set(true);
-        }
-    };
-    let (full, empty) = (
-        mpsc::sync_channel::<Vec<Segment>>(4),
-        mpsc::sync_channel::<Vec<Segment>>(4),
-    );
-    let (to_tracker, from_reader) = full;
-    let (recycle, recycled) = empty;
+    let (to_tracker, from_reader) = mpsc::sync_channel::<Vec<Segment>>(4);
+    let (recycle, recycled) = mpsc::sync_channel::<Vec<Segment>>(4);
+    let (to_output, from_tracker) = mpsc::sync_channel::<Vec<Connection>>(4);
+    let (give_back, given_back) = mpsc::sync_channel::<Vec<Connection>>(4);
     let stop = &stop;
-    let (read, read_health) = thread::scope(|scope| {
+    let (read, read_health, stats) = thread::scope(|scope| {
         let reading = scope.spawn(move || {
             let mut health = Health::default();
             let mut batch = Vec::with_capacity(BATCH);
@@ -249,30 +241,64 @@ pub fn analyse_with_progress(
             }
             (read, health)
         });
-        'batches: for mut batch in from_reader.iter() {
-            for seg in &batch {
-                tracker.push(seg, &mut emit);
-                if stopped.get() {
+        let tracking = scope.spawn(move || {
+            let mut tracker = Tracker::new(config);
+            let mut out = Handoff {
+                batch: Vec::with_capacity(CONN_BATCH),
+                to_output,
+                given_back,
+                stop,
+            };
+            for mut batch in from_reader.iter() {
+                for seg in &batch {
+                    tracker.push(seg, &mut |c| out.push(c));
+                }
+                out.send();
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                batch.clear();
+                let _ = recycle.try_send(batch);
+            }
+            drop(from_reader);
+            // Connections read before an unreadable file are still
+            // finished, so the caller may report them; after a stop nobody
+            // wants them.
+            let stats = if stop.load(Ordering::Relaxed) {
+                tracker.stats().clone()
+            } else {
+                tracker.finish(&mut |c| out.push(c))
+            };
+            out.send();
+            stats
+        });
+        let from_tracker = from_tracker;
+        'batches: for mut batch in from_tracker.iter() {
+            for c in batch.drain(..) {
+                let flow = classify(&c);
+                connections += 1;
+                if flow.rst_by.is_some() {
+                    resets += 1;
+                }
+                counter.counts(connections, resets);
+                if on_connection(&c, &flow) == Next::Stop {
                     stop.store(true, Ordering::Relaxed);
                     break 'batches;
                 }
             }
-            batch.clear();
-            let _ = recycle.try_send(batch);
+            let _ = give_back.try_send(batch);
         }
-        drop(from_reader);
-        reading
+        // Closing the channel unblocks a tracker waiting to hand on more.
+        drop(from_tracker);
+        let stats = tracking
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let (read, read_health) = reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (read, read_health, stats)
     });
     *health = read_health;
-    // Connections read before an unreadable file are still finished, so the
-    // caller may report them; after a stop nobody wants them.
-    let stats = if stopped.get() {
-        tracker.stats().clone()
-    } else {
-        tracker.finish(&mut emit)
-    };
     health.acked_unseen_segments = health
         .acked_unseen_segments
         .saturating_add(stats.acked_unseen);
@@ -280,6 +306,40 @@ pub fn analyse_with_progress(
     health.peak_open_connections = stats.peak_open as u64;
     health.set_clock(&stats.clock);
     read.map(|()| stats)
+}
+
+/// The tracking thread's side of the channel to the output: finished
+/// connections collected into batches, empty batches reused.
+struct Handoff<'a> {
+    batch: Vec<Connection>,
+    to_output: mpsc::SyncSender<Vec<Connection>>,
+    given_back: mpsc::Receiver<Vec<Connection>>,
+    stop: &'a AtomicBool,
+}
+
+impl Handoff<'_> {
+    fn push(&mut self, c: Connection) {
+        self.batch.push(c);
+        if self.batch.len() >= CONN_BATCH {
+            self.send();
+        }
+    }
+
+    /// Hands on what was collected; a closed channel means the output
+    /// stopped, so reading and tracking stop too.
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let next = self
+            .given_back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CONN_BATCH));
+        let full = std::mem::replace(&mut self.batch, next);
+        if self.to_output.send(full).is_err() {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Total size of the inputs when all are regular files (for the progress bar).
