@@ -191,7 +191,8 @@ pub struct Config {
     pub ipv6_share: f64,
     /// Share of connections preceded by a DNS lookup (UDP, counted non-TCP).
     pub dns_share: f64,
-    /// Server endpoints (address and port); 16 by default, up to 62 500.
+    /// Servers (address and port); the first 16 are the classic mix's, the
+    /// others reuse its ports on further addresses (10.1.X.Y), up to 62 500.
     pub servers: usize,
     /// Packets drawn at random from the connections whose next packet is
     /// due, instead of strictly in time order (see [`Generator::run`]).

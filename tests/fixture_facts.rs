@@ -12,13 +12,12 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// Which facts.tsv columns `bytes_c2s` / `bytes_s2c` are checked against.
-/// Today rstscope counts every payload byte, retransmissions included: the
-/// raw sum of tcp.len (`payload_*`). resets.md moves `bytes_*` to unique
-/// sequence space covered (Zeek's orig_bytes): switch to
-/// `("unique_c2s", "unique_s2c")` then. (On today's fixtures the two
-/// columns are equal: no payload was retransmitted.)
-const BYTES_COLUMNS: (&str, &str) = ("payload_c2s", "payload_s2c");
+/// Which facts.tsv columns `bytes_c2s` / `bytes_s2c` are checked against:
+/// resets.md defines `bytes_*` as unique sequence space covered (Zeek's
+/// orig_bytes), tshark's `unique_*`, not the raw sum of tcp.len
+/// (`payload_*`). (On today's fixtures the two columns are equal: no
+/// payload was retransmitted; tests/synth_outcomes.rs covers resent data.)
+const BYTES_COLUMNS: (&str, &str) = ("unique_c2s", "unique_s2c");
 
 /// Captures where rstscope's number of connections may differ from the
 /// number of tshark `tcp.stream`s, each with the reason. Empty: on every

@@ -38,6 +38,9 @@ struct FlowRow {
     packets_s2c: u64,
     bytes_c2s: u64,
     bytes_s2c: u64,
+    retransmits_c2s: u32,
+    retransmits_s2c: u32,
+    response_time: Option<f64>,
     handshake_seen: bool,
     handshake_rtt: Option<f64>,
     syn_retransmits: u32,
@@ -133,7 +136,7 @@ fn flows_csv_reads_back_with_the_spec_header() {
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(header[0], "client");
     assert_eq!(header.last().unwrap(), "evidence");
-    assert_eq!(header.len(), 35);
+    assert_eq!(header.len(), 38);
     let rows: Vec<FlowRow> = r.deserialize().map(|x| x.expect("row")).collect();
     assert_eq!(outcome_counts(rows.iter()), incident_expected());
     for row in &rows {
@@ -161,10 +164,35 @@ fn report_json_has_health_outcomes_and_servers() {
         .find(|s| s["server"] == "127.0.0.1:2133")
         .unwrap();
     assert_eq!(s2133["outcomes"]["post-handshake-rst"], 5);
-    let examples = v["examples"].as_array().unwrap();
-    assert!(examples
+    assert_eq!(v["version"], 1);
+    // diagnosis.md's findings: kind, server, count, window and variants on
+    // every one, client on client-shutdown.
+    let findings = v["findings"].as_array().unwrap();
+    for f in findings {
+        for key in ["kind", "server", "count", "window", "variants"] {
+            assert!(!f[key].is_null(), "{key} missing in {f}");
+        }
+        assert!(f["window"]["start"].as_str().unwrap().ends_with('Z'));
+        assert!(!f["window"]["end"].is_null());
+    }
+    let listener = findings
         .iter()
-        .any(|e| e["outcome"] == "client-abort" && e["timeline"].as_array().unwrap().len() >= 3));
+        .find(|f| f["kind"] == "listener-closed")
+        .unwrap();
+    assert_eq!(listener["server"], "127.0.0.1:2133");
+    assert_eq!(listener["count"], 5);
+    let shutdown = findings
+        .iter()
+        .find(|f| f["kind"] == "client-shutdown")
+        .unwrap();
+    assert_eq!(shutdown["client"], "127.0.0.1");
+    assert_eq!(shutdown["variants"]["rst"], 1);
+    assert!(shutdown["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["timeline"].as_array().unwrap().len() >= 3));
+    assert!(v["timeseries"]["bucket_s"].as_f64().unwrap() > 0.0);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use crate::output::check::{Check, Expectation};
 use crate::output::file::Output;
 use crate::output::flows::{FlowFilter, FlowFormat, FlowWriter};
 use crate::output::progress::Progress;
-use crate::output::report::{self, ConnectionReport};
+use crate::output::report::{self, ConnectionReport, ReportLimits};
 use crate::output::sink::{Next, Sink};
 use crate::output::timeline;
 use crate::pipeline;
@@ -44,7 +44,7 @@ pub struct Cli {
 pub enum Command {
     /// Post-mortem report for a person (text; --format json for tools)
     #[command(
-        after_help = "Examples:\n  rstscope report --timelines 5 incident.pcap\n  rstscope report --format html -o incident.html incident.pcap"
+        after_help = "Examples:\n  rstscope report --findings 20 --timelines 5 incident.pcap\n  rstscope report --format html -o incident.html incident.pcap"
     )]
     Report(ReportArgs),
     /// One row per connection, every field of the spec (CSV by default)
@@ -115,9 +115,13 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 
-    /// Example timelines per server and outcome
+    /// Example timelines printed in full, in the order of the findings
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub timelines: usize,
+
+    /// Findings shown in the text report (JSON lists them all)
+    #[arg(long, value_name = "N", default_value_t = crate::output::finished::FINDINGS_SHOWN)]
+    pub findings: usize,
 
     /// Write to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
@@ -302,20 +306,25 @@ fn filter_of(common: &Common) -> Result<FlowFilter, Failure> {
 
 fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
     let filter = filter_of(&args.common)?;
-    let mut connections = ConnectionReport::new(args.timelines);
+    let mut connections = ConnectionReport::with_limits(ReportLimits {
+        findings: args.findings,
+        timelines: args.timelines,
+        ..ReportLimits::default()
+    });
     let health = analyse(&args.common, &filter, &mut connections)?;
+    let finished = connections.finish();
     let mut out = Output::create(args.output.as_deref())?;
     match args.format {
         ReportFormat::Text => {
             report::write_capture_summary(&mut out, &health)?;
-            connections.write(&mut out)?;
+            finished.write(&mut out)?;
         }
-        ReportFormat::Json => report::write_json(&mut out, &health, &connections)?,
+        ReportFormat::Json => report::write_json(&mut out, &health, &finished)?,
         ReportFormat::Html => {
             // The page is drawn from the JSON report's own bytes, read back,
             // so it shows exactly what `--format json` says.
             let mut json = Vec::new();
-            report::write_json(&mut json, &health, &connections)?;
+            report::write_json(&mut json, &health, &finished)?;
             let doc: serde_json::Value = serde_json::from_slice(&json).map_err(io::Error::other)?;
             out.write_all(crate::output::html::render(&doc).as_bytes())?;
         }

@@ -3,7 +3,7 @@
 
 use crate::track::{Connection, EndReason, ReplyTo, Side};
 
-use super::facts;
+use super::durations;
 use super::outcome::Outcome;
 use super::words::{bytes, bytes_adj, context, delay, human, rel, rst_note, watched_until};
 
@@ -117,7 +117,7 @@ pub(super) fn explain(
         }
         (Outcome::PostHandshakeRst, Some(r)) => {
             mark(marks, hs.ack_ord, "handshake complete");
-            let after = facts::rst_after_handshake(r)
+            let after = durations::rst_after_handshake(r)
                 .map(human)
                 .unwrap_or_else(|| "an unknown time (timestamps out of order)".to_string());
             let req = r.client_bytes_before;
@@ -157,11 +157,19 @@ pub(super) fn explain(
             (ev, HINT_POST_HANDSHAKE.to_string())
         }
         (Outcome::ServerAbort, Some(r)) => (
-            format!(
-                "The server reset the established connection ({}) after sending {} of payload, before either side sent FIN.",
-                context(r),
-                bytes(r.server_bytes_before)
-            ),
+            if r.server_sent_unseen {
+                format!(
+                    "The server reset the established connection ({}) after sending payload the capture missed (the client ACKed {} of it), before either side sent FIN.",
+                    context(r),
+                    bytes(c.highest_ack_rel.unwrap_or(1).saturating_sub(1).max(0) as u64)
+                )
+            } else {
+                format!(
+                    "The server reset the established connection ({}) after sending {} of payload, before either side sent FIN.",
+                    context(r),
+                    bytes(r.server_bytes_before)
+                )
+            },
             "The server's application aborted the connection: close() with unread data, SO_LINGER 0, a crash, or a proxy or application timeout; look at the server's logs at that moment.".to_string(),
         ),
         (Outcome::ClientAbort, Some(r)) => {
@@ -170,9 +178,15 @@ pub(super) fn explain(
                     "the client had sent no request; the server had sent {}",
                     bytes(r.server_bytes_before)
                 )
+            } else if r.server_bytes_after_client_data > 0 && r.server_bytes_unacked > 0 {
+                format!(
+                    "the server had sent {} after the client's last request, {} of it never ACKed: data the client likely never read",
+                    bytes(r.server_bytes_after_client_data),
+                    bytes(r.server_bytes_unacked)
+                )
             } else if r.server_bytes_after_client_data > 0 {
                 format!(
-                    "the server had sent {} after the client's last request, data the client likely never read",
+                    "the server had sent {} after the client's last request and the client's kernel ACKed all of it (whether the application read it the wire cannot tell)",
                     bytes(r.server_bytes_after_client_data)
                 )
             } else {
@@ -249,6 +263,18 @@ pub(super) fn explain(
                     context(r)
                 ),
                 String::new(),
+            )
+        }
+        (Outcome::HalfOpen, _) => {
+            mark(marks, hs.synack_ord, "SYN-ACK, never answered");
+            (
+                format!(
+                    "The server answered the client's SYN with {} SYN-ACK{}, and the client never answered (no ACK, RST or FIN) for {}: a spoofed source (SYN flood), a client that died, or an ACK the capture lost.",
+                    hs.synack_count,
+                    if hs.synack_count == 1 { "" } else { "s" },
+                    human(conn.observed_until.0.saturating_sub(hs.synack.map_or(conn.first_time.0, |t| t.0)))
+                ),
+                "Many of these from many sources at once are a SYN flood: check SYN cookies (`nstat -az TcpExtSyncookiesSent`), `net.ipv4.tcp_max_syn_backlog` and upstream filtering.".to_string(),
             )
         }
         (Outcome::Open, _) => {

@@ -1,37 +1,186 @@
-//! Durations between two wire timestamps, as the reset facts report them.
-//!
-//! When the capture's timestamps are out of order the difference comes out
-//! negative: the wire disagrees with itself, so the fact is unknown (empty),
-//! and the evidence says why, instead of printing "RST -100 us later".
+//! The facts of one connection that the capture-wide findings group by:
+//! the outcome's wire variant, when each side closed, how long the server
+//! sat in CLOSE_WAIT. Decided here, from the tracker's facts, so that the
+//! findings only ever read rows.
 
-use crate::track::RstFact;
+use crate::track::{Connection, ReplyTo, Side};
+use crate::wire::Timestamp;
 
-/// `b - a` in ns when the wire puts `b` after `a`.
-pub(super) fn elapsed(ns: i64) -> Option<i64> {
-    (ns >= 0).then_some(ns)
+use super::outcome::Outcome;
+
+/// A server FIN this long after the client's is a server that sat in
+/// CLOSE_WAIT, not one closing in step (an application closes within
+/// milliseconds of reading EOF).
+pub const CLOSE_WAIT_LATE_NS: i64 = 1_000_000_000;
+
+/// A server still in CLOSE_WAIT when the capture (or the tracker) stopped
+/// watching counts however long it had been: the outcome already says it
+/// never closed (`half-closed`).
+pub const CLOSE_WAIT_OPEN_NS: i64 = 0;
+
+/// The wire variant of a connection's outcome that names its cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    #[default]
+    None,
+    /// `post-handshake-rst`: the client's data answered by RST, never ACKed.
+    RstInsteadOfAck,
+    /// `post-handshake-rst`: the request was ACKed, the RST came later.
+    AckedThenReset,
+    /// `post-handshake-rst`: the RST answered the handshake's final ACK.
+    ResetOnHandshakeAck,
+    /// `post-handshake-rst`: SYN-ACKs resent after the client's ACK.
+    SynackRetransmits,
+    /// The client closed, the server ACKed its FIN and never answered the
+    /// request before it (blocked handler).
+    RequestUnanswered,
+    /// The client closed after the server's reply; the server never closed.
+    AnsweredNotClosed,
+    /// The server closed an idle connection, the client wrote on it later
+    /// and the server's kernel answered RST.
+    StaleKeepalive,
+    /// The client sent a request, got no reply and closed (the server
+    /// closed promptly after): the client gave up waiting.
+    ClientGaveUp,
 }
 
-/// Handshake completion to the RST.
-pub(super) fn rst_after_handshake(r: &RstFact) -> Option<i64> {
-    r.handshake_done
-        .and_then(|h| elapsed(r.ts.0.saturating_sub(h.0)))
+impl Variant {
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::None => "",
+            Variant::RstInsteadOfAck => "rst-instead-of-ack",
+            Variant::AckedThenReset => "acked-then-reset",
+            Variant::ResetOnHandshakeAck => "reset-on-handshake-ack",
+            Variant::SynackRetransmits => "synack-retransmits",
+            Variant::RequestUnanswered => "request-unanswered",
+            Variant::AnsweredNotClosed => "answered-not-closed",
+            Variant::StaleKeepalive => "stale-keepalive",
+            Variant::ClientGaveUp => "client-gave-up",
+        }
+    }
 }
 
-/// The peer's last segment to the RST.
-pub(super) fn latency(r: &RstFact) -> Option<i64> {
-    r.latency.and_then(elapsed)
+/// What the findings need beyond the spec's fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnFacts {
+    pub variant: Variant,
+    pub client_fin: Option<Timestamp>,
+    pub server_fin: Option<Timestamp>,
+    /// Ns the server sat in CLOSE_WAIT: from the client's FIN (which it
+    /// ACKed) to its own FIN, or to the end of observation.
+    pub close_wait_ns: Option<i64>,
+    /// When the client ended an established connection (its FIN, sent
+    /// first, or its RST), for client shutdown bursts.
+    pub client_ended: Option<Timestamp>,
+    /// When the server ended, unprompted, a connection it had not answered
+    /// (its RST, or its FIN sent first), for listener-closed bursts.
+    pub server_ended: Option<Timestamp>,
+    /// The client's last request got no server payload after it.
+    pub request_unanswered: bool,
+    /// ACKs covering sequence space never captured.
+    pub gaps: u32,
 }
 
-/// Silence on the connection before the RST.
-pub(super) fn idle_before(r: &RstFact) -> Option<i64> {
-    r.idle_before.and_then(elapsed)
-}
+/// Gathers the facts of `conn`, whose outcome is `outcome`.
+pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
+    let c = conn.client();
+    let s = conn.server();
+    let r = conn.first_rst.as_deref();
+    let client_fin = c.fin.map(|f| f.ts);
+    let server_fin = s.fin.map(|f| f.ts);
+    let request_unanswered = c.unique_bytes > 0 && c.bytes_since_peer_payload > 0;
+    let client_first = match (c.fin, s.fin) {
+        (Some(a), Some(b)) => a.ord < b.ord,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let established = conn.handshake.ack.is_some() || (conn.roles_inferred && c.seen() && s.seen());
 
-/// A duration the RST's timestamps should give but do not: they are out
-/// of order with the segments before it.
-pub(super) fn out_of_order(r: &RstFact) -> bool {
-    let negative = |x: Option<i64>| x.is_some_and(|v| v < 0);
-    negative(r.latency)
-        || negative(r.idle_before)
-        || r.handshake_done.is_some() && rst_after_handshake(r).is_none()
+    let mut variant = Variant::None;
+    if outcome == Outcome::PostHandshakeRst {
+        if let Some(r) = r {
+            let req = r.client_bytes_before;
+            variant = if r.synack_after_ack_before > 0 {
+                Variant::SynackRetransmits
+            } else if req > 0 && !r.server_acked_client_data {
+                Variant::RstInsteadOfAck
+            } else if req == 0 && r.reply_to == ReplyTo::Ack {
+                Variant::ResetOnHandshakeAck
+            } else {
+                Variant::AckedThenReset
+            };
+        }
+    }
+
+    // CLOSE_WAIT: the client closed first, the server ACKed the FIN, and it
+    // did not close for a long time (or at all) without a RST in between.
+    let mut close_wait_ns = None;
+    if client_first && r.is_none() {
+        if let Some(cf) = c.fin {
+            let acked = s.highest_ack_rel.is_some_and(|a| a >= c.next_rel);
+            let until = server_fin.unwrap_or(conn.observed_until);
+            let stuck = until.0.saturating_sub(cf.ts.0);
+            let long = if server_fin.is_some() {
+                CLOSE_WAIT_LATE_NS
+            } else {
+                CLOSE_WAIT_OPEN_NS
+            };
+            if acked && stuck >= long {
+                close_wait_ns = Some(stuck);
+                variant = if request_unanswered {
+                    Variant::RequestUnanswered
+                } else {
+                    Variant::AnsweredNotClosed
+                };
+            } else if server_fin.is_some() && request_unanswered && established {
+                variant = Variant::ClientGaveUp;
+            }
+        }
+    }
+    if outcome == Outcome::RstAfterHalfClose {
+        if let Some(r) = r {
+            if r.server_fin_before
+                && !r.client_fin_before
+                && r.by == Side::Server
+                && r.reply_to == ReplyTo::Data
+            {
+                variant = Variant::StaleKeepalive;
+            }
+        }
+    }
+
+    let client_ended = if !established {
+        None
+    } else {
+        match r {
+            Some(r) if r.by == Side::Client && !r.client_fin_before && !r.server_fin_before => {
+                Some(r.ts)
+            }
+            _ if client_first => client_fin,
+            _ => None,
+        }
+    };
+    let server_ended = match r {
+        Some(r)
+            if r.by == Side::Server
+                && r.reply_to == ReplyTo::None
+                && matches!(outcome, Outcome::PostHandshakeRst) =>
+        {
+            Some(r.ts)
+        }
+        None if established && !client_first && server_fin.is_some() && request_unanswered => {
+            server_fin
+        }
+        _ => None,
+    };
+    ConnFacts {
+        variant,
+        client_fin,
+        server_fin,
+        close_wait_ns,
+        client_ended,
+        server_ended,
+        request_unanswered,
+        gaps: conn.gaps(),
+    }
 }

@@ -6,6 +6,7 @@ use crate::track::{EndReason, ReplyTo, Side};
 use crate::wire::Timestamp;
 
 use super::evidence::Mark;
+use super::facts::ConnFacts;
 use super::outcome::{FinBy, Outcome};
 
 /// Every field of the spec, in the spec's order and spelling. Fields marked
@@ -26,6 +27,10 @@ pub struct Flow {
     pub packets_s2c: u64,
     pub bytes_c2s: u64,
     pub bytes_s2c: u64,
+    pub retransmits_c2s: u32,
+    pub retransmits_s2c: u32,
+    #[serde(serialize_with = "ser_opt_secs")]
+    pub response_time: Option<f64>,
     pub handshake_seen: bool,
     #[serde(serialize_with = "ser_opt_secs")]
     pub handshake_rtt: Option<f64>,
@@ -76,10 +81,13 @@ pub struct Flow {
     /// Annotations for the deciding segments of the timeline.
     #[serde(skip)]
     pub marks: Vec<Mark>,
+    /// What the findings need beyond the spec's fields (not a column).
+    #[serde(skip)]
+    pub facts: ConnFacts,
 }
 
 /// The spec's field names, in order: the CSV header.
-pub const FIELDS: [&str; 35] = [
+pub const FIELDS: [&str; 38] = [
     "client",
     "client_port",
     "server",
@@ -91,6 +99,9 @@ pub const FIELDS: [&str; 35] = [
     "packets_s2c",
     "bytes_c2s",
     "bytes_s2c",
+    "retransmits_c2s",
+    "retransmits_s2c",
+    "response_time",
     "handshake_seen",
     "handshake_rtt",
     "syn_retransmits",
@@ -181,6 +192,9 @@ impl Flow {
             self.packets_s2c.to_string(),
             self.bytes_c2s.to_string(),
             self.bytes_s2c.to_string(),
+            self.retransmits_c2s.to_string(),
+            self.retransmits_s2c.to_string(),
+            opt(&self.response_time, |x| secs_str(*x)),
             self.handshake_seen.to_string(),
             opt(&self.handshake_rtt, |x| secs_str(*x)),
             self.syn_retransmits.to_string(),

@@ -6,11 +6,15 @@
 //!
 //! May import: `wire`, `track`.
 //!
-//! Inside: `facts`, `words`, `keys` → `outcome`, `suspect` → `evidence` → `flow`; only
-//! [`classify`] here puts them together.
+//! Inside: `durations`, `words`, `keys` → `outcome`, `suspect` →
+//! `evidence`, `facts` → `flow` → `findings`; only [`classify`] here puts
+//! a row together, and [`findings`] aggregates rows (never connections)
+//! into the capture's findings.
 
+mod durations;
 mod evidence;
 mod facts;
+pub mod findings;
 mod flow;
 mod keys;
 mod outcome;
@@ -18,6 +22,7 @@ mod suspect;
 mod words;
 
 pub use evidence::Mark;
+pub use facts::{ConnFacts, Variant};
 pub use flow::{frames_str, Flow, FIELDS};
 pub use keys::{community_id, PROTO_TCP};
 pub use outcome::{outcome_of, FinBy, Outcome};
@@ -27,6 +32,7 @@ pub use words::human;
 use crate::track::Connection;
 
 use evidence::explain;
+use facts::facts_of;
 use suspect::suspect;
 use words::secs;
 
@@ -61,8 +67,14 @@ pub fn classify(conn: &Connection) -> Flow {
         duration: secs(conn.last_time.0.saturating_sub(conn.first_time.0)),
         packets_c2s: c.packets,
         packets_s2c: s.packets,
-        bytes_c2s: c.bytes,
-        bytes_s2c: s.bytes,
+        bytes_c2s: c.unique_bytes,
+        bytes_s2c: s.unique_bytes,
+        retransmits_c2s: c.retransmits,
+        retransmits_s2c: s.retransmits,
+        response_time: match (c.first_payload_ts, conn.response_at) {
+            (Some(a), Some(b)) => Some(secs(b.0.saturating_sub(a.0))),
+            _ => None,
+        },
         handshake_seen: conn.handshake_seen(),
         handshake_rtt: conn.handshake_rtt_ns().map(secs),
         syn_retransmits: hs.syn_count.saturating_sub(1),
@@ -79,10 +91,10 @@ pub fn classify(conn: &Connection) -> Flow {
         rst_by: r.map(|r| r.by),
         rst_count: r.map(|_| conn.rst_count),
         rst_time: r.map(|r| r.ts),
-        rst_after_handshake: r.and_then(facts::rst_after_handshake).map(secs),
+        rst_after_handshake: r.and_then(durations::rst_after_handshake).map(secs),
         rst_reply_to: r.map(|r| r.reply_to),
-        rst_latency: r.and_then(facts::latency).map(secs),
-        idle_before_rst: r.and_then(facts::idle_before).map(secs),
+        rst_latency: r.and_then(durations::latency).map(secs),
+        idle_before_rst: r.and_then(durations::idle_before).map(secs),
         rst_in_window: r.and_then(|r| r.in_window),
         rst_ttl_delta: r.and_then(|r| r.ttl_delta),
         rst_suspect: r.and_then(suspect),
@@ -91,6 +103,7 @@ pub fn classify(conn: &Connection) -> Flow {
         missed_bytes: c.missed.saturating_add(s.missed),
         hint,
         marks,
+        facts: facts_of(conn, outcome),
     }
 }
 
@@ -409,6 +422,107 @@ mod tests {
             json.contains("\"first_time\":\"2023-11-14T22:13:20.000100Z\""),
             "{json}"
         );
+    }
+
+    #[test]
+    fn resent_request_counts_once_and_as_retransmissions() {
+        // A 97-byte request sent 9 times (8 retransmissions), then answered.
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 97);
+        for _ in 0..8 {
+            w.seg(true, P | A, 1, 1, 97, 200_000);
+        }
+        w.s(A, 1, 98, 0)
+            .seg(false, P | A, 1, 98, 300, 20_000)
+            .c(A, 98, 301, 0)
+            .c(R | A, 98, 301, 0);
+        let f = flow(&w);
+        assert_eq!(f.bytes_c2s, 97);
+        assert_eq!(f.retransmits_c2s, 8);
+        assert_eq!(f.bytes_s2c, 300);
+        assert_eq!(f.retransmits_s2c, 0);
+        assert_eq!(f.packets_c2s, 13);
+        // First request byte to first response byte: 8 x 200 ms + 0.1 + 20 ms.
+        assert_eq!(f.response_time, Some(1.6201));
+        // The client ACKed all 300 bytes: not "likely never read".
+        assert_eq!(f.outcome, Outcome::ClientAbort);
+        assert!(!f.evidence.contains("likely never read"), "{}", f.evidence);
+        assert!(f.evidence.contains("ACKed all of it"), "{}", f.evidence);
+    }
+
+    #[test]
+    fn keepalive_probe_is_not_a_retransmission() {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 10).s(A, 1, 11, 0);
+        w.seg(true, A, 10, 1, 1, 60_000_000);
+        let f = flow(&w);
+        assert_eq!(f.retransmits_c2s, 0);
+        assert_eq!(f.bytes_c2s, 10);
+    }
+
+    #[test]
+    fn synack_never_answered_is_half_open() {
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0)
+            .s(S | A, 0, 1, 0)
+            .seg(false, S | A, 0, 1, 0, 1_000_000)
+            .seg(false, S | A, 0, 1, 0, 2_000_000);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::HalfOpen);
+        assert_eq!(f.synack_retransmits, 2);
+        assert!(f.evidence.contains("3 SYN-ACKs"), "{}", f.evidence);
+        // A SYN retransmission from the client is still no answer.
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0).s(S | A, 0, 1, 0).c(S, 0, 0, 0);
+        assert_eq!(flow(&w).outcome, Outcome::HalfOpen);
+        // An ACK is an answer.
+        let mut w = Wire::new();
+        w.handshake();
+        assert_eq!(flow(&w).outcome, Outcome::Open);
+    }
+
+    #[test]
+    fn server_reply_the_capture_missed_counts_as_sent() {
+        // The client ACKs 500 server bytes the capture never saw.
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 50)
+            .s(A, 1, 51, 0)
+            .c(A, 51, 501, 0)
+            .s(R | A, 501, 51, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::ServerAbort);
+        assert!(f.evidence.contains("the capture missed"), "{}", f.evidence);
+        assert!(f.evidence.contains("ACKed 500 bytes"), "{}", f.evidence);
+    }
+
+    #[test]
+    fn rst_one_hop_off_a_constant_ttl_is_suspect_and_idle_is_before_the_answered_segment() {
+        // 4.5 s of silence, then the client writes and a middlebox one hop
+        // nearer answers for the server 40 us later.
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 10).s(P | A, 1, 11, 20);
+        w.seg(true, P | A, 11, 21, 10, 4_500_000);
+        w.seg(false, R, 21, 0, 0, 40);
+        w.last().ttl = 65;
+        let f = flow(&w);
+        assert_eq!(f.rst_ttl_delta, Some(1));
+        assert_eq!(f.idle_before_rst, Some(4.5));
+        let why = f.rst_suspect.expect("suspect");
+        assert!(why.contains("TTL 65 differs by +1"), "{why}");
+        // The same RST with the sender's own TTL is the kernel's.
+        w.last().ttl = 64;
+        assert_eq!(flow(&w).rst_suspect, None);
+    }
+
+    #[test]
+    fn fin_sent_before_the_rst_but_captured_after_is_not_kept_sending() {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 10).s(P | A, 1, 11, 20);
+        // The server's RST at seq 22 overtakes its FIN at seq 21.
+        w.s(R | A, 22, 11, 0).s(F | A, 21, 11, 0);
+        let f = flow(&w);
+        assert_eq!(f.rst_suspect, None, "{:?}", f.rst_suspect);
     }
 
     #[test]

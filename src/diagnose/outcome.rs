@@ -12,6 +12,7 @@ pub enum Outcome {
     Refused,
     Unanswered,
     HandshakeRst,
+    HalfOpen,
     PostHandshakeRst,
     ServerAbort,
     ClientAbort,
@@ -22,11 +23,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 11] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::Clean,
         Outcome::Refused,
         Outcome::Unanswered,
         Outcome::HandshakeRst,
+        Outcome::HalfOpen,
         Outcome::PostHandshakeRst,
         Outcome::ServerAbort,
         Outcome::ClientAbort,
@@ -42,6 +44,7 @@ impl Outcome {
             Outcome::Refused => "refused",
             Outcome::Unanswered => "unanswered",
             Outcome::HandshakeRst => "handshake-rst",
+            Outcome::HalfOpen => "half-open",
             Outcome::PostHandshakeRst => "post-handshake-rst",
             Outcome::ServerAbort => "server-abort",
             Outcome::ClientAbort => "client-abort",
@@ -102,7 +105,10 @@ pub fn outcome_of(conn: &Connection) -> Outcome {
                     Outcome::Unanswered
                 }
             } else if r.by == Side::Server {
-                if r.server_bytes_before == 0 && r.handshake_done.is_some() {
+                // Server payload the client ACKed counts as sent even when
+                // the capture missed it.
+                if r.server_bytes_before == 0 && !r.server_sent_unseen && r.handshake_done.is_some()
+                {
                     Outcome::PostHandshakeRst
                 } else {
                     Outcome::ServerAbort
@@ -119,6 +125,13 @@ pub fn outcome_of(conn: &Connection) -> Outcome {
                 Outcome::HalfClosed
             } else if hs.syn.is_some() && hs.synack.is_none() && !conn.server().seen() {
                 Outcome::Unanswered
+            } else if hs.synack.is_some()
+                && hs.ack.is_none()
+                && conn.client().packets == u64::from(hs.syn_count)
+            {
+                // SYN-ACK answered by nothing at all: a spoofed source, a
+                // client that died, or an ACK the capture lost.
+                Outcome::HalfOpen
             } else {
                 Outcome::Open
             }

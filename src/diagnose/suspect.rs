@@ -11,15 +11,32 @@ pub const SUSPECT_IDLE_NS: i64 = 30_000_000_000;
 /// `rst_suspect`: why this RST may not come from the peer's kernel.
 pub(super) fn suspect(r: &RstFact) -> Option<String> {
     let mut why = Vec::new();
-    if let Some(d) = r.ttl_delta {
-        if d.abs() >= SUSPECT_TTL_DELTA {
+    match (r.sender_ttl_range, r.ttl_delta) {
+        // A kernel sends every segment of a connection with one TTL: when
+        // the sender's others agreed, any difference means another sender
+        // (a middlebox one hop nearer or further).
+        (Some((lo, hi)), Some(d)) if lo == hi && r.ttl != lo => why.push(format!(
+            "TTL {} differs by {d:+} from the sender's other segments (all {lo})",
+            r.ttl
+        )),
+        (Some((lo, hi)), Some(d))
+            if lo != hi
+                && (i16::from(r.ttl) <= i16::from(lo) - SUSPECT_TTL_DELTA
+                    || i16::from(r.ttl) >= i16::from(hi) + SUSPECT_TTL_DELTA) =>
+        {
             why.push(format!(
-                "TTL {} differs by {d:+} from the sender's other segments",
+                "TTL {} differs by {d:+} from the sender's other segments ({lo} to {hi})",
                 r.ttl
-            ));
+            ))
         }
+        _ => {}
     }
-    if let Some(idle) = super::facts::idle_before(r) {
+    // Silence alone is no sign: an application timing out, or a kernel
+    // answering a write on a connection it closed long ago, sends its RST
+    // after silence too. It only supports another sign.
+    if let Some(idle) = super::durations::idle_before(r)
+        .filter(|_| !why.is_empty() || r.burst > 0 || r.sender_kept_sending > 0)
+    {
         if idle >= SUSPECT_IDLE_NS {
             why.push(format!(
                 "came after {} of silence (a middlebox idle timeout?)",

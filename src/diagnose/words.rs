@@ -2,7 +2,7 @@
 
 use crate::track::{Connection, EndReason, ReplyTo, RstFact};
 
-use super::facts;
+use super::durations;
 use crate::wire::Timestamp;
 
 pub(super) fn secs(ns: i64) -> f64 {
@@ -59,7 +59,7 @@ pub(super) fn context(r: &RstFact) -> String {
         ReplyTo::SynAck => ("SYN-ACK", "the SYN-ACK"),
         ReplyTo::None => return "unprompted".to_string(),
     };
-    match facts::latency(r) {
+    match durations::latency(r) {
         Some(l) if l >= REPLY_WORDING_NS => {
             format!("{} after the {}'s {kind}", human(l), r.by.peer().name())
         }
@@ -69,7 +69,7 @@ pub(super) fn context(r: &RstFact) -> String {
 
 pub(super) fn rst_note(r: &RstFact) -> String {
     let mut note = format!("{} reset {}", r.by.name(), context(r));
-    match facts::latency(r) {
+    match durations::latency(r) {
         Some(l) if r.reply_to == ReplyTo::None => note.push_str(&format!(
             ", {} after the {}'s last segment",
             human(l),
@@ -77,7 +77,7 @@ pub(super) fn rst_note(r: &RstFact) -> String {
         )),
         Some(l) if l < REPLY_WORDING_NS => note.push_str(&format!(", {} later", human(l))),
         Some(_) => {}
-        None if facts::out_of_order(r) => note.push_str(OUT_OF_ORDER),
+        None if durations::out_of_order(r) => note.push_str(OUT_OF_ORDER),
         None => {}
     }
     note
@@ -89,7 +89,7 @@ pub(super) const OUT_OF_ORDER: &str = " (timestamps out of order: the delay is u
 /// The RST's delay after the peer's last segment, for a sentence: "27 us",
 /// or "an unknown time (timestamps out of order)".
 pub(super) fn delay(r: &RstFact) -> String {
-    match facts::latency(r) {
+    match durations::latency(r) {
         Some(l) => human(l),
         None => "an unknown time (timestamps out of order)".to_string(),
     }

@@ -289,6 +289,7 @@ mod tests {
         assert_eq!(&rows[1][col("client")], "2001:db8::1");
         assert_eq!(&rows[1][col("outcome")], "clean");
         assert_eq!(&rows[1][col("rst_by")], "", "no RST: reset facts empty");
+        assert_eq!(&rows[1][col("rst_count")], "", "no RST: reset facts empty");
         // The evidence sentence contains commas and survives quoting.
         assert!(rows[0][col("evidence")].contains("RST instead of ACK"));
     }

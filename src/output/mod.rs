@@ -9,6 +9,8 @@
 
 pub mod check;
 pub mod file;
+pub mod findings;
+pub mod finished;
 pub mod flows;
 pub mod html;
 pub mod progress;

@@ -7,8 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::diagnose::{Flow, Mark, Outcome};
-use crate::track::{Connection, Side, Timeline};
-use crate::wire::Timestamp;
+use crate::track::{Connection, Side};
 
 /// Rows the connections table keeps by default: enough to hold every
 /// troubled connection of a typical incident, few enough that the HTML
@@ -19,16 +18,7 @@ pub const TABLE_ROWS: usize = 500;
 /// notes of the deciding segments. `ord` is the segment's position in the
 /// connection, so a reader sees where segments were not kept.
 pub fn segments_json(conn: &Connection, marks: &[Mark]) -> Vec<Value> {
-    segments_json_kept(&conn.timeline, conn.first_time, marks)
-}
-
-/// [`segments_json`] from a connection's kept segments and first timestamp.
-pub fn segments_json_kept(
-    timeline: &Timeline,
-    first_time: Timestamp,
-    marks: &[Mark],
-) -> Vec<Value> {
-    timeline
+    conn.timeline
         .entries()
         .iter()
         .map(|e| {
@@ -50,7 +40,7 @@ pub fn segments_json_kept(
             json!({
                 "ord": e.ord,
                 "time": e.ts.rfc3339(),
-                "t": e.ts.0.saturating_sub(first_time.0) as f64 / 1e9,
+                "t": e.ts.0.saturating_sub(conn.first_time.0) as f64 / 1e9,
                 "from": match e.from { Side::Client => "client", Side::Server => "server" },
                 "flags": f.to_string(),
                 "seq": seq,
@@ -72,7 +62,8 @@ fn trouble_rank(o: Outcome) -> u8 {
         | Outcome::HandshakeRst
         | Outcome::Refused
         | Outcome::Unanswered
-        | Outcome::ServerAbort => 0,
+        | Outcome::ServerAbort
+        | Outcome::HalfOpen => 0,
         Outcome::ClientAbort | Outcome::RstAfterHalfClose | Outcome::HalfClosed => 1,
         Outcome::RstAfterClose => 2,
         Outcome::Open => 3,

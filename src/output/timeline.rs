@@ -14,8 +14,7 @@
 use std::fmt::Write as _;
 
 use crate::diagnose::{frames_str, Flow, Mark};
-use crate::track::{Connection, Side, Timeline, TimelineEntry};
-use crate::wire::Timestamp;
+use crate::track::{Connection, Side, TimelineEntry};
 
 /// Column where annotations start, so arrows line up.
 const NOTE_COLUMN: usize = 48;
@@ -24,28 +23,9 @@ const NOTE_COLUMN: usize = 48;
 /// timeline left some out, and `<- note` on marked segments. Lines end in
 /// `\n`; `indent` is prefixed to each.
 pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
-    render_kept(
-        &conn.timeline,
-        conn.first_time,
-        conn.segments,
-        marks,
-        indent,
-    )
-}
-
-/// [`render`] from what it reads of a connection: its kept segments, its
-/// first timestamp and how many segments it had, so a report can keep just
-/// these for an example and render it when it writes.
-pub fn render_kept(
-    timeline: &Timeline,
-    first_time: Timestamp,
-    segments: u64,
-    marks: &[Mark],
-    indent: &str,
-) -> String {
     let mut out = String::new();
     let mut expect = 0u64;
-    let entries = timeline.entries();
+    let entries = conn.timeline.entries();
     let width = entries
         .iter()
         .map(|e| e.frame.to_string().len())
@@ -56,7 +36,7 @@ pub fn render_kept(
             let _ = writeln!(out, "{indent}... {} segments not kept ...", e.ord - expect);
         }
         expect = e.ord.saturating_add(1);
-        let line = entry_line_from(first_time, &e);
+        let line = entry_line(conn, &e);
         let notes: Vec<&str> = marks
             .iter()
             .filter(|m| m.ord == e.ord)
@@ -74,11 +54,11 @@ pub fn render_kept(
             );
         }
     }
-    if segments > expect {
+    if conn.segments > expect {
         let _ = writeln!(
             out,
             "{indent}... {} segments not kept ...",
-            segments - expect
+            conn.segments - expect
         );
     }
     out
@@ -100,12 +80,7 @@ pub fn keys_line(flow: &Flow) -> String {
 /// when the ACK flag is set; `win N` on SYNs (unscaled, so meaningful) and
 /// on zero windows; `len N` with payload.
 pub fn entry_line(conn: &Connection, e: &TimelineEntry) -> String {
-    entry_line_from(conn.first_time, e)
-}
-
-/// [`entry_line`] with times relative to `first_time`.
-pub fn entry_line_from(first_time: Timestamp, e: &TimelineEntry) -> String {
-    let t = e.ts.0.saturating_sub(first_time.0);
+    let t = e.ts.0.saturating_sub(conn.first_time.0);
     let dir = match e.from {
         Side::Client => "C>S",
         Side::Server => "S>C",

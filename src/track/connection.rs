@@ -58,6 +58,7 @@ pub struct RstFact {
     pub synack_before: bool,
     pub client_fin_before: bool,
     pub server_fin_before: bool,
+    /// Unique payload bytes each side had sent before the RST.
     pub client_bytes_before: u64,
     pub server_bytes_before: u64,
     /// Segments each side had sent before the RST.
@@ -78,6 +79,17 @@ pub struct RstFact {
     pub sender_kept_sending: u32,
     pub(super) last_burst_ts: Timestamp,
     pub(super) last_burst_ord: u64,
+
+    /// The client had ACKed server sequence space beyond the SYN: the server
+    /// had sent payload (or FIN) even if the capture missed it.
+    pub server_sent_unseen: bool,
+    /// TTL range of the sender's earlier non-RST segments (min, max).
+    pub sender_ttl_range: Option<(u8, u8)>,
+    /// Ns of silence on the connection before the peer's segment this RST
+    /// answers (an idle-timeout RST answers the first segment after it).
+    pub idle_before_answered: Option<i64>,
+    /// Server payload the client had not ACKed when the RST came.
+    pub server_bytes_unacked: u64,
 }
 
 /// Where a connection stands, as an observer of both directions sees it.
@@ -166,6 +178,10 @@ pub struct Connection {
     pub last_frame: u64,
     /// tshark's `tcp.stream` for this connection (set by the table).
     pub stream: StreamTrack,
+
+    /// The server's first payload after the client's first payload byte:
+    /// where `response_time` ends.
+    pub response_at: Option<Timestamp>,
 }
 
 impl Connection {
@@ -192,6 +208,7 @@ impl Connection {
             continues_evicted: false,
             last_frame: seg.frame,
             stream: StreamTrack::default(),
+            response_at: None,
         }
     }
 
@@ -398,12 +415,22 @@ impl Connection {
                 }
             }
         } else if let Some(r) = &mut self.first_rst {
-            if r.by == from {
+            // Only sequence space beyond the RST is new sending: a FIN or
+            // data sent before it and captured after it is reordering.
+            if r.by == from && end_rel > r.rel_seq {
                 r.sender_kept_sending = r.sender_kept_sending.saturating_add(1);
             }
         }
 
         // Per-side counters.
+        if from == Side::Server
+            && seg.payload_len > 0
+            && !f.rst()
+            && self.response_at.is_none()
+            && self.ep[0].first_payload_ts.is_some()
+        {
+            self.response_at = Some(seg.ts);
+        }
         let ep = &mut self.ep[me];
         ep.packets = ep.packets.saturating_add(1);
         ep.bytes = ep.bytes.saturating_add(u64::from(seg.payload_len));
@@ -412,9 +439,9 @@ impl Connection {
         }
         ep.advance_ref(seg.seq, rel_seq);
         if seg.payload_len > 0 && !f.rst() {
-            let pend = rel_seq
-                .saturating_add(i64::from(f.syn()))
-                .saturating_add(i64::from(seg.payload_len));
+            let pstart = rel_seq.saturating_add(i64::from(f.syn()));
+            let pend = pstart.saturating_add(i64::from(seg.payload_len));
+            ep.count_payload(pstart, pend, seg.ts);
             if pend > ep.payload_end_rel {
                 ep.payload_end_rel = pend;
             }
@@ -423,10 +450,13 @@ impl Connection {
                 .saturating_add(u64::from(seg.payload_len));
         }
         if !f.rst() {
+            ep.ttl_min = ep.ttl_min.min(seg.ttl);
+            ep.ttl_max = ep.ttl_max.max(seg.ttl);
             ep.last_ttl = Some(seg.ttl);
             ep.window = seg.window;
             ep.window_scaled = !f.syn();
         }
+        ep.gap_before_last = prev_last_time.map(|t| seg.ts.0.saturating_sub(t.0));
         ep.last_ts = Some(seg.ts);
         ep.last_ord = Some(ord);
         ep.last_kind = ReplyTo::of(seg);
@@ -559,8 +589,8 @@ impl Connection {
             synack_before: self.handshake.synack.is_some(),
             client_fin_before: client.fin.is_some(),
             server_fin_before: server.fin.is_some(),
-            client_bytes_before: client.bytes,
-            server_bytes_before: server.bytes,
+            client_bytes_before: client.unique_bytes,
+            server_bytes_before: server.unique_bytes,
             client_segments_before: client.packets,
             server_segments_before: server.packets,
             server_acked_client_data: client.bytes > 0
@@ -574,6 +604,22 @@ impl Connection {
             sender_kept_sending: 0,
             last_burst_ts: seg.ts,
             last_burst_ord: ord,
+            server_sent_unseen: server.bytes == 0
+                && client
+                    .highest_ack_rel
+                    .is_some_and(|a| a > 1 + i64::from(server.fin.is_some())),
+            sender_ttl_range: me.last_ttl.map(|_| (me.ttl_min, me.ttl_max)),
+            idle_before_answered: if reply_to == ReplyTo::None {
+                None
+            } else {
+                peer.gap_before_last
+            },
+            server_bytes_unacked: client
+                .highest_ack_rel
+                .map_or(server.payload_end_rel, |a| {
+                    server.payload_end_rel.saturating_sub(a)
+                })
+                .max(0) as u64,
         }
     }
 

@@ -63,6 +63,25 @@ pub struct Endpoint {
     /// Bytes of this side's sequence space the peer ACKed but the capture
     /// never showed (Zeek's `missed_bytes`, per side).
     pub missed: u64,
+
+    // Facts for the per-connection fields and the findings, updated in
+    // O(1) per segment without allocating.
+    /// Payload sequence space covered: each byte once however often resent
+    /// (Zeek's `orig_bytes`). Exact when segments arrive in order or only
+    /// before everything else captured.
+    pub unique_bytes: u64,
+    /// Lowest relative payload start seen (0 before any payload).
+    pub(super) payload_start_rel: i64,
+    /// Data segments that resent sequence space already seen.
+    pub retransmits: u32,
+    /// When this side sent its first payload byte.
+    pub first_payload_ts: Option<Timestamp>,
+    /// Range of TTL / hop limit over this side's non-RST segments: a RST
+    /// whose TTL falls outside a constant range came from elsewhere.
+    pub ttl_min: u8,
+    pub ttl_max: u8,
+    /// Ns of silence on the connection before this side's latest segment.
+    pub gap_before_last: Option<i64>,
 }
 
 impl Endpoint {
@@ -92,6 +111,13 @@ impl Endpoint {
             acked_unseen_until: 0,
             gaps: 0,
             missed: 0,
+            unique_bytes: 0,
+            payload_start_rel: 0,
+            retransmits: 0,
+            first_payload_ts: None,
+            ttl_min: u8::MAX,
+            ttl_max: 0,
+            gap_before_last: None,
         }
     }
 
@@ -110,6 +136,33 @@ impl Endpoint {
         if rel > self.ref_rel {
             self.ref_abs = seq;
             self.ref_rel = rel;
+        }
+    }
+
+    /// Counts one payload segment covering `[start, end)` (relative): new
+    /// sequence space adds to `unique_bytes`, overlap with what was already
+    /// seen makes it a retransmission (a 1-byte keep-alive probe just below
+    /// the furthest byte is not one).
+    pub(super) fn count_payload(&mut self, start: i64, end: i64, ts: Timestamp) {
+        if self.first_payload_ts.is_none() {
+            self.first_payload_ts = Some(ts);
+            self.payload_start_rel = start;
+            self.unique_bytes = end.saturating_sub(start).max(0) as u64;
+            return;
+        }
+        let (lo, hi) = (self.payload_start_rel, self.payload_end_rel);
+        let mut new = 0i64;
+        if end > hi {
+            new += end - start.max(hi);
+        }
+        if start < lo {
+            new += end.min(lo) - start;
+            self.payload_start_rel = start;
+        }
+        self.unique_bytes = self.unique_bytes.saturating_add(new.max(0) as u64);
+        let keepalive = end - start == 1 && end == hi;
+        if start < hi && end > lo && !keepalive {
+            self.retransmits = self.retransmits.saturating_add(1);
         }
     }
 

@@ -91,9 +91,9 @@ impl Outputs {
         }
         let mut out = io::sink();
         report::write_capture_summary(&mut out, health).expect("summary into a sink");
-        self.report.write(&mut out).expect("report into a sink");
-        let json = self.report.to_json();
-        serde_json::to_writer(&mut out, &json).expect("report json into a sink");
+        let finished = self.report.finish();
+        finished.write(&mut out).expect("report into a sink");
+        report::write_json(&mut out, health, &finished).expect("report json into a sink");
         self.connections
     }
 }
