@@ -83,9 +83,11 @@ fi
 # ---------------------------------------------------------------- build
 log "cargo build --release"
 cargo build --release --bin rstscope --example gencap --example decode >&2
-RSTSCOPE=$ROOT/target/release/rstscope
-DECODE=$ROOT/target/release/examples/decode
-GENCAP=$ROOT/target/release/examples/gencap
+# RSTSCOPE=PATH times another build (the same command lines), e.g. the one
+# before a change, for a before/after table.
+RSTSCOPE=${RSTSCOPE:-${CARGO_TARGET_DIR:-$ROOT/target}/release/rstscope}
+DECODE=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/decode
+GENCAP=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/gencap
 
 # ---------------------------------------------------------------- files
 # name | gencap arguments | what it is
