@@ -2,6 +2,7 @@
 //! segments, keeping the capture-health account as it goes. Several files
 //! are one capture split by rotation, so frame numbers and time run on.
 
+use std::cell::Cell;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -10,6 +11,9 @@ use std::thread;
 use crate::capture::CaptureError;
 use crate::capture::{self, Packet};
 use crate::decode;
+
+pub mod interrupt;
+pub mod merge;
 use crate::diagnose::{classify, Flow};
 use crate::output::progress::Progress;
 use crate::output::sink::Next;
@@ -26,6 +30,10 @@ pub struct SegmentReader {
     last_ts: Option<Timestamp>,
     /// Bytes of the files already read, for the progress position.
     bytes_before: u64,
+    /// Recent segments, to analyse a second copy of one packet once.
+    copies: decode::Copies,
+    /// The input is a live stream (see [`capture::read_capture_live`]).
+    pub live: bool,
 }
 
 impl SegmentReader {
@@ -48,6 +56,8 @@ impl SegmentReader {
             frame,
             last_ts,
             bytes_before,
+            copies,
+            ..
         } = self;
         let base = *bytes_before;
         let mut on_packet = |packet: &Packet<'_>, offset: u64| {
@@ -58,13 +68,24 @@ impl SegmentReader {
                 health.timestamps_backwards += 1;
             }
             *last_ts = Some(packet.ts);
-            match decode::decode(packet, *frame) {
+            let mut info = decode::PacketInfo::default();
+            let decoded = decode::decode_with(packet, *frame, &mut info);
+            if !info.encaps.is_empty() {
+                health.encapsulated(info.encaps);
+            }
+            match decoded {
                 Ok(segment) => {
                     health.tcp_segments += 1;
                     if segment.snap_cut {
                         health.snap_cut_segments += 1;
                     }
-                    on_segment(&segment);
+                    if decode::may_hold_copies(packet)
+                        && copies.is_copy(&segment, &info, packet.interface)
+                    {
+                        health.duplicate_copies += 1;
+                    } else {
+                        on_segment(&segment);
+                    }
                 }
                 Err(reason) => {
                     health.skip(reason);
@@ -76,7 +97,7 @@ impl SegmentReader {
                 }
             }
         };
-        let summary = capture::read_capture(name, reader, &mut on_packet)?;
+        let summary = capture::read_capture_live(name, reader, self.live, &mut on_packet)?;
         self.bytes_before += summary.bytes;
         self.health.files.push(summary);
         Ok(())
@@ -138,26 +159,47 @@ fn read_segments_until(
         ..SegmentReader::default()
     };
     let mut result = Ok(());
-    for input in inputs {
-        if stop.load(Ordering::Relaxed) {
+    if inputs.len() > 1 {
+        result = merge::read_merged(
+            inputs,
+            &reader.progress,
+            &mut reader.health,
+            stop,
+            on_segment,
+        )
+        .map(|order| {
+            reader.health.files_reordered = order.reordered;
+            reader.health.files_interleaved = order.interleaved;
+        });
+    }
+    for input in inputs.iter().filter(|_| inputs.len() == 1) {
+        if stop.load(Ordering::Relaxed) || interrupt::received().is_some() {
             break;
         }
         let opened = capture::open(input);
         result = opened.and_then(|(file, _size)| {
-            let file = UntilStopped { inner: file, stop };
+            let file = UntilStopped {
+                inner: interrupt::stop_on_signal(input, file),
+                stop,
+            };
+            reader.live = input == "-" && capture::stdin_is_live();
             reader.read(&capture::display_name(input), file, on_segment)
         });
         if result.is_err() {
             break;
         }
     }
-    if stop.load(Ordering::Relaxed) {
-        // The stop, not the file, ended the read.
+    let signal = interrupt::received();
+    if stop.load(Ordering::Relaxed) || signal.is_some() {
+        // The stop, not the file, ended the read: a record half read then
+        // is not a cut-off file, and a file that could not even start (no
+        // header yet) is no error.
         if let Some(last) = reader.health.files.last_mut() {
             last.cut_off_at = None;
         }
         result = Ok(());
     }
+    reader.health.interrupted = signal.map(interrupt::name);
     reader.progress.finish();
     *health = reader.health;
     result
@@ -208,12 +250,36 @@ pub fn analyse_with_progress(
     progress: Progress,
     on_connection: &mut dyn FnMut(&Connection, &Flow) -> Next,
 ) -> Result<TrackerStats, CaptureError> {
+    let watermark = Cell::new(Some(Timestamp(i64::MIN)));
+    analyse_watermarked(inputs, health, config, progress, &watermark, on_connection)
+}
+
+/// As [`analyse_with_progress`], keeping `watermark` at a time before which
+/// no connection still to be finished started: the tracker's watermark (the
+/// earliest first time among connections open), or the last segment's time
+/// when none is open, as of the last batch of segments; None once the
+/// capture has ended. A caller may then write time-ordered rows as soon as
+/// no earlier one can still come. Start it at `Some(Timestamp(i64::MIN))`.
+/// It lags by at most a batch, which only holds rows a little longer.
+///
+/// The tracking thread sends each batch's watermark after that batch's
+/// connections, so the caller sees it change at the same points of the
+/// sequence of rows as with one thread.
+pub fn analyse_watermarked(
+    inputs: &[String],
+    health: &mut Health,
+    config: TrackerConfig,
+    progress: Progress,
+    watermark: &Cell<Option<Timestamp>>,
+    on_connection: &mut dyn FnMut(&Connection, &Flow) -> Next,
+) -> Result<TrackerStats, CaptureError> {
+    let start_mark = watermark.get();
     let stop = AtomicBool::new(false);
     let (mut connections, mut resets) = (0u64, 0u64);
     let counter = progress.clone();
     let (to_tracker, from_reader) = mpsc::sync_channel::<Vec<Segment>>(4);
     let (recycle, recycled) = mpsc::sync_channel::<Vec<Segment>>(4);
-    let (to_output, from_tracker) = mpsc::sync_channel::<Vec<Connection>>(4);
+    let (to_output, from_tracker) = mpsc::sync_channel::<Handed>(4);
     let (give_back, given_back) = mpsc::sync_channel::<Vec<Connection>>(4);
     let stop = &stop;
     let (read, read_health, stats) = thread::scope(|scope| {
@@ -249,18 +315,24 @@ pub fn analyse_with_progress(
                 given_back,
                 stop,
             };
+            let mut mark = start_mark;
             for mut batch in from_reader.iter() {
                 for seg in &batch {
                     tracker.push(seg, &mut |c| out.push(c));
                 }
-                out.send();
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
+                // With nothing open, a connection yet to come starts no
+                // earlier than the last segment read.
+                let last = batch.last().map(|s| s.ts);
+                mark = tracker.watermark().or(last).or(mark);
+                out.mark(mark);
                 batch.clear();
                 let _ = recycle.try_send(batch);
             }
             drop(from_reader);
+            out.mark(None);
             // Connections read before an unreadable file are still
             // finished, so the caller may report them; after a stop nobody
             // wants them.
@@ -273,7 +345,14 @@ pub fn analyse_with_progress(
             stats
         });
         let from_tracker = from_tracker;
-        'batches: for mut batch in from_tracker.iter() {
+        'batches: for handed in from_tracker.iter() {
+            let mut batch = match handed {
+                Handed::Rows(batch) => batch,
+                Handed::Watermark(w) => {
+                    watermark.set(w);
+                    continue;
+                }
+            };
             for c in batch.drain(..) {
                 let flow = classify(&c);
                 connections += 1;
@@ -290,6 +369,7 @@ pub fn analyse_with_progress(
         }
         // Closing the channel unblocks a tracker waiting to hand on more.
         drop(from_tracker);
+        watermark.set(None);
         let stats = tracking
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -308,11 +388,18 @@ pub fn analyse_with_progress(
     read.map(|()| stats)
 }
 
+/// What the tracking thread hands to the output, in order.
+enum Handed {
+    Rows(Vec<Connection>),
+    /// The watermark after a batch of segments (None: the capture ended).
+    Watermark(Option<Timestamp>),
+}
+
 /// The tracking thread's side of the channel to the output: finished
 /// connections collected into batches, empty batches reused.
 struct Handoff<'a> {
     batch: Vec<Connection>,
-    to_output: mpsc::SyncSender<Vec<Connection>>,
+    to_output: mpsc::SyncSender<Handed>,
     given_back: mpsc::Receiver<Vec<Connection>>,
     stop: &'a AtomicBool,
 }
@@ -336,22 +423,72 @@ impl Handoff<'_> {
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(CONN_BATCH));
         let full = std::mem::replace(&mut self.batch, next);
-        if self.to_output.send(full).is_err() {
+        if self.to_output.send(Handed::Rows(full)).is_err() {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Hands on the rows so far, then the watermark that follows them.
+    fn mark(&mut self, watermark: Option<Timestamp>) {
+        self.send();
+        if self.to_output.send(Handed::Watermark(watermark)).is_err() {
             self.stop.store(true, Ordering::Relaxed);
         }
     }
 }
 
-/// Total size of the inputs when all are regular files (for the progress bar).
+/// Total size of the inputs when all are regular, uncompressed files (for
+/// the progress bar, which counts bytes read; a compressed file's
+/// decompressed size is not known before it is read).
 pub fn total_bytes(inputs: &[String]) -> Option<u64> {
     inputs
         .iter()
         .map(|p| {
             if p == "-" {
-                None
-            } else {
-                std::fs::metadata(p).ok().map(|m| m.len())
+                return None;
             }
+            let mut magic = Vec::new();
+            std::fs::File::open(p)
+                .ok()?
+                .take(8)
+                .read_to_end(&mut magic)
+                .ok()?;
+            if capture::Compression::detect(&magic).is_some() {
+                return None;
+            }
+            std::fs::metadata(p).ok().map(|m| m.len())
         })
         .sum()
+}
+
+/// Runs `work(i)` for every `i` in `0..n` on the available cores (at most
+/// `n` threads) and returns the results in index order, whatever order they
+/// finished in: `--each` analyses independent captures in parallel with
+/// deterministic output.
+pub fn parallel_map<T: Send>(n: usize, work: &(dyn Fn(usize) -> T + Sync)) -> Vec<T> {
+    let threads = thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .min(n)
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    let slots = std::sync::Mutex::new(&mut results);
+    thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r = work(i);
+                if let Ok(mut slots) = slots.lock() {
+                    slots[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every index was worked on"))
+        .collect()
 }

@@ -350,6 +350,12 @@ fn every_outcome_fixture_has_facts() {
             missing.push(format!("{name}: no capture {stem}.pcap or {stem}.pcapng"));
         }
         for c in caps {
+            // tshark counts each `-i any` copy of a forwarded packet; the
+            // same traffic on one interface (forwarded-one.pcap) has the
+            // facts, and tests/encap.rs holds the two captures equal.
+            if c == "forwarded-any.pcap" {
+                continue;
+            }
             if !listed.contains(c.as_str()) {
                 missing.push(format!("{c}: no rows in facts.tsv"));
             }

@@ -12,9 +12,7 @@
 //! start and the expected end plus the tolerance; with `"rank": 1` it is the
 //! report's first finding.
 //!
-//! The findings engine is not in this tree yet: the report tests are ignored
-//! until it lands (`cargo test -- --ignored` runs them). The shape of the
-//! expectation files themselves is checked now.
+//! The shape of the expectation files themselves is checked too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -264,7 +262,6 @@ fn every_findings_file_is_well_formed_and_tested() {
 macro_rules! finding_tests {
     ($($test:ident => $name:literal),* $(,)?) => {$(
         #[test]
-        #[ignore = "needs the findings engine"]
         fn $test() {
             check_fixture($name);
         }

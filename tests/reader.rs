@@ -158,15 +158,17 @@ fn big_endian_and_nanosecond_pcap() {
 
 #[test]
 fn pcapng_interfaces_keep_their_own_link_type_and_clock() {
-    let v4 = syn4().ip();
+    // Four different segments: the same one on two interfaces within a
+    // millisecond would be one packet seen twice.
+    let v4 = |n: u32| syn4().seq(n).ip();
     let mut p = PcapNg::new(false);
     // if 0: Ethernet, microseconds; if 1: RAW, nanoseconds, +100 s offset.
     p.interface(1, None, None)
         .interface(101, Some(9), Some(100))
-        .enhanced(0, 1_700_000_000_000_001, &ethernet(&v4, &[]))
-        .enhanced(1, 1_700_000_000_000_000_002, &v4)
-        .simple(&ethernet(&v4, &[]))
-        .obsolete(1, 1_700_000_000_000_000_003, &v4);
+        .enhanced(0, 1_700_000_000_000_001, &ethernet(&v4(1), &[]))
+        .enhanced(1, 1_700_000_000_000_000_002, &v4(2))
+        .simple(&ethernet(&v4(3), &[]))
+        .obsolete(1, 1_700_000_000_000_000_003, &v4(4));
     let (r, segs) = read(&p.bytes);
     assert_eq!(segs.len(), 4);
     assert_eq!(segs[0].ts, Timestamp(1_700_000_000_000_001_000));

@@ -772,6 +772,7 @@ proptest! {
             payload_len,
             ttl: 64,
             snap_cut: false,
+            tunnel: 0,
         };
         let extra = u32::from(Flags(flags).syn()) + u32::from(Flags(flags).fin());
         prop_assert_eq!(s.seq_len(), payload_len.wrapping_add(extra));

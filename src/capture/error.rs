@@ -42,4 +42,13 @@ pub enum CaptureError {
         offset: u64,
         reason: String,
     },
+
+    /// Any of the above, found after decompressing: offsets are in the
+    /// decompressed stream.
+    #[error("{}", super::compressed::describe(compression, detail.as_deref(), inner))]
+    Decompressed {
+        compression: &'static str,
+        detail: Option<String>,
+        inner: Box<CaptureError>,
+    },
 }

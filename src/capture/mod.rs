@@ -13,8 +13,15 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use crate::wire::{FileSummary, Timestamp};
 
+mod compressed;
 mod error;
+mod live;
+mod probe;
+pub use compressed::Compression;
 pub use error::CaptureError;
+use live::read_live_prefix;
+pub use live::stdin_is_live;
+pub use probe::first_timestamp;
 
 /// Read buffer size. Large enough that refills are rare; the buffer only grows
 /// past it for a single record larger than this (never past `MAX_BLOCK`).
@@ -64,6 +71,17 @@ impl LinkType {
         match self.0 {
             0 => "NULL".into(),
             1 => "EN10MB".into(),
+            9 => "PPP".into(),
+            10 => "FDDI".into(),
+            50 => "PPP_SERIAL".into(),
+            51 => "PPP_ETHER".into(),
+            100 => "ATM_RFC1483".into(),
+            104 => "C_HDLC".into(),
+            109 => "ENC".into(),
+            117 => "PFLOG".into(),
+            204 => "PPP_WITH_DIR".into(),
+            226 => "IPNET".into(),
+            239 => "NFLOG".into(),
             12 | 14 | 101 => "RAW".into(),
             108 => "LOOP".into(),
             113 => "LINUX_SLL".into(),
@@ -84,6 +102,11 @@ pub struct Packet<'a> {
     pub data: &'a [u8],
     /// Length on the wire.
     pub orig_len: u32,
+    /// The pcapng interface it was captured on (0 in pcap): two copies of
+    /// one packet on two interfaces are one packet seen twice.
+    pub interface: u32,
+    /// Interfaces the capture (its pcapng section) describes: 1 in pcap.
+    pub interfaces: u32,
 }
 
 /// A capture source: a path, or `-` for standard input.
@@ -126,21 +149,92 @@ struct Interface {
 /// Reads one capture, calling `on_packet` with each packet and the byte offset
 /// just past it. Returns what the file was. A file cut off mid-record is not
 /// an error: `cut_off_at` says where the incomplete record starts.
+///
+/// A gzip, zstd, xz or bzip2 stream (by its magic) is decompressed on the
+/// way; the summary names the compression, and offsets (in the summary and
+/// in errors) count decompressed bytes.
 pub fn read_capture(
     name: &str,
     reader: impl Read,
     on_packet: &mut dyn FnMut(&Packet<'_>, u64),
 ) -> Result<FileSummary, CaptureError> {
+    read_capture_live(name, reader, false, on_packet)
+}
+
+/// As [`read_capture`]; `live` says the input is a stream whose bytes come
+/// as they are captured (a pipe from `tcpdump -U -w -`): packets are then
+/// handed on as soon as they arrive, rather than after the first 64 KiB.
+pub fn read_capture_live(
+    name: &str,
+    reader: impl Read,
+    live: bool,
+    on_packet: &mut dyn FnMut(&Packet<'_>, u64),
+) -> Result<FileSummary, CaptureError> {
     let mut reader = reader;
-    let mut prefix = Vec::with_capacity(PREFIX);
+    let mut magic = Vec::with_capacity(compressed::MAGIC_LEN);
     (&mut reader)
-        .take(PREFIX as u64)
-        .read_to_end(&mut prefix)
+        .take(compressed::MAGIC_LEN as u64)
+        .read_to_end(&mut magic)
         .map_err(|source| CaptureError::Read {
             file: name.to_string(),
             offset: 0,
             source,
         })?;
+    let compression = Compression::detect(&magic);
+    let stream = Cursor::new(magic).chain(reader);
+    let Some(compression) = compression else {
+        return read_plain(name, stream, live, on_packet);
+    };
+    let last_error = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let wrap = |inner: CaptureError, detail: Option<String>| CaptureError::Decompressed {
+        compression: compression.name(),
+        detail,
+        inner: Box::new(inner),
+    };
+    let decoded = compression.decoder(stream).map_err(|source| {
+        let detail = Some(source.to_string());
+        let inner = CaptureError::Read {
+            file: name.to_string(),
+            offset: 0,
+            source,
+        };
+        wrap(inner, detail)
+    })?;
+    let decoded = compressed::KeepError {
+        inner: decoded,
+        last: last_error.clone(),
+    };
+    match read_plain(name, decoded, live, on_packet) {
+        Ok(mut summary) => {
+            summary.compression = Some(compression.name().to_string());
+            Ok(summary)
+        }
+        Err(e) => Err(wrap(e, last_error.take())),
+    }
+}
+
+/// [`read_capture`] on bytes already decompressed.
+fn read_plain(
+    name: &str,
+    reader: impl Read,
+    live: bool,
+    on_packet: &mut dyn FnMut(&Packet<'_>, u64),
+) -> Result<FileSummary, CaptureError> {
+    let mut reader = reader;
+    let mut prefix = Vec::with_capacity(PREFIX);
+    let read_error = |source| CaptureError::Read {
+        file: name.to_string(),
+        offset: 0,
+        source,
+    };
+    if live {
+        read_live_prefix(&mut reader, &mut prefix).map_err(read_error)?;
+    } else {
+        (&mut reader)
+            .take(PREFIX as u64)
+            .read_to_end(&mut prefix)
+            .map_err(read_error)?;
+    }
     if prefix.is_empty() {
         return Err(CaptureError::Empty {
             file: name.to_string(),
@@ -155,8 +249,9 @@ pub fn read_capture(
         ..FileSummary::default()
     };
     // The whole input is already in `prefix` when it is shorter than asked
-    // for: a buffer twice its size holds it, else the full-size buffer.
-    let capacity = if prefix.len() < PREFIX {
+    // for: a buffer twice its size holds it, else the full-size buffer. (A
+    // live stream's prefix is short because little has come yet.)
+    let capacity = if prefix.len() < PREFIX && !live {
         prefix.len().saturating_mul(2).clamp(MIN_BUFFER, BUFFER)
     } else {
         BUFFER
@@ -264,6 +359,8 @@ impl Run<'_, '_> {
                                 link,
                                 data: b.data,
                                 orig_len: b.origlen,
+                                interface: 0,
+                                interfaces: 1,
                             };
                             self.emit(&packet, len);
                         }
@@ -350,6 +447,8 @@ impl Run<'_, '_> {
                                 link: iface.link,
                                 data: spb.packet_data(),
                                 orig_len: spb.origlen,
+                                interface: 0,
+                                interfaces: interfaces.len() as u32,
                             };
                             self.emit(&packet, len);
                         }
@@ -439,6 +538,8 @@ impl Run<'_, '_> {
             link: iface.link,
             data,
             orig_len,
+            interface: if_id,
+            interfaces: interfaces.len() as u32,
         };
         self.emit(&packet, len);
         Ok(packet.ts)
@@ -612,96 +713,4 @@ fn describe_parse_error(e: &PcapError<&[u8]>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// (timestamp, link type, captured length) of each packet.
-    type Seen = Vec<(Timestamp, u32, usize)>;
-
-    fn read(bytes: &[u8]) -> Result<(FileSummary, Seen), CaptureError> {
-        let mut seen = Vec::new();
-        let s = read_capture("t", bytes, &mut |p, _| {
-            seen.push((p.ts, p.link.0, p.data.len()))
-        })?;
-        Ok((s, seen))
-    }
-
-    fn pcap_header(magic: u32, link: u32) -> Vec<u8> {
-        let mut v = Vec::new();
-        v.extend_from_slice(&magic.to_le_bytes());
-        v.extend_from_slice(&2u16.to_le_bytes());
-        v.extend_from_slice(&4u16.to_le_bytes());
-        v.extend_from_slice(&[0; 8]);
-        v.extend_from_slice(&65535u32.to_le_bytes());
-        v.extend_from_slice(&link.to_le_bytes());
-        v
-    }
-
-    fn record(v: &mut Vec<u8>, sec: u32, frac: u32, data: &[u8]) {
-        v.extend_from_slice(&sec.to_le_bytes());
-        v.extend_from_slice(&frac.to_le_bytes());
-        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        v.extend_from_slice(data);
-    }
-
-    #[test]
-    fn nanosecond_pcap_keeps_nanoseconds() {
-        let mut v = pcap_header(0xa1b2_3c4d, 1);
-        record(&mut v, 10, 123_456_789, &[0; 20]);
-        let (s, seen) = read(&v).unwrap();
-        assert_eq!(seen, vec![(Timestamp(10_123_456_789), 1, 20)]);
-        assert!(s.format.contains("nanosecond"));
-    }
-
-    #[test]
-    fn cut_mid_record_keeps_complete_packets() {
-        let mut v = pcap_header(0xa1b2_c3d4, 1);
-        record(&mut v, 1, 0, &[0; 60]);
-        record(&mut v, 2, 0, &[0; 60]);
-        let second = 24 + 16 + 60;
-        v.truncate(second + 30);
-        let (s, seen) = read(&v).unwrap();
-        assert_eq!(seen.len(), 1);
-        assert_eq!(s.cut_off_at, Some(second as u64));
-    }
-
-    #[test]
-    fn absurd_record_length_is_an_error_with_offset() {
-        let mut v = pcap_header(0xa1b2_c3d4, 1);
-        v.extend_from_slice(&[0; 8]);
-        v.extend_from_slice(&0x7fff_ffffu32.to_le_bytes());
-        v.extend_from_slice(&0x7fff_ffffu32.to_le_bytes());
-        v.extend_from_slice(&[0; 40]);
-        let err = read(&v).unwrap_err().to_string();
-        assert!(err.contains("at byte 24"), "{err}");
-    }
-
-    #[test]
-    fn not_a_capture_names_the_magic() {
-        let err = read(b"hello world, this is text").unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "t: not a pcap or pcapng capture at byte 0 (magic 68656c6c)"
-        );
-    }
-
-    #[test]
-    fn short_header_is_an_error() {
-        let v = pcap_header(0xa1b2_c3d4, 1);
-        let err = read(&v[..10]).unwrap_err().to_string();
-        assert!(err.contains("cut short"), "{err}");
-    }
-
-    #[test]
-    fn pcapng_interface_resolution_and_offset() {
-        let iface = Interface {
-            link: LinkType::ETHERNET,
-            units_per_sec: 1_000_000_000,
-            offset_secs: 100,
-        };
-        let units: u64 = 5_000_000_001;
-        let ts = iface.timestamp((units >> 32) as u32, units as u32);
-        assert_eq!(ts, Timestamp(105_000_000_001));
-    }
-}
+mod tests;

@@ -40,7 +40,8 @@ pub enum Variant {
     /// and the server's kernel answered RST.
     StaleKeepalive,
     /// The client sent a request, got no reply and closed (the server
-    /// closed promptly after): the client gave up waiting.
+    /// closed promptly after, or answered later and got the client's
+    /// RST): the client gave up waiting.
     ClientGaveUp,
 }
 
@@ -54,7 +55,7 @@ impl Variant {
             Variant::SynackRetransmits => "synack-retransmits",
             Variant::RequestUnanswered => "request-unanswered",
             Variant::AnsweredNotClosed => "answered-not-closed",
-            Variant::StaleKeepalive => "stale-keepalive",
+            Variant::StaleKeepalive => "request-after-idle-close",
             Variant::ClientGaveUp => "client-gave-up",
         }
     }
@@ -145,6 +146,17 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
                 && r.reply_to == ReplyTo::Data
             {
                 variant = Variant::StaleKeepalive;
+            } else if r.by == Side::Client && r.client_fin_before && established {
+                // The client sent its request, got nothing and closed; the
+                // server's answer came after the FIN and the client's
+                // kernel reset it: the client gave up waiting too.
+                let before_fin = match (conn.response_at, client_fin) {
+                    (Some(a), Some(f)) => a.0 < f.0,
+                    _ => false,
+                };
+                if c.unique_bytes > 0 && !before_fin {
+                    variant = Variant::ClientGaveUp;
+                }
             }
         }
     }

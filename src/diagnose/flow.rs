@@ -67,6 +67,10 @@ pub struct Flow {
     pub rst_suspect: Option<String>,
     pub evidence: String,
 
+    /// The tunnel path the connection arrived in (`vxlan vni=42
+    /// 10.0.0.1>10.0.0.2`, nested ones joined by ` / `), empty for none.
+    pub tunnel: String,
+
     /// Frame number of the connection's first segment (for ordering and
     /// selection; not a spec column).
     #[serde(skip)]
@@ -75,6 +79,11 @@ pub struct Flow {
     /// `missed_bytes`; the conn.log only).
     #[serde(skip)]
     pub missed_bytes: u64,
+    /// Zeek's originator is our server (Zeek flipped the roles, or kept the
+    /// first packet's sender): `zeek_state` and `history` are written from
+    /// its side, and the conn.log's `id.orig_*` are the server's.
+    #[serde(skip)]
+    pub zeek_orig_is_server: bool,
     /// What to check on the host, in plain words (text report only).
     #[serde(skip)]
     pub hint: String,
@@ -87,7 +96,7 @@ pub struct Flow {
 }
 
 /// The spec's field names, in order: the CSV header.
-pub const FIELDS: [&str; 38] = [
+pub const FIELDS: [&str; 39] = [
     "client",
     "client_port",
     "server",
@@ -126,6 +135,7 @@ pub const FIELDS: [&str; 38] = [
     "rst_ttl_delta",
     "rst_suspect",
     "evidence",
+    "tunnel",
 ];
 
 fn round_us(x: f64) -> f64 {
@@ -168,60 +178,7 @@ fn ser_opt_secs<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error>
     }
 }
 
-fn secs_str(x: f64) -> String {
-    format!("{x:.6}")
-}
-
-fn opt<T>(x: &Option<T>, f: impl Fn(&T) -> String) -> String {
-    x.as_ref().map(f).unwrap_or_default()
-}
-
 impl Flow {
-    /// One CSV row, aligned with [`FIELDS`]: timestamps RFC 3339 UTC with
-    /// microseconds, durations in seconds with six decimals, empty for none.
-    pub fn csv_record(&self) -> Vec<String> {
-        vec![
-            self.client.clone(),
-            self.client_port.to_string(),
-            self.server.clone(),
-            self.server_port.to_string(),
-            self.first_time.rfc3339(),
-            self.last_time.rfc3339(),
-            secs_str(self.duration),
-            self.packets_c2s.to_string(),
-            self.packets_s2c.to_string(),
-            self.bytes_c2s.to_string(),
-            self.bytes_s2c.to_string(),
-            self.retransmits_c2s.to_string(),
-            self.retransmits_s2c.to_string(),
-            opt(&self.response_time, |x| secs_str(*x)),
-            self.handshake_seen.to_string(),
-            opt(&self.handshake_rtt, |x| secs_str(*x)),
-            self.syn_retransmits.to_string(),
-            self.synack_retransmits.to_string(),
-            self.fin_by.name().to_string(),
-            self.roles_inferred.to_string(),
-            self.end_reason.name().to_string(),
-            self.outcome.name().to_string(),
-            self.zeek_state.to_string(),
-            self.history.clone(),
-            frames_str(&self.frames),
-            self.tcp_stream.to_string(),
-            self.community_id.clone(),
-            opt(&self.rst_by, |s| s.name().to_string()),
-            opt(&self.rst_count, |n| n.to_string()),
-            opt(&self.rst_time, |t| t.rfc3339()),
-            opt(&self.rst_after_handshake, |x| secs_str(*x)),
-            opt(&self.rst_reply_to, |r| r.name().to_string()),
-            opt(&self.rst_latency, |x| secs_str(*x)),
-            opt(&self.idle_before_rst, |x| secs_str(*x)),
-            opt(&self.rst_in_window, |b| b.to_string()),
-            opt(&self.rst_ttl_delta, |d| d.to_string()),
-            self.rst_suspect.clone().unwrap_or_default(),
-            self.evidence.clone(),
-        ]
-    }
-
     /// `client:port` and `server:port` as people write them (IPv6 in brackets).
     pub fn client_endpoint(&self) -> String {
         endpoint(&self.client, self.client_port)

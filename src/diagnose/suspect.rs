@@ -8,6 +8,41 @@ use super::words::human;
 pub const SUSPECT_TTL_DELTA: i16 = 3;
 pub const SUSPECT_IDLE_NS: i64 = 30_000_000_000;
 
+/// The kind of sign behind an `rst_suspect` reason, as `injected-reset`
+/// counts it: the RST's own header (its TTL differs from the sender's), or
+/// its behaviour (a burst of RSTs, the sender going on after it; silence
+/// is only ever named beside one of those).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SuspectSign {
+    Ttl,
+    Behaviour,
+}
+
+impl SuspectSign {
+    pub const ALL: [SuspectSign; 2] = [SuspectSign::Ttl, SuspectSign::Behaviour];
+
+    pub fn idx(self) -> usize {
+        self as usize
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SuspectSign::Ttl => "ttl",
+            SuspectSign::Behaviour => "behaviour",
+        }
+    }
+}
+
+/// The sign of a reason [`suspect`] wrote (its wording is matched here,
+/// next to where it is written: the TTL comes first when it is one).
+pub fn suspect_sign(why: &str) -> SuspectSign {
+    if why.starts_with("TTL ") {
+        SuspectSign::Ttl
+    } else {
+        SuspectSign::Behaviour
+    }
+}
+
 /// `rst_suspect`: why this RST may not come from the peer's kernel.
 pub(super) fn suspect(r: &RstFact) -> Option<String> {
     let mut why = Vec::new();

@@ -43,6 +43,22 @@ impl Output {
         })
     }
 
+    /// The temporary file being written, for a file output.
+    pub fn temp_path(&self) -> Option<&Path> {
+        match self {
+            Output::Stdout(_) => None,
+            Output::File { temp, .. } => Some(temp),
+        }
+    }
+
+    /// Where a file output goes (FILE of `-o FILE`).
+    pub fn dest_path(&self) -> Option<&Path> {
+        match self {
+            Output::Stdout(_) => None,
+            Output::File { dest, .. } => Some(dest),
+        }
+    }
+
     /// Flushes everything and, for a file, moves it into place.
     pub fn commit(mut self) -> io::Result<()> {
         match &mut self {
@@ -63,25 +79,31 @@ impl Output {
     }
 }
 
+/// A file's write error names the file (FILE of `-o FILE`): "No space
+/// left on device" alone does not say where.
+fn named(dest: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", dest.display()))
+}
+
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Output::Stdout(w) => w.write(buf),
-            Output::File { writer, .. } => writer.write(buf),
+            Output::File { writer, dest, .. } => writer.write(buf).map_err(|e| named(dest, e)),
         }
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Output::Stdout(w) => w.write_all(buf),
-            Output::File { writer, .. } => writer.write_all(buf),
+            Output::File { writer, dest, .. } => writer.write_all(buf).map_err(|e| named(dest, e)),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Stdout(w) => w.flush(),
-            Output::File { writer, .. } => writer.flush(),
+            Output::File { writer, dest, .. } => writer.flush().map_err(|e| named(dest, e)),
         }
     }
 }

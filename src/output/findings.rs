@@ -10,7 +10,7 @@ use crate::diagnose::findings::{sparkline, Example, Finding, Kind};
 use crate::diagnose::{human, Outcome};
 use crate::wire::{Health, Timestamp};
 
-use super::finished::{outcome_meaning, FinishedReport};
+use super::finished::{outcome_meaning, plural as counted, FinishedReport};
 
 /// Longest an example timeline is printed in the text report; longer ones
 /// keep their head and tail.
@@ -148,8 +148,8 @@ pub fn write_findings(out: &mut dyn Write, rep: &FinishedReport) -> io::Result<(
     if d.findings.is_empty() {
         writeln!(
             out,
-            "No problem found: {} connections, none reset, refused, unanswered or stuck.",
-            rep.total
+            "No problem found: {}, none reset, refused, unanswered or stuck.",
+            counted(rep.total, "connection")
         )?;
     } else {
         writeln!(
@@ -174,7 +174,7 @@ pub fn write_findings(out: &mut dyn Write, rep: &FinishedReport) -> io::Result<(
     }
 
     writeln!(out)?;
-    writeln!(out, "Outcomes ({} connections)", rep.total)?;
+    writeln!(out, "Outcomes ({})", counted(rep.total, "connection"))?;
     for (o, n) in Outcome::ALL.iter().zip(rep.by_outcome.iter()) {
         if *n > 0 {
             writeln!(out, "  {:<22}{n:>8}  {}", o.name(), outcome_meaning(*o))?;

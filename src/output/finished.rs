@@ -74,3 +74,12 @@ impl FinishedReport {
             .into()
     }
 }
+
+/// `1 connection`, `2 connections`.
+pub fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

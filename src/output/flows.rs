@@ -1,12 +1,258 @@
 //! `rstscope flows`: one row per connection, streamed as CSV, a JSON array
-//! or NDJSON to any writer. Rows are written as they come, never collected.
+//! or NDJSON to any writer. Rows are written as they come, never collected;
+//! [`Reorder`] puts them in time order with a bounded buffer.
 
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
+use std::net::IpAddr;
 
 use crate::diagnose::{Flow, FIELDS};
 use crate::track::Connection;
+use crate::wire::Timestamp;
 
 use super::sink::{Next, Sink};
+
+/// The CSV columns: the spec's fields, then the two timestamps again as
+/// epoch seconds for tools that would rather not parse dates.
+pub const CSV_FIELDS: [&str; FIELDS.len() + 2] = {
+    let mut all = [""; FIELDS.len() + 2];
+    let mut i = 0;
+    while i < FIELDS.len() {
+        all[i] = FIELDS[i];
+        i += 1;
+    }
+    all[FIELDS.len()] = "first_ts";
+    all[FIELDS.len() + 1] = "rst_ts";
+    all
+};
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: what LibreOffice, Excel and pandas
+/// read as a date and time (an RFC 3339 `T`/`Z` makes it text in Calc).
+pub fn spreadsheet_time(t: Timestamp) -> String {
+    let text = t.rfc3339();
+    text.trim_end_matches('Z').replacen('T', " ", 1)
+}
+
+/// Seconds since the epoch with six decimals (microseconds, as elsewhere).
+pub fn epoch_seconds(t: Timestamp) -> String {
+    let secs = t.0.div_euclid(1_000_000_000);
+    let micros = t.0.rem_euclid(1_000_000_000) / 1000;
+    format!("{secs}.{micros:06}")
+}
+
+fn secs_str(x: f64) -> String {
+    format!("{x:.6}")
+}
+
+fn opt<T>(x: &Option<T>, f: impl Fn(&T) -> String) -> String {
+    x.as_ref().map(f).unwrap_or_default()
+}
+
+/// One CSV row, aligned with [`CSV_FIELDS`]: timestamps for spreadsheets,
+/// durations in seconds with six decimals, empty for a fact the wire did
+/// not establish, 0 for a count known to be zero (`rst_count` without RST).
+pub fn csv_record(flow: &Flow) -> Vec<String> {
+    vec![
+        flow.client.clone(),
+        flow.client_port.to_string(),
+        flow.server.clone(),
+        flow.server_port.to_string(),
+        spreadsheet_time(flow.first_time),
+        spreadsheet_time(flow.last_time),
+        secs_str(flow.duration),
+        flow.packets_c2s.to_string(),
+        flow.packets_s2c.to_string(),
+        flow.bytes_c2s.to_string(),
+        flow.bytes_s2c.to_string(),
+        flow.retransmits_c2s.to_string(),
+        flow.retransmits_s2c.to_string(),
+        opt(&flow.response_time, |x| secs_str(*x)),
+        flow.handshake_seen.to_string(),
+        opt(&flow.handshake_rtt, |x| secs_str(*x)),
+        flow.syn_retransmits.to_string(),
+        flow.synack_retransmits.to_string(),
+        flow.fin_by.name().to_string(),
+        flow.roles_inferred.to_string(),
+        flow.end_reason.name().to_string(),
+        flow.outcome.name().to_string(),
+        flow.zeek_state.to_string(),
+        flow.history.clone(),
+        crate::diagnose::frames_str(&flow.frames),
+        flow.tcp_stream.to_string(),
+        flow.community_id.clone(),
+        opt(&flow.rst_by, |s| s.name().to_string()),
+        flow.rst_count.unwrap_or(0).to_string(),
+        opt(&flow.rst_time, |t| spreadsheet_time(*t)),
+        opt(&flow.rst_after_handshake, |x| secs_str(*x)),
+        opt(&flow.rst_reply_to, |r| r.name().to_string()),
+        opt(&flow.rst_latency, |x| secs_str(*x)),
+        opt(&flow.idle_before_rst, |x| secs_str(*x)),
+        opt(&flow.rst_in_window, |b| b.to_string()),
+        opt(&flow.rst_ttl_delta, |d| d.to_string()),
+        flow.rst_suspect.clone().unwrap_or_default(),
+        flow.evidence.clone(),
+        flow.tunnel.clone(),
+        epoch_seconds(flow.first_time),
+        opt(&flow.rst_time, |t| epoch_seconds(*t)),
+    ]
+}
+
+/// Rows of one capture among several independent ones (`--each`), each
+/// tagged with its capture: CSV records without a header, the capture
+/// first; JSON and NDJSON one object per line, `capture` first. The caller
+/// puts the captures' parts together (header, array brackets).
+pub enum TaggedWriter<W: Write> {
+    Csv(Box<csv::Writer<W>>, String),
+    Lines(W, String),
+}
+
+/// The CSV header with `--each`: `capture`, then [`CSV_FIELDS`].
+pub fn tagged_csv_header() -> Vec<&'static str> {
+    std::iter::once("capture").chain(CSV_FIELDS).collect()
+}
+
+impl<W: Write> TaggedWriter<W> {
+    pub fn new(out: W, format: FlowFormat, capture: &str) -> Self {
+        match format {
+            FlowFormat::Csv => TaggedWriter::Csv(
+                Box::new(
+                    csv::WriterBuilder::new()
+                        .has_headers(false)
+                        .quote_style(csv::QuoteStyle::Necessary)
+                        .from_writer(out),
+                ),
+                capture.to_string(),
+            ),
+            // Zeek's conn.log has no place for a capture column: the command
+            // line refuses `--each --format zeek`; its rows go as JSON lines.
+            FlowFormat::Json | FlowFormat::Ndjson | FlowFormat::Zeek => {
+                // The capture as a JSON string, once.
+                let tag = serde_json::to_string(capture).unwrap_or_else(|_| "\"\"".into());
+                TaggedWriter::Lines(out, tag)
+            }
+        }
+    }
+
+    pub fn write(&mut self, flow: &Flow) -> io::Result<()> {
+        match self {
+            TaggedWriter::Csv(w, capture) => {
+                let record = std::iter::once(capture.clone()).chain(csv_record(flow));
+                w.write_record(record).map_err(csv_err)
+            }
+            TaggedWriter::Lines(out, tag) => {
+                let row = serde_json::to_string(flow)?;
+                let fields = row.strip_prefix('{').unwrap_or(&row);
+                writeln!(out, "{{\"capture\":{tag},{fields}")
+            }
+        }
+    }
+
+    pub fn finish(self) -> io::Result<W> {
+        match self {
+            TaggedWriter::Csv(w, _) => (*w)
+                .into_inner()
+                .map_err(|e| io::Error::new(e.error().kind(), e.to_string())),
+            TaggedWriter::Lines(mut out, _) => {
+                out.flush()?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Most rows [`Reorder`] holds. A connection open for the whole capture
+/// would otherwise hold back every row after it; past this many, the
+/// earliest rows go out anyway and [`Reorder::released_early`] counts them.
+pub const REORDER_LIMIT: usize = 200_000;
+
+/// The order rows are written in: first time, then the 4-tuple.
+type RowKey = (Timestamp, Option<IpAddr>, u16, Option<IpAddr>, u16, u64);
+
+struct Held {
+    key: RowKey,
+    flow: Flow,
+}
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for Held {}
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Held {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// Puts rows in `first_time` order (then the 4-tuple) without collecting
+/// them: a row is held only until no connection still open can come before
+/// it, i.e. until its first time is before the tracker's watermark (the
+/// earliest first time among open connections).
+pub struct Reorder {
+    held: BinaryHeap<Reverse<Held>>,
+    limit: usize,
+    arrived: u64,
+    /// Rows written before their time because the buffer was full.
+    pub released_early: u64,
+}
+
+impl Default for Reorder {
+    fn default() -> Self {
+        Reorder::with_limit(REORDER_LIMIT)
+    }
+}
+
+impl Reorder {
+    pub fn with_limit(limit: usize) -> Self {
+        Reorder {
+            held: BinaryHeap::new(),
+            limit: limit.max(1),
+            arrived: 0,
+            released_early: 0,
+        }
+    }
+
+    pub fn push(&mut self, flow: Flow) {
+        let key = (
+            flow.first_time,
+            flow.client.parse().ok(),
+            flow.client_port,
+            flow.server.parse().ok(),
+            flow.server_port,
+            self.arrived,
+        );
+        self.arrived += 1;
+        self.held.push(Reverse(Held { key, flow }));
+    }
+
+    /// The next row that may be written now: one before `watermark` (any
+    /// row when no connection is open), or the earliest when the buffer is
+    /// over its limit.
+    pub fn pop_ready(&mut self, watermark: Option<Timestamp>) -> Option<Flow> {
+        let Reverse(first) = self.held.peek()?;
+        let ready = watermark.is_none_or(|w| first.key.0 < w);
+        let full = self.held.len() > self.limit;
+        if !ready && !full {
+            return None;
+        }
+        if !ready {
+            self.released_early += 1;
+        }
+        self.held.pop().map(|Reverse(h)| h.flow)
+    }
+
+    /// Everything left, in order (the end of the capture).
+    pub fn pop_any(&mut self) -> Option<Flow> {
+        self.held.pop().map(|Reverse(h)| h.flow)
+    }
+}
 
 /// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`, `zeek`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -53,7 +299,7 @@ impl<W: Write> FlowWriter<W> {
                 let mut w = csv::WriterBuilder::new()
                     .quote_style(csv::QuoteStyle::Necessary)
                     .from_writer(out);
-                w.write_record(FIELDS).map_err(csv_err)?;
+                w.write_record(CSV_FIELDS).map_err(csv_err)?;
                 Encoder::Csv(Box::new(w))
             }
             FlowFormat::Json => {
@@ -78,7 +324,7 @@ impl<W: Write> FlowWriter<W> {
 
     pub fn write(&mut self, flow: &Flow) -> io::Result<()> {
         match &mut self.sink {
-            Encoder::Csv(w) => w.write_record(flow.csv_record()).map_err(csv_err),
+            Encoder::Csv(w) => w.write_record(csv_record(flow)).map_err(csv_err),
             Encoder::Json { out, rows } => {
                 out.write_all(if *rows == 0 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, flow)?;
@@ -271,10 +517,10 @@ mod tests {
             .iter()
             .map(String::from)
             .collect();
-        assert_eq!(header, FIELDS);
+        assert_eq!(header, CSV_FIELDS);
         let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("record")).collect();
         assert_eq!(rows.len(), 2);
-        let col = |name: &str| FIELDS.iter().position(|f| *f == name).expect("column");
+        let col = |name: &str| CSV_FIELDS.iter().position(|f| *f == name).expect("column");
         assert_eq!(&rows[0][col("outcome")], "post-handshake-rst");
         assert_eq!(&rows[0][col("frames")], "1-5");
         assert_eq!(&rows[0][col("tcp_stream")], "0");
@@ -284,14 +530,53 @@ mod tests {
             "1:3k1SoWXs/FltHw2aBCgUTgbDQF4="
         );
         assert_eq!(&rows[0][col("rst_by")], "server");
-        assert_eq!(&rows[0][col("first_time")], "2023-11-14T22:13:20.000100Z");
+        assert_eq!(&rows[0][col("first_time")], "2023-11-14 22:13:20.000100");
+        assert_eq!(&rows[0][col("first_ts")], "1700000000.000100");
         assert_eq!(&rows[0][col("duration")], "0.000400");
         assert_eq!(&rows[1][col("client")], "2001:db8::1");
         assert_eq!(&rows[1][col("outcome")], "clean");
         assert_eq!(&rows[1][col("rst_by")], "", "no RST: reset facts empty");
-        assert_eq!(&rows[1][col("rst_count")], "", "no RST: reset facts empty");
+        assert_eq!(&rows[1][col("rst_count")], "0", "no RST: a count of 0");
+        assert_eq!(&rows[1][col("rst_time")], "", "no RST: its time is empty");
+        assert_eq!(
+            &rows[1][col("rst_ts")],
+            "",
+            "no RST: its epoch time is empty"
+        );
         // The evidence sentence contains commas and survives quoting.
         assert!(rows[0][col("evidence")].contains("RST instead of ACK"));
+    }
+
+    #[test]
+    fn reorder_holds_rows_until_the_watermark_passes_them() {
+        let fl = flows();
+        let (early, late) = if fl[0].first_time <= fl[1].first_time {
+            (fl[0].clone(), fl[1].clone())
+        } else {
+            (fl[1].clone(), fl[0].clone())
+        };
+        let mut r = Reorder::with_limit(10);
+        r.push(late.clone());
+        // A connection that started at `early` is still open.
+        assert!(r.pop_ready(Some(early.first_time)).is_none());
+        r.push(early.clone());
+        assert!(r.pop_ready(Some(early.first_time)).is_none(), "equal: held");
+        let next = Timestamp(late.first_time.0 + 1);
+        assert_eq!(r.pop_ready(Some(next)).as_ref(), Some(&early));
+        assert_eq!(r.pop_ready(None).as_ref(), Some(&late));
+        assert!(r.pop_any().is_none());
+        assert_eq!(r.released_early, 0);
+
+        // Over the limit, the earliest row goes out and is counted.
+        let mut r = Reorder::with_limit(1);
+        r.push(late.clone());
+        r.push(early.clone());
+        assert_eq!(
+            r.pop_ready(Some(Timestamp(i64::MIN))).as_ref(),
+            Some(&early)
+        );
+        assert!(r.pop_ready(Some(Timestamp(i64::MIN))).is_none());
+        assert_eq!(r.released_early, 1);
     }
 
     #[test]

@@ -18,15 +18,19 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
     for f in &health.files {
         writeln!(
             out,
-            "  file        {}: {}, link type {}, {} packets",
+            "  file        {}: {}{}, link type {}, {}",
             f.file,
             f.format,
+            f.compression
+                .as_deref()
+                .map(|c| format!(", {c}-compressed"))
+                .unwrap_or_default(),
             if f.link_types.is_empty() {
                 "none".to_string()
             } else {
                 f.link_types.join(" + ")
             },
-            f.packets
+            plural(f.packets, "packet")
         )?;
         if let Some(at) = f.cut_off_at {
             writeln!(
@@ -35,6 +39,20 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
                 f.file
             )?;
         }
+    }
+    if health.files_reordered {
+        writeln!(
+            out,
+            "  order       the files were read in order of their first packet's time, not in the order given"
+        )?;
+    }
+    if health.files_interleaved > 0 {
+        writeln!(
+            out,
+            "  merged      {} {} overlapped in time with another; packets were merged by timestamp, as mergecap does",
+            health.files_interleaved,
+            if health.files_interleaved == 1 { "file" } else { "files" }
+        )?;
     }
     match (health.first_time(), health.last_time()) {
         (Some(first), Some(last)) => writeln!(
@@ -71,6 +89,25 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             writeln!(out, "  skipped     {n:>8}  {}{extra}", reason.describe())?;
         }
     }
+    let encaps = health.encapsulations();
+    if !encaps.is_empty() {
+        let list: Vec<String> = encaps
+            .iter()
+            .map(|(e, n)| format!("{} {n}", e.name()))
+            .collect();
+        writeln!(
+            out,
+            "  encapsulated {} (packets per encapsulation, decoded down to the inner TCP)",
+            list.join(", ")
+        )?;
+    }
+    if health.duplicate_copies > 0 {
+        writeln!(
+            out,
+            "  duplicate copies {} segments seen again on another interface or one hop later (-i any on a forwarding host): analysed once",
+            health.duplicate_copies
+        )?;
+    }
     if health.snap_cut_segments > 0 {
         writeln!(
             out,
@@ -81,8 +118,18 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
     if health.timestamps_backwards > 0 {
         writeln!(
             out,
-            "  clock       {} packets have a timestamp earlier than the packet before them",
-            health.timestamps_backwards
+            "  clock       {} {} a timestamp earlier than the packet before {}",
+            plural(health.timestamps_backwards, "packet"),
+            if health.timestamps_backwards == 1 {
+                "has"
+            } else {
+                "have"
+            },
+            if health.timestamps_backwards == 1 {
+                "it"
+            } else {
+                "them"
+            }
         )?;
     }
     for s in &health.clock_steps {
@@ -118,6 +165,13 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             health.connections_finished_early
         )?;
     }
+    if let Some(signal) = &health.interrupted {
+        writeln!(
+            out,
+            "  interrupted {signal}: reading stopped early; everything here is for the {} packets read before it, and connections still open were finished as at the end of a capture",
+            health.packets_read
+        )?;
+    }
     Ok(())
 }
 
@@ -132,7 +186,7 @@ use crate::output::sink::{Next, Sink};
 use crate::track::Connection;
 
 use super::findings::write_findings;
-pub use super::finished::{outcome_meaning, FinishedReport, ReportLimits};
+pub use super::finished::{outcome_meaning, plural, FinishedReport, ReportLimits};
 use super::report_rows::{segments_json, TopConnections};
 
 /// Streaming aggregate of classified connections for the report.
@@ -206,6 +260,101 @@ pub fn write_json(out: &mut dyn Write, health: &Health, report: &FinishedReport)
     let doc = super::findings::json(health, report);
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// What a filtered report says about its filters (`--server`, `--port`,
+/// `--outcome`) and how many connections they matched.
+pub struct FilterSummary {
+    /// As typed: `--server 10.0.0.1:80 --outcome refused`.
+    pub given: String,
+    pub matched: u64,
+    pub connections: u64,
+}
+
+impl FilterSummary {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "given": self.given,
+            "matched": self.matched,
+            "connections": self.connections,
+        })
+    }
+}
+
+/// The filter line after the capture block, so that nobody takes a
+/// filtered report for the whole capture, or an empty one for a quiet one.
+pub fn write_filter_summary(out: &mut dyn Write, f: &FilterSummary) -> io::Result<()> {
+    let of = plural(f.connections, "connection");
+    if f.matched == 0 {
+        writeln!(out, "  filter      {}: matched none of the {of}", f.given)
+    } else {
+        writeln!(
+            out,
+            "  filter      {}: matched {} of the {of}",
+            f.given, f.matched
+        )
+    }
+}
+
+/// [`write_json`] with the filters the report was made with (`"filter"`:
+/// `given`, `matched`, `connections`; null without filters).
+pub fn write_json_filtered(
+    out: &mut dyn Write,
+    health: &Health,
+    report: &FinishedReport,
+    filter: Option<&FilterSummary>,
+) -> io::Result<()> {
+    let mut doc = super::findings::json(health, report);
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert(
+            "filter".into(),
+            filter.map_or(serde_json::Value::Null, FilterSummary::to_json),
+        );
+    }
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+/// Outcome counts added over several captures (`report --each`): the
+/// findings stay with each capture, where their times mean something.
+#[derive(Clone, Debug, Default)]
+pub struct OutcomeTotals {
+    pub captures: u64,
+    pub total: u64,
+    pub by_outcome: [u64; Outcome::ALL.len()],
+}
+
+impl OutcomeTotals {
+    pub fn add(&mut self, r: &FinishedReport) {
+        self.captures += 1;
+        self.total += r.total;
+        for (mine, theirs) in self.by_outcome.iter_mut().zip(r.by_outcome.iter()) {
+            *mine += theirs;
+        }
+    }
+
+    pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "Outcomes ({})", plural(self.total, "connection"))?;
+        for (o, n) in Outcome::ALL.iter().zip(self.by_outcome.iter()) {
+            if *n > 0 {
+                writeln!(out, "  {:<22}{n:>8}  {}", o.name(), outcome_meaning(*o))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let outcomes: serde_json::Map<String, serde_json::Value> = Outcome::ALL
+            .iter()
+            .zip(self.by_outcome.iter())
+            .map(|(o, n)| (o.name().to_string(), serde_json::Value::from(*n)))
+            .collect();
+        serde_json::json!({
+            "captures": self.captures,
+            "connections": self.total,
+            "outcomes": outcomes,
+        })
+    }
 }
 
 impl Sink for ConnectionReport {

@@ -228,7 +228,7 @@ mod proptests {
                 let (src, dst) = if c2s { (c, s) } else { (s, c) };
                 input.push(Segment {
                     frame, ts: Timestamp(t), src, dst, seq, ack, flags: Flags(flags),
-                    window: win, wscale: ws, payload_len: len, ttl, snap_cut: false,
+                    window: win, wscale: ws, payload_len: len, ttl, snap_cut: false, tunnel: 0,
                 });
             }
             let cfg = TrackerConfig { timeline_head: 3, timeline_tail: 3, timeline_key: 2, ..TrackerConfig::default() };
@@ -243,7 +243,7 @@ mod proptests {
                 let text = super::render(conn, &flow.marks, "");
                 prop_assert!(!flow.evidence.is_empty());
                 let _ = text;
-                prop_assert_eq!(flow.csv_record().len(), crate::diagnose::FIELDS.len());
+                prop_assert_eq!(crate::output::flows::csv_record(&flow).len(), crate::output::flows::CSV_FIELDS.len());
             }
         }
     }

@@ -130,13 +130,21 @@ pub fn uid(flow: &Flow) -> String {
 /// One conn.log line's values, aligned with [`ZEEK_FIELDS`].
 pub fn record(f: &Flow) -> Vec<String> {
     let lasted = f.duration > 0.0;
+    // Zeek's originator, which is our server when Zeek flipped the roles.
+    let client = (&f.client, f.client_port, f.bytes_c2s, f.packets_c2s);
+    let server = (&f.server, f.server_port, f.bytes_s2c, f.packets_s2c);
+    let (o, r) = if f.zeek_orig_is_server {
+        (server, client)
+    } else {
+        (client, server)
+    };
     vec![
         time(f.first_time),
         uid(f),
-        f.client.clone(),
-        f.client_port.to_string(),
-        f.server.clone(),
-        f.server_port.to_string(),
+        o.0.clone(),
+        o.1.to_string(),
+        r.0.clone(),
+        r.1.to_string(),
         "tcp".to_string(),
         UNSET.to_string(),
         if lasted {
@@ -145,12 +153,12 @@ pub fn record(f: &Flow) -> Vec<String> {
             UNSET.into()
         },
         if lasted {
-            f.bytes_c2s.to_string()
+            o.2.to_string()
         } else {
             UNSET.into()
         },
         if lasted {
-            f.bytes_s2c.to_string()
+            r.2.to_string()
         } else {
             UNSET.into()
         },
@@ -163,10 +171,10 @@ pub fn record(f: &Flow) -> Vec<String> {
         } else {
             string(&f.history)
         },
-        f.packets_c2s.to_string(),
+        o.3.to_string(),
         // IP-level byte counts are not kept by the tracker.
         UNSET.to_string(),
-        f.packets_s2c.to_string(),
+        r.3.to_string(),
         UNSET.to_string(),
         string(&f.community_id),
         string(f.outcome.name()),

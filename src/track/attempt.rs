@@ -131,6 +131,7 @@ impl Attempt {
             payload_len: x.payload_len,
             ttl: x.ttl,
             snap_cut: x.snap_cut,
+            tunnel: key.tunnel(),
         };
         let first = seg(&self.first);
         // Roles of a pure SYN do not depend on the fan counts.

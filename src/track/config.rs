@@ -29,7 +29,7 @@ pub struct TrackerConfig {
     pub timeline_key: usize,
     /// Most connections tracked at once (`--max-connections`); beyond it the
     /// longest-idle connections are finished early (counted in
-    /// [`TrackerStats::finished_early`]), so a SYN flood of millions of
+    /// `TrackerStats::finished_early`), so a SYN flood of millions of
     /// attempts cannot exhaust memory.
     pub max_open: usize,
 }

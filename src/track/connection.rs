@@ -93,8 +93,8 @@ pub struct RstFact {
 }
 
 /// Where a connection stands, as an observer of both directions sees it.
-/// Every change goes through [`Connection::set_state`], decided in one
-/// place ([`Connection::next_state`]).
+/// Every change goes through `Connection::set_state`, decided in one
+/// place (`Connection::next_state`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum State {
     /// Nothing synchronising seen yet (the first segment is being read).
@@ -182,6 +182,10 @@ pub struct Connection {
     /// The server's first payload after the client's first payload byte:
     /// where `response_time` ends.
     pub response_at: Option<Timestamp>,
+
+    /// The tunnel path its segments arrived in (0: none), part of its
+    /// identity; `wire::describe_tunnel` gives the words.
+    pub tunnel: crate::wire::TunnelId,
 }
 
 impl Connection {
@@ -209,6 +213,7 @@ impl Connection {
             last_frame: seg.frame,
             stream: StreamTrack::default(),
             response_at: None,
+            tunnel: seg.tunnel,
         }
     }
 
@@ -254,9 +259,20 @@ impl Connection {
             .conn_state(self.ep[0].bytes == 0 && self.ep[1].bytes == 0)
     }
 
-    /// Zeek's history letters.
+    /// Zeek's history letters (upper case from Zeek's originator).
     pub fn history(&self) -> &str {
         self.zeek.history()
+    }
+
+    /// Zeek's originator: our server when Zeek flipped the roles.
+    pub fn zeek_orig(&self) -> Side {
+        self.zeek.orig()
+    }
+
+    /// Zeek's `missed_bytes`: content gaps below the peer's ACKs while the
+    /// connection was established.
+    pub fn zeek_missed_bytes(&self) -> u64 {
+        self.zeek.missed_bytes()
     }
 
     /// A pure SYN on this tuple: does it start a new connection? Yes when
@@ -345,12 +361,11 @@ impl Connection {
                         .saturating_add(a.saturating_sub(from_rel).unsigned_abs());
                     p.acked_unseen_until = a;
                     p.gaps = p.gaps.saturating_add(1);
-                    self.zeek.gap(from.peer(), p.gaps);
                 }
             }
         }
 
-        self.zeek.on_segment(from, seg, rel_seq, rxmit);
+        self.zeek.on_segment(from, seg, rel_seq, rel_ack, rxmit);
 
         // Handshake.
         if f.syn() && !f.ack() && !f.rst() && from == Side::Client {

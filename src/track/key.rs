@@ -1,40 +1,61 @@
-//! Table keys: canonical 4-tuples and endpoints, compact for IPv4.
+//! Table keys: canonical 4-tuples (plus the tunnel path) and endpoints,
+//! compact for IPv4.
 
 use std::net::SocketAddr;
 
-/// A canonical 4-tuple (lower address first), as the table key: IPv4 pairs
-/// inline in 12 bytes, anything else boxed, so a table slot is 16 bytes
-/// instead of 64.
+use crate::wire::TunnelId;
+
+/// A canonical 4-tuple (lower address first) and the tunnel path it came
+/// in, as the table key: an IPv4 pair inline in 12 bytes (with a tunnel id
+/// below 2^24 in 3 more), anything else boxed, so a table slot stays 16
+/// bytes instead of 64.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) enum TupleKey {
     V4([u8; 12]),
-    Other(Box<(SocketAddr, SocketAddr)>),
+    /// IPv4 tuple, then the tunnel id in 24 bits big-endian.
+    V4Tunnel([u8; 15]),
+    Other(Box<(SocketAddr, SocketAddr, TunnelId)>),
 }
 
+const _: () = assert!(std::mem::size_of::<TupleKey>() == 16);
+
 impl TupleKey {
-    pub(super) fn new(lo: SocketAddr, hi: SocketAddr) -> Self {
+    pub(super) fn new(lo: SocketAddr, hi: SocketAddr, tunnel: TunnelId) -> Self {
         match (lo, hi) {
-            (SocketAddr::V4(a), SocketAddr::V4(b)) => {
-                let mut k = [0u8; 12];
+            (SocketAddr::V4(a), SocketAddr::V4(b)) if tunnel < 1 << 24 => {
+                let mut k = [0u8; 15];
                 k[..4].copy_from_slice(&a.ip().octets());
                 k[4..6].copy_from_slice(&a.port().to_be_bytes());
                 k[6..10].copy_from_slice(&b.ip().octets());
-                k[10..].copy_from_slice(&b.port().to_be_bytes());
-                TupleKey::V4(k)
+                k[10..12].copy_from_slice(&b.port().to_be_bytes());
+                if tunnel == 0 {
+                    let mut t = [0u8; 12];
+                    t.copy_from_slice(&k[..12]);
+                    return TupleKey::V4(t);
+                }
+                k[12..].copy_from_slice(&tunnel.to_be_bytes()[1..]);
+                TupleKey::V4Tunnel(k)
             }
-            _ => TupleKey::Other(Box::new((lo, hi))),
+            _ => TupleKey::Other(Box::new((lo, hi, tunnel))),
         }
     }
 
     pub(super) fn addrs(&self) -> (SocketAddr, SocketAddr) {
+        let one = |b: &[u8]| {
+            SocketAddr::from(([b[0], b[1], b[2], b[3]], u16::from_be_bytes([b[4], b[5]])))
+        };
         match self {
-            TupleKey::V4(k) => {
-                let one = |b: &[u8]| {
-                    SocketAddr::from(([b[0], b[1], b[2], b[3]], u16::from_be_bytes([b[4], b[5]])))
-                };
-                (one(&k[..6]), one(&k[6..]))
-            }
-            TupleKey::Other(p) => **p,
+            TupleKey::V4(k) => (one(&k[..6]), one(&k[6..])),
+            TupleKey::V4Tunnel(k) => (one(&k[..6]), one(&k[6..12])),
+            TupleKey::Other(p) => (p.0, p.1),
+        }
+    }
+
+    pub(super) fn tunnel(&self) -> TunnelId {
+        match self {
+            TupleKey::V4(_) => 0,
+            TupleKey::V4Tunnel(k) => u32::from_be_bytes([0, k[12], k[13], k[14]]),
+            TupleKey::Other(p) => p.2,
         }
     }
 }

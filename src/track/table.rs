@@ -128,7 +128,7 @@ type Due = Reverse<(i64, u64, TupleKey)>;
 /// Connections are emitted (finished) in this order, which depends only on
 /// the input: (1) at a segment, ended connections whose grace ran out by
 /// that segment's analysis time (or that stood still for
-/// [`STILL_SEGMENTS`]), by first frame; then the previous generation of the
+/// `STILL_SEGMENTS`), by first frame; then the previous generation of the
 /// segment's own tuple if the segment starts a new one; then, if the open
 /// limit is reached, the longest-idle connection; (2) at a sweep, idle
 /// connections past their timeout, by first frame; (3) at the end, all
@@ -167,6 +167,11 @@ pub struct Tracker {
     evicted_order: VecDeque<TupleKey>,
     /// tshark's stream numbering, carried across rstscope's connections.
     streams: StreamBook,
+
+    /// First times of the connections open now (a multiset, nanoseconds ->
+    /// how many): the earliest is the watermark below which no row can
+    /// still appear, so outputs may release time-ordered rows.
+    open_since: std::collections::BTreeMap<i64, u32>,
 }
 
 /// Fan table entries allowed beyond the open connections before pruning.
@@ -231,7 +236,15 @@ impl Tracker {
             evicted: FxHashSet::default(),
             evicted_order: VecDeque::new(),
             streams: StreamBook::default(),
+            open_since: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// The earliest first time of the connections still open (None when
+    /// none is): every connection finished later starts at or after it,
+    /// as long as the capture's clock does not go backwards.
+    pub fn watermark(&self) -> Option<Timestamp> {
+        self.open_since.keys().next().map(|&ns| Timestamp(ns))
     }
 
     pub fn stats(&self) -> &TrackerStats {
@@ -255,9 +268,9 @@ impl Tracker {
         }
         self.finish_due(emit);
         let key = if seg.src <= seg.dst {
-            TupleKey::new(seg.src, seg.dst)
+            TupleKey::new(seg.src, seg.dst, seg.tunnel)
         } else {
-            TupleKey::new(seg.dst, seg.src)
+            TupleKey::new(seg.dst, seg.src, seg.tunnel)
         };
         let segments = self.stats.segments;
         // Most segments belong to an established connection that goes on:
@@ -294,6 +307,7 @@ impl Tracker {
                 self.finish_longest_idle(emit);
             }
             self.stats.connections = self.stats.connections.saturating_add(1);
+            *self.open_since.entry(seg.ts.0).or_insert(0) += 1;
             let (src, dst) = (EndpointKey::new(seg.src), EndpointKey::new(seg.dst));
             let fan = (
                 self.fan.get(&src).copied().unwrap_or(0),
@@ -582,11 +596,19 @@ impl Tracker {
         c.end_reason = reason;
         let (a, b) = (c.ep[0].addr, c.ep[1].addr);
         let key = if a <= b {
-            TupleKey::new(a, b)
+            TupleKey::new(a, b, c.tunnel)
         } else {
-            TupleKey::new(b, a)
+            TupleKey::new(b, a, c.tunnel)
         };
         self.streams.ended(key, c.stream);
+        if let std::collections::btree_map::Entry::Occupied(mut e) =
+            self.open_since.entry(c.first_time.0)
+        {
+            *e.get_mut() -= 1;
+            if *e.get() == 0 {
+                e.remove();
+            }
+        }
         self.stats.acked_unseen = self.stats.acked_unseen.saturating_add(u64::from(c.gaps()));
         emit(c);
     }

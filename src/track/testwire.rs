@@ -78,6 +78,7 @@ impl Wire {
             payload_len: len,
             ttl: 64,
             snap_cut: false,
+            tunnel: 0,
         });
         self
     }

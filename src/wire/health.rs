@@ -3,6 +3,7 @@
 
 use super::clock::{Clock, ClockStep};
 use super::segment::Timestamp;
+use super::tunnel::{Encap, EncapSet};
 use serde::Serialize;
 
 /// Why a packet did not become a TCP segment.
@@ -20,15 +21,19 @@ pub enum SkipReason {
     MalformedHeader,
     /// A link type rstscope does not decode.
     UnsupportedLinkType,
+    /// Encapsulations nested deeper than the decoder follows (a loop of
+    /// tunnels in tunnels, or hostile bytes).
+    TooDeep,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 5] = [
+    pub const ALL: [SkipReason; 6] = [
         SkipReason::NonIp,
         SkipReason::NonTcp,
         SkipReason::IpFragment,
         SkipReason::MalformedHeader,
         SkipReason::UnsupportedLinkType,
+        SkipReason::TooDeep,
     ];
 
     pub fn label(self) -> &'static str {
@@ -38,6 +43,7 @@ impl SkipReason {
             SkipReason::IpFragment => "ip-fragment",
             SkipReason::MalformedHeader => "malformed-header",
             SkipReason::UnsupportedLinkType => "unsupported-link-type",
+            SkipReason::TooDeep => "nested-too-deep",
         }
     }
 
@@ -48,6 +54,7 @@ impl SkipReason {
             SkipReason::IpFragment => "IP fragments (not reassembled)",
             SkipReason::MalformedHeader => "malformed or snap-cut headers",
             SkipReason::UnsupportedLinkType => "unsupported link type",
+            SkipReason::TooDeep => "encapsulations nested too deep",
         }
     }
 }
@@ -66,6 +73,10 @@ pub struct FileSummary {
     pub last_time: Option<Timestamp>,
     /// The file ends inside a record: byte offset where that record starts.
     pub cut_off_at: Option<u64>,
+
+    /// `gzip`, `zstd`, `xz` or `bzip2` when the file was compressed; the
+    /// byte counts above are then of the decompressed stream.
+    pub compression: Option<String>,
 }
 
 /// Counters for the whole run (all files).
@@ -75,7 +86,13 @@ pub struct Health {
     pub packets_read: u64,
     pub tcp_segments: u64,
     /// Counts indexed like `SkipReason::ALL`.
-    skipped: [u64; 5],
+    skipped: [u64; SkipReason::ALL.len()],
+    /// Packets that carried each encapsulation, indexed like `Encap::ALL`.
+    encapsulations: [u64; Encap::ALL.len()],
+    /// TCP segments that were another copy of a segment just seen on another
+    /// interface or one hop earlier (`-i any` on a host that forwards or
+    /// bridges): counted among `tcp_segments`, analysed once.
+    pub duplicate_copies: u64,
     /// Unsupported link types seen, by number, for the warning text.
     pub unsupported_link_types: Vec<u32>,
     /// Segments whose payload the snap length cut (headers still used).
@@ -88,6 +105,17 @@ pub struct Health {
     /// Connections finished before their timeout because the open-connection
     /// limit (`--max-connections`) was reached: the longest idle went first.
     pub connections_finished_early: u64,
+
+    // How the run read its files.
+    /// The signal (`SIGINT`, `SIGTERM`) that stopped reading before the end,
+    /// if one did: what was read is complete, the rest was never seen.
+    pub interrupted: Option<String>,
+    /// Several files were read in order of their first timestamp, which was
+    /// not the order given.
+    pub files_reordered: bool,
+    /// Files whose time range interleaved with another's: their packets were
+    /// merged by timestamp.
+    pub files_interleaved: u64,
     /// Most connections tracked at once.
     pub peak_open_connections: u64,
     /// Clock steps of the capture's timestamps (see `wire::Clock`): all of
@@ -139,6 +167,25 @@ impl Health {
         self.skipped[reason as usize]
     }
 
+    /// Counts one packet that carried the encapsulations in `seen`.
+    pub fn encapsulated(&mut self, seen: EncapSet) {
+        for e in Encap::ALL {
+            if seen.contains(e) {
+                self.encapsulations[e as usize] += 1;
+            }
+        }
+    }
+
+    /// The encapsulations seen, with the packets that carried each, in
+    /// [`Encap::ALL`] order.
+    pub fn encapsulations(&self) -> Vec<(Encap, u64)> {
+        Encap::ALL
+            .iter()
+            .map(|&e| (e, self.encapsulations[e as usize]))
+            .filter(|&(_, n)| n > 0)
+            .collect()
+    }
+
     pub fn skipped_total(&self) -> u64 {
         self.skipped.iter().sum()
     }
@@ -158,6 +205,11 @@ impl Health {
             .iter()
             .map(|r| (r.label().to_string(), self.skipped(*r).into()))
             .collect();
+        let encapsulations: serde_json::Map<String, serde_json::Value> = self
+            .encapsulations()
+            .into_iter()
+            .map(|(e, n)| (e.name().to_string(), n.into()))
+            .collect();
         serde_json::json!({
             "files": self.files,
             "first_time": self.first_time(),
@@ -165,11 +217,16 @@ impl Health {
             "packets_read": self.packets_read,
             "tcp_segments": self.tcp_segments,
             "skipped": skipped,
+            "encapsulations": encapsulations,
+            "duplicate_copies": self.duplicate_copies,
             "unsupported_link_types": self.unsupported_link_types,
             "snap_cut_segments": self.snap_cut_segments,
             "timestamps_backwards": self.timestamps_backwards,
             "acked_unseen_segments": self.acked_unseen_segments,
             "connections_finished_early": self.connections_finished_early,
+            "interrupted": self.interrupted,
+            "files_reordered": self.files_reordered,
+            "files_interleaved": self.files_interleaved,
             "peak_open_connections": self.peak_open_connections,
             "clock_steps_total": self.clock_steps_total,
             "clock_steps": self.clock_steps,

@@ -137,6 +137,10 @@ pub struct Segment {
     pub ttl: u8,
     /// The snap length cut this segment's payload (headers are complete).
     pub snap_cut: bool,
+
+    /// The tunnel path the segment arrived in (0: none); part of the
+    /// connection's identity. Words for it: `wire::describe_tunnel`.
+    pub tunnel: super::tunnel::TunnelId,
 }
 
 impl Segment {

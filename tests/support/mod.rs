@@ -4,6 +4,8 @@
 //! byte so each test states exactly what is on the "wire".
 #![allow(dead_code)]
 
+pub mod encap;
+
 use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{IpNumber, Ipv4Header, TcpHeader};

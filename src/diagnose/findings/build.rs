@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::diagnose::Outcome;
+use crate::diagnose::{Outcome, SuspectSign};
 use crate::wire::Timestamp;
 
 use super::class::{Class, CLASSES, SLOW_RESPONSE_NS};
@@ -261,9 +261,11 @@ fn server_findings(
         && t.distinct_sources() >= FLOOD_SOURCES
         && failed >= FLOOD_RATIO * served.max(1)
     {
+        // The SYNs dropped and answered when retried are its collateral.
         let parts = vec![
             whole(Class::Unanswered),
             whole(Class::SynDropped),
+            whole(Class::SynDroppedThenAnswered),
             whole(Class::HalfOpen),
         ];
         let mut facts = Map::new();
@@ -278,8 +280,12 @@ fn server_findings(
         // server served others (a full queue), or to a server serving
         // nothing (the network).
         let queued = whole(Class::SynDropped);
+        let retried = whole(Class::SynDroppedThenAnswered);
         let dropped = whole(Class::Unanswered);
-        let signs = queued.count + n(Class::SynackRetransmits) + n(Class::ResetOnHandshakeAck);
+        let signs = queued.count
+            + retried.count
+            + n(Class::SynackRetransmits)
+            + n(Class::ResetOnHandshakeAck);
         let queue = served > 0 && signs > 0;
         // The listener burst takes the resets that came in it.
         let burst = t.listener.largest();
@@ -289,7 +295,7 @@ fn server_findings(
             0
         };
         let mut phr = Vec::new();
-        let mut aq = vec![queued];
+        let mut aq = vec![queued, retried];
         for c in [
             Class::SynackRetransmits,
             Class::ResetOnHandshakeAck,
@@ -409,7 +415,8 @@ fn server_findings(
     let stale = vec![whole(Class::StaleKeepalive)];
     push(ctx, out, Kind::StaleKeepalive, key, t, d, stale, Map::new());
 
-    if t.suspect > 0 {
+    let suspect: u32 = t.suspect.iter().fold(0u32, |a, &b| a.saturating_add(b));
+    if suspect > 0 {
         let ex: Vec<Example> = suspects
             .iter()
             .filter(|e| e.flow.server_endpoint() == key)
@@ -420,20 +427,27 @@ fn server_findings(
             .first()
             .and_then(|e| e.flow.rst_time)
             .unwrap_or(Timestamp(ctx.grid.ns(t.first_ms)));
+        let variants = SuspectSign::ALL
+            .iter()
+            .filter(|s| t.suspect[s.idx()] > 0)
+            .map(|s| (s.name(), u64::from(t.suspect[s.idx()])))
+            .collect();
         out.push(Finding {
             kind: Kind::InjectedReset,
             server: key.to_string(),
             servers: vec![key.to_string()],
             client: None,
-            count: u64::from(t.suspect),
-            connections: u64::from(t.suspect),
+            count: u64::from(suspect),
+            connections: u64::from(suspect),
+            // The server's trouble window: its injected resets, and the
+            // other trouble they came with.
             window: Window {
-                start: at,
+                start: at.min(Timestamp(ctx.grid.ns(t.first_ms))),
                 end: Timestamp(ctx.grid.ns(t.last_ms).max(at.0)),
                 peak_at: at,
                 peak_per_s: 0.0,
             },
-            variants: BTreeMap::from([("rst-suspect", u64::from(t.suspect))]),
+            variants,
             facts: Map::new(),
             cause: cause(Kind::InjectedReset).into(),
             check: checks(Kind::InjectedReset),
@@ -523,8 +537,10 @@ fn push(
                 end = end.max(e);
             }
             let bs = |k: usize| ctx.grid.start_of(ctx.lo + k as i64);
-            start = start.max(bs(a));
-            end = end.min(bs(b + 1).saturating_sub(1)).max(start);
+            // The classes' spans, recorded with the series: a stuck
+            // connection's reaches from its start to its release, beyond
+            // the bucket it is charted in.
+            end = end.max(start);
             let (pk, pc) =
                 series.iter().enumerate().fold(
                     (0, 0),

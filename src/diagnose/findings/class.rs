@@ -14,6 +14,9 @@ pub enum Class {
     Unanswered,
     /// Unanswered while the server served other handshakes.
     SynDropped,
+    /// The first SYN went unanswered while the server served other
+    /// handshakes, a retransmitted one was answered: dropped too.
+    SynDroppedThenAnswered,
     HalfOpen,
     Refused,
     RstInsteadOfAck,
@@ -29,12 +32,13 @@ pub enum Class {
     StaleKeepalive,
 }
 
-pub const CLASSES: usize = 15;
+pub const CLASSES: usize = 16;
 
 impl Class {
     pub const ALL: [Class; CLASSES] = [
         Class::Unanswered,
         Class::SynDropped,
+        Class::SynDroppedThenAnswered,
         Class::HalfOpen,
         Class::Refused,
         Class::RstInsteadOfAck,
@@ -58,7 +62,7 @@ impl Class {
     pub fn variant(self) -> &'static str {
         match self {
             Class::Unanswered => "syn-unanswered",
-            Class::SynDropped => "syn-dropped",
+            Class::SynDropped | Class::SynDroppedThenAnswered => "syn-dropped",
             Class::HalfOpen => "half-open",
             Class::Refused => "refused",
             Class::RstInsteadOfAck => Variant::RstInsteadOfAck.name(),
@@ -71,7 +75,7 @@ impl Class {
             Class::ClientGaveUp => Variant::ClientGaveUp.name(),
             Class::ServerAbort => "server-abort",
             Class::ClientAbort => "client-abort",
-            Class::StaleKeepalive => "stale-keepalive",
+            Class::StaleKeepalive => Variant::StaleKeepalive.name(),
         }
     }
 }
@@ -107,14 +111,61 @@ pub fn class_of(flow: &Flow) -> Option<Class> {
     })
 }
 
+/// Whether `flow`, of candidate `class`, had its first SYN unanswered and
+/// a retransmission answered, with nothing after the handshake that names
+/// another cause: it is a dropped SYN when its server served others then.
+/// What the client did about the late handshake (gave up before the
+/// reply, or waited: slow, clean) follows from the drop; a RST, a stuck
+/// server or a RST-based variant tells more and keeps its class.
+pub fn late_syn(flow: &Flow, class: Option<Class>) -> bool {
+    flow.syn_retransmits > 0
+        && flow.handshake_seen
+        && matches!(
+            class,
+            None | Some(Class::ClientGaveUp | Class::SlowResponse)
+        )
+}
+
+/// Candidate classes that rest on who sent the first RST: when that RST
+/// looks injected (`rst_suspect`), the connection counts in
+/// `injected-reset` instead.
+pub fn rests_on_rst(class: Class) -> bool {
+    matches!(
+        class,
+        Class::RstInsteadOfAck
+            | Class::AckedThenReset
+            | Class::ResetOnHandshakeAck
+            | Class::SynackRetransmits
+            | Class::ServerAbort
+            | Class::ClientAbort
+            | Class::StaleKeepalive
+    )
+}
+
 /// When the connection's trouble happened (ns): the RST for resets, the
-/// client's FIN for a server stuck after it, the first SYN for attempts.
+/// client's FIN for a server stuck after it, the first SYN for attempts
+/// (a dropped first SYN included).
 pub fn event_time(flow: &Flow, class: Option<Class>) -> i64 {
     let first = flow.first_time.0;
     match class {
         Some(Class::RequestUnanswered | Class::AnsweredNotClosed | Class::ClientGaveUp) => {
             flow.facts.client_fin.map_or(first, |t| t.0)
         }
+        Some(Class::SynDroppedThenAnswered) => first,
         _ => flow.rst_time.map_or(first, |t| t.0),
+    }
+}
+
+/// The stretch of time a connection of `class` was affected (ns), for the
+/// finding's window: a stuck connection from its start (the request the
+/// server held) to the server's FIN or the end of observation; any other
+/// only at its [`event_time`] `t`.
+pub fn affected_span(flow: &Flow, class: Class, t: i64) -> (i64, i64) {
+    match class {
+        Class::RequestUnanswered | Class::AnsweredNotClosed => {
+            let until = flow.facts.server_fin.unwrap_or(flow.last_time).0;
+            (flow.first_time.0.min(t), until.max(t))
+        }
+        _ => (t, t),
     }
 }

@@ -28,7 +28,7 @@ pub use class::{Class, SLOW_RESPONSE_NS};
 pub use series::{sparkline, Grid, Series, MAX_BUCKETS};
 pub use tally::{Example, Rendered};
 
-use class::{class_of, event_time};
+use class::{affected_span, class_of, event_time, late_syn, rests_on_rst};
 use tally::{ClientHost, Detail, Tally, STUCK_SAMPLES};
 
 /// Servers whose time series and examples are kept: more than the report
@@ -183,6 +183,17 @@ pub struct Findings {
 /// to take its place (so two servers do not take turns).
 const PROMOTE_MARGIN: u32 = 4;
 
+/// Trouble needed beyond a detailed server's `min` to take its place: any
+/// trouble displaces a server that has none (it was detailed only because
+/// there was room).
+fn margin(min: u32) -> u32 {
+    if min == 0 {
+        1
+    } else {
+        PROMOTE_MARGIN
+    }
+}
+
 impl Findings {
     pub fn new() -> Self {
         Findings::default()
@@ -192,39 +203,47 @@ impl Findings {
     /// the connections kept as examples.
     pub fn add(&mut self, flow: &Flow, render: &mut dyn FnMut() -> Rendered) {
         self.total += 1;
-        let class = class_of(flow);
-        let t = event_time(flow, class);
-        for _ in 0..self.grid.see(t) {
-            for d in &mut self.details {
-                d.halve();
-            }
-            for p in self.ports.values_mut() {
-                p.iter_mut().for_each(Series::halve);
-            }
+        let mut class = class_of(flow);
+        // A RST that looks injected says nothing about its supposed
+        // sender: the connection counts in `injected-reset` instead.
+        if flow.rst_suspect.is_some() && class.is_some_and(rests_on_rst) {
+            class = None;
         }
-        let bucket = self.grid.index(t);
-        let key = flow.server_endpoint();
-        let facts = flow.facts;
         // Handshakes the server's kernel completed, whatever came after:
         // they show the listener was there and its queue took them.
         let served = flow.handshake_seen;
-
-        let ms = self.grid.ms(t);
-        let tally = self.servers.entry(key.clone()).or_default();
-        // An unanswered attempt while the server went on serving others (a
-        // handshake that started after this attempt's first SYN, less a
-        // second) is a dropped SYN, not a dead server. Attempts finish
-        // after the handshakes served during them, so those were seen.
-        let class = match class {
-            Some(Class::Unanswered)
-                if tally
-                    .last_served_ms
-                    .is_some_and(|s| s >= ms.saturating_sub(SAME_WINDOW_MS)) =>
-            {
-                Some(Class::SynDropped)
+        let first = flow.first_time.0;
+        let late = late_syn(flow, class);
+        for at in [event_time(flow, class), first] {
+            for _ in 0..self.grid.see(at) {
+                for d in &mut self.details {
+                    d.halve();
+                }
+                for p in self.ports.values_mut() {
+                    p.iter_mut().for_each(Series::halve);
+                }
             }
+        }
+        let key = flow.server_endpoint();
+        let facts = flow.facts;
+
+        let first_ms = self.grid.ms(first);
+        let tally = self.servers.entry(key.clone()).or_default();
+        // An attempt whose first SYN went unanswered while the server went
+        // on serving others (a handshake that started after this attempt's
+        // first SYN, less a second) is a dropped SYN, not a dead server.
+        // Attempts finish after the handshakes served during them, so those
+        // were seen; this connection's own handshake is not counted yet.
+        let while_serving = tally.last_served_ms != tally::NO_MS
+            && tally.last_served_ms >= first_ms.saturating_sub(SAME_WINDOW_MS);
+        let class = match class {
+            Some(Class::Unanswered) if while_serving => Some(Class::SynDropped),
+            _ if late && while_serving => Some(Class::SynDroppedThenAnswered),
             c => c,
         };
+        let t = event_time(flow, class);
+        let bucket = self.grid.index(t);
+        let ms = self.grid.ms(t);
         let oi = Outcome::ALL
             .iter()
             .position(|o| *o == flow.outcome)
@@ -233,22 +252,30 @@ impl Findings {
         if served {
             tally.served = tally.served.saturating_add(1);
             let at = self.grid.ms(flow.first_time.0);
-            tally.last_served_ms = Some(tally.last_served_ms.map_or(at, |s| s.max(at)));
+            tally.last_served_ms = tally.last_served_ms.max(at);
         }
-        if flow.rst_suspect.is_some() {
-            tally.suspect = tally.suspect.saturating_add(1);
+        if let Some(why) = &flow.rst_suspect {
+            let k = crate::diagnose::suspect_sign(why).idx();
+            tally.suspect[k] = tally.suspect[k].saturating_add(1);
         }
         if facts.gaps > 0 {
             tally.lossy = tally.lossy.saturating_add(1);
         }
         if let Some(c) = class {
             tally.classes[c.idx()] = tally.classes[c.idx()].saturating_add(1);
-            if tally.trouble() == 1 {
+        }
+        // The window of a server without series: its classes' trouble and
+        // its injected resets.
+        if class.is_some() || flow.rst_suspect.is_some() {
+            let suspects = tally.suspect.iter().fold(0u32, |a, &b| a.saturating_add(b));
+            if tally.trouble().saturating_add(suspects) == 1 {
                 tally.first_ms = ms;
                 tally.last_ms = ms;
             }
             tally.first_ms = tally.first_ms.min(ms);
             tally.last_ms = tally.last_ms.max(ms);
+        }
+        if let Some(c) = class {
             if matches!(c, Class::Unanswered | Class::SynDropped | Class::HalfOpen) {
                 if let Ok(ip) = flow.client.parse() {
                     tally.see_source(&ip);
@@ -256,7 +283,7 @@ impl Findings {
             }
         }
         let mut new_burst = None;
-        if let Some(se) = facts.server_ended {
+        if let Some(se) = facts.server_ended.filter(|_| flow.rst_suspect.is_none()) {
             let k = usize::from(flow.outcome != Outcome::PostHandshakeRst);
             let before = tally.listener.best;
             let started = tally.listener.add(se.0, k, LISTENER_GAP_NS);
@@ -274,7 +301,9 @@ impl Findings {
         }
         let interesting = class.is_some() || new_burst.is_some();
 
-        let detail = if interesting {
+        // Every server gets series while there is room, so that the
+        // handshakes served before its first trouble are in them.
+        let detail = if interesting || self.details.len() < MAX_DETAILED {
             self.detail_for(&key, trouble)
         } else {
             self.servers.get(&key).and_then(|t| t.detail.checked_sub(1))
@@ -283,10 +312,12 @@ impl Findings {
             let d = &mut self.details[di as usize];
             d.all.add(bucket, 1);
             if served {
-                d.served.add(bucket, 1);
+                // At the handshake, not at the connection's trouble.
+                let hb = self.grid.index(first);
+                d.served.add(hb, 1);
                 if let Some(rtt) = flow.handshake_rtt {
                     d.rtt_us
-                        .add(bucket, (rtt * 1e6).round().min(u32::MAX as f64) as u32);
+                        .add(hb, (rtt * 1e6).round().min(u32::MAX as f64) as u32);
                 }
             }
             if class.is_none() {
@@ -299,7 +330,8 @@ impl Findings {
             if let Some(c) = class {
                 let i = c.idx();
                 d.classes[i].add(bucket, 1);
-                d.span[i] = (d.span[i].0.min(t), d.span[i].1.max(t));
+                let (a, b) = affected_span(flow, c, t);
+                d.span[i] = (d.span[i].0.min(a), d.span[i].1.max(b));
                 if let Some(stuck) = facts.close_wait_ns {
                     d.stuck_min = d.stuck_min.min(stuck);
                     d.stuck_max = d.stuck_max.max(stuck);
@@ -346,7 +378,15 @@ impl Findings {
                 timeline: render(),
             });
         }
-        if let Some(ce) = facts.client_ended {
+        // A client ending a connection whose server then sat in
+        // CLOSE_WAIT is the pile-up's story, not a client shutdown's; nor
+        // is a RST that looks injected the client's doing.
+        let stuck = matches!(
+            class,
+            Some(Class::RequestUnanswered | Class::AnsweredNotClosed)
+        );
+        let injected = flow.rst_suspect.is_some() && flow.rst_by.is_some();
+        if let Some(ce) = facts.client_ended.filter(|_| !stuck && !injected) {
             self.client_ended(flow, ce.0, &key, render);
         }
     }
@@ -366,7 +406,7 @@ impl Findings {
             }
             return Some(idx - 1);
         }
-        if trouble < self.min_hot.saturating_add(PROMOTE_MARGIN) {
+        if trouble < self.min_hot.saturating_add(margin(self.min_hot)) {
             return None;
         }
         // Rescan: the cached minimum only ever grows stale downwards.
@@ -381,7 +421,7 @@ impl Findings {
         }
         self.min_hot = min;
         let i = victim?;
-        if trouble < min.saturating_add(PROMOTE_MARGIN) {
+        if trouble < min.saturating_add(margin(min)) {
             return None;
         }
         let old = std::mem::replace(&mut self.details[i], Detail::new(key.to_string()));

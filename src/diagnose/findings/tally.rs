@@ -114,8 +114,11 @@ impl Bursts {
 /// Bits of the per-server sketch of distinct sources of failed attempts.
 const SOURCE_BITS: usize = 64;
 
+/// `Tally::last_served_ms` when nothing was served.
+pub const NO_MS: i32 = i32::MIN;
+
 /// The fixed tally every server gets (200 bytes).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Tally {
     pub outcomes: [u32; Outcome::ALL.len()],
     pub classes: [u32; CLASSES],
@@ -124,18 +127,38 @@ pub struct Tally {
     /// Linear-counting sketch of client addresses of unanswered and
     /// half-open attempts.
     pub sources: [u64; SOURCE_BITS / 64],
-    pub suspect: u32,
+    /// Connections whose first RST looks injected, per `SuspectSign`.
+    pub suspect: [u32; 2],
     pub lossy: u32,
     /// First and last trouble, and the latest served handshake's first
     /// segment, in ms from the time axis' origin (servers without details
     /// get their window from the first two).
     pub first_ms: i32,
     pub last_ms: i32,
-    pub last_served_ms: Option<i32>,
+    /// `NO_MS` for none (an `Option` would cost 4 bytes more).
+    pub last_served_ms: i32,
     /// Server RSTs and FINs ending connections it never answered.
     pub listener: Bursts,
     /// Index + 1 of its [`Detail`], 0 for none.
     pub detail: u32,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            outcomes: Default::default(),
+            classes: [0; CLASSES],
+            served: 0,
+            sources: Default::default(),
+            suspect: [0; 2],
+            lossy: 0,
+            first_ms: 0,
+            last_ms: 0,
+            last_served_ms: NO_MS,
+            listener: Bursts::default(),
+            detail: 0,
+        }
+    }
 }
 
 impl Tally {

@@ -61,9 +61,12 @@ pub fn timeseries(
     picked.truncate(MAX_SERIES);
     // Stack order: by outcome (failures nearest the axis), then as listed.
     picked.sort_by_key(|(i, s)| (outcome_order(s["outcome"].as_str().unwrap_or("")), *i));
-    let buckets = picked
+    // The capture's axis: every series shares it, so a finding with no
+    // series of its own (a client host's burst) still shows its window
+    // where it happened.
+    let buckets = all
         .iter()
-        .filter_map(|(_, s)| s["counts"].as_array().map(Vec::len))
+        .filter_map(|s| s["counts"].as_array().map(Vec::len))
         .max()
         .unwrap_or(0);
     let mut height = vec![0u64; buckets];
