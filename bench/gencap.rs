@@ -62,9 +62,16 @@ struct Args {
     /// Share of connections over IPv6
     #[arg(long, value_name = "FRACTION", default_value_t = 0.12)]
     ipv6_share: f64,
-    /// Servers (address:port) the connections go to (16: the classic mix)
+    /// Server endpoints (address and port)
     #[arg(long, value_name = "N", default_value_t = 16)]
     servers: usize,
+    /// Packet order: `time` (each connection's script in time, flights in
+    /// runs) or `random` (each packet from a random connection that is due)
+    #[arg(long, value_name = "ORDER", default_value = "time", value_parser = ["time", "random"])]
+    interleave: String,
+    /// Client ACKs carry a SACK option too
+    #[arg(long)]
+    sack: bool,
     /// Also write the summary to FILE
     #[arg(long, value_name = "FILE")]
     summary: Option<String>,
@@ -132,6 +139,8 @@ fn run(args: &Args) -> io::Result<()> {
         max_response: args.max_response,
         ipv6_share: args.ipv6_share,
         servers: args.servers,
+        random_interleave: args.interleave == "random",
+        sack: args.sack,
         ..Config::default()
     };
     let started = Instant::now();
@@ -144,19 +153,18 @@ fn run(args: &Args) -> io::Result<()> {
     writeln!(text, "file={}", args.out)?;
     writeln!(
         text,
-        "args=--seed {} --concurrent {}{}{}{}{}{} --exchanges {} --max-response {}",
+        "args=--seed {} --concurrent {}{}{}{}{} --exchanges {} --max-response {} --servers {} --interleave {}{}",
         args.seed,
         args.concurrent,
-        opt(
-            " --servers",
-            (args.servers != 16).then_some(args.servers as u64)
-        ),
         opt(" --size", args.size),
         opt(" --packets", args.packets),
         opt(" --connections", args.connections),
         opt(" --snaplen", args.snaplen.map(u64::from)),
         args.exchanges,
-        args.max_response
+        args.max_response,
+        args.servers,
+        args.interleave,
+        if args.sack { " --sack" } else { "" }
     )?;
     summary.write_to(&mut text)?;
     let packets = summary.packets.max(1) as f64;

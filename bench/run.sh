@@ -2,11 +2,11 @@
 # The benchmark: builds release, generates the captures into bench/data/ if
 # missing, times rstscope against cat, tcpdump, tcptrace and tshark on each
 # (page cache warm, several runs, median and peak RSS), and writes the table
-# with the targets of issue 5 to bench/RESULTS.md. See bench/README.md.
+# with the targets of issues 5 and 11 to bench/RESULTS.md. See bench/README.md.
 #
-#   bash bench/run.sh                 # full-1g, headers-10m, concurrent-2m; 3 runs
+#   bash bench/run.sh                 # full-1g, headers-10m, random-1g, concurrent-2m
 #   bash bench/run.sh --quick         # small files (~50 MB), to test the script
-#   bash bench/run.sh --long          # also full-4g (4x full-1g: memory flatness)
+#   bash bench/run.sh --long          # also random-2g (2x random-1g: memory flatness)
 #   bash bench/run.sh --only full-1g,headers-10m --runs 5
 set -euo pipefail
 
@@ -24,6 +24,7 @@ OUT=""
 PEER_TIMEOUT=300
 PEER_MEM_GB=8
 TSHARK_RUNS=1
+PEERS=1
 
 usage() {
     sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
@@ -31,7 +32,8 @@ usage() {
 Options:
   --runs N             timed runs per command (default 3; tshark: 1, see --tshark-runs)
   --quick              small files (quick-*), results to bench/data/RESULTS-quick.md
-  --long               add full-4g (4 x full-1g) for the memory-flatness target
+  --long               add random-2g (2 x random-1g) for the memory-flatness target
+  --no-peers           skip tcptrace and tshark (they are not targets; minutes on big files)
   --only A,B           only the files whose names contain A or B
   --out FILE           where to write the table (default bench/RESULTS.md)
   --peer-timeout S     time limit per tshark/tcptrace run (default 300)
@@ -45,6 +47,7 @@ while (($#)); do
     --runs) RUNS=$2; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --long) LONG=1; shift ;;
+    --no-peers) PEERS=0; shift ;;
     --only) ONLY=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --peer-timeout) PEER_TIMEOUT=$2; shift 2 ;;
@@ -80,9 +83,11 @@ fi
 # ---------------------------------------------------------------- build
 log "cargo build --release"
 cargo build --release --bin rstscope --example gencap --example decode >&2
-RSTSCOPE=$ROOT/target/release/rstscope
-DECODE=$ROOT/target/release/examples/decode
-GENCAP=$ROOT/target/release/examples/gencap
+# RSTSCOPE=PATH times another build (the same command lines), e.g. the one
+# before a change, for a before/after table.
+RSTSCOPE=${RSTSCOPE:-${CARGO_TARGET_DIR:-$ROOT/target}/release/rstscope}
+DECODE=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/decode
+GENCAP=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/gencap
 
 # ---------------------------------------------------------------- files
 # name | gencap arguments | what it is
@@ -90,16 +95,18 @@ if ((QUICK)); then
     FILES=(
         "quick-full-50m.pcap|--seed 1 --size 50M|full payload, 50 MiB"
         "quick-headers-500k.pcap|--seed 2 --packets 500K --snaplen 96|headers only (snaplen 96), 500 000 packets"
-        "quick-concurrent-100k.pcap|--seed 3 --connections 100K --concurrent 10K --snaplen 96 --exchanges 1 --max-response 64K|100 000 connections, 10 000 open at once, headers only"
+        "quick-random-50m.pcap|--seed 4 --size 50M --interleave random --servers 1400 --sack|full payload, 50 MiB, packets interleaved at random, 1 400 servers, SACK"
+        "quick-concurrent-100k.pcap|--seed 3 --connections 100K --concurrent 10K --snaplen 96 --exchanges 1 --max-response 64K --interleave random --servers 1400 --sack|100 000 connections, 10 000 open at once, headers only, interleaved at random"
     )
-    ((LONG)) && FILES+=("quick-full-200m.pcap|--seed 1 --size 200M|full payload, 4 x quick-full-50m (same seed: it starts with the same traffic)")
+    ((LONG)) && FILES+=("quick-random-100m.pcap|--seed 4 --size 100M --interleave random --servers 1400 --sack|2 x quick-random-50m (same seed: it starts with the same traffic)")
 else
     FILES=(
         "full-1g.pcap|--seed 1 --size 1G|full payload, 1 GiB"
         "headers-10m.pcap|--seed 2 --packets 10M --snaplen 96|headers only (snaplen 96), 10 million packets"
-        "concurrent-2m.pcap|--seed 3 --connections 2M --concurrent 100K --snaplen 96 --exchanges 1 --max-response 64K|2 million connections, 100 000 open at once, headers only"
+        "random-1g.pcap|--seed 4 --size 1G --interleave random --servers 1400 --sack|full payload, 1 GiB, each packet from a random connection that is due, 1 400 servers, SACK on client ACKs"
+        "concurrent-2m.pcap|--seed 3 --connections 2M --concurrent 100K --snaplen 96 --exchanges 1 --max-response 64K --interleave random --servers 1400 --sack|2 million connections, 100 000 open at once, headers only, interleaved at random, 1 400 servers"
     )
-    ((LONG)) && FILES+=("full-4g.pcap|--seed 1 --size 4G|full payload, 4 x full-1g (same seed: it starts with the same traffic)")
+    ((LONG)) && FILES+=("random-2g.pcap|--seed 4 --size 2G --interleave random --servers 1400 --sack|2 x random-1g (same seed: it starts with the same traffic)")
 fi
 if [[ -n $ONLY ]]; then
     kept=()
@@ -211,6 +218,9 @@ for spec in "${FILES[@]}"; do
     measure "$name" 'read+decode only (examples/decode)' "$RUNS" 0 "" "$DECODE" "$f"
     measure "$name" 'rstscope report F' "$RUNS" 0 "" "$RSTSCOPE" report "$f"
     measure "$name" 'rstscope flows --format csv F' "$RUNS" 0 "" "$RSTSCOPE" flows --format csv "$f"
+    # Connections open at once, for the bytes each one costs.
+    "$RSTSCOPE" report --format json "$f" | tr ',{' '\n\n' | sed -n 's/^ *"peak_open_connections": *\([0-9]*\).*/\1/p' | head -1 >"$TMP/open.$name"
+    ((PEERS)) || continue
     measure "$name" 'tcptrace -n F' "$RUNS" 1 "" tcptrace -n "$f"
     if ((big)); then
         measure "$name" 'tshark -r F -q -z conv,tcp' "$TSHARK_RUNS" 1 "$TSHARK_RUNS run(s), limit ${PEER_TIMEOUT} s" tshark -r "$f" -q -z conv,tcp
@@ -241,6 +251,7 @@ mem_gb=$(awk '/MemTotal/ {printf "%.1f", $2 / 1024 / 1024}' /proc/meminfo)
     echo "- machine: $(nproc) cores, $cpu, $mem_gb GB RAM, Linux $(uname -r)"
     echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END (the cores are shared: other builds add noise)"
     echo "- tools: $(rustc -V 2>/dev/null | cut -d' ' -f1-2); $(tcpdump --version 2>&1 | head -1); $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3); tcptrace $(tcptrace -v 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)"
+    echo "- peers: $( ((PEERS)) && echo "tcptrace and tshark measured" || echo "tcptrace and tshark not run (\`--no-peers\`)")"
     echo "- method: page cache warm (one \`cat F\` first); $RUNS runs per command, median and minimum wall time; peak RSS is the largest \`/usr/bin/time %M\` of the runs; output to /dev/null. tshark and tcptrace run with a ${PEER_TIMEOUT} s time limit and a ${PEER_MEM_GB} GB address-space limit; on files over 300 MB tshark runs $TSHARK_RUNS time(s)."
     echo "- time ÷ report: the command's median over \`rstscope report\`'s median (below 1: faster than rstscope)."
     echo
@@ -251,8 +262,15 @@ mem_gb=$(awk '/MemTotal/ {printf "%.1f", $2 / 1024 / 1024}' /proc/meminfo)
         size=$(stat -c %s "$DATA/$name")
         echo "## $name"
         echo
-        echo "$what: $(awk -v s="$size" 'BEGIN {printf "%.2f GB (%.0f bytes)", s / 1e9, s}'), $packets packets, $conns connections (max $(summary_value "$name" max_in_flight) in flight), $(summary_value "$name" duration_s) s of traffic, average $(summary_value "$name" avg_wire_bytes) bytes per packet on the wire. \`gencap $args\`"
+        echo "$what: $(awk -v s="$size" 'BEGIN {printf "%.2f GB (%.0f bytes)", s / 1e9, s}'), $packets packets, $conns connections (max $(summary_value "$name" max_in_flight) in flight), $(summary_value "$name" duration_s) s of traffic, average $(summary_value "$name" avg_wire_bytes) bytes per packet on the wire, $(summary_value "$name" same_connection_as_previous) TCP segments from the same connection as the one before. \`gencap $args\`"
         echo
+        open=$(cat "$TMP/open.$name" 2>/dev/null)
+        rss_r=$(get "$name" 'rstscope report F' 7)
+        rss_d=$(get "$name" 'read+decode only (examples/decode)' 7)
+        if [[ -n $open && -n $rss_r && -n $rss_d && $open -gt 0 ]]; then
+            echo "Memory per open connection: peak RSS of \`report\` $(awk -v k="$rss_r" 'BEGIN {printf "%.1f", k / 1024}') MB, of reading and decoding alone $(awk -v k="$rss_d" 'BEGIN {printf "%.1f", k / 1024}') MB, $open connections open at the peak (tracked: in flight, waiting out their grace or their attempt timeout): $(awk -v r="$rss_r" -v d="$rss_d" -v o="$open" 'BEGIN {printf "%.0f", (r - d) * 1024 / o}') bytes per open connection, everything included."
+            echo
+        fi
         echo -n "Outcomes:"
         sed -n 's/^outcome\.\(.*\)=\(.*\)/ \1 \2,/p' "$DATA/$name.summary" | tr -d '\n' | sed 's/,$//'
         echo "."
@@ -272,16 +290,16 @@ mem_gb=$(awk '/MemTotal/ {printf "%.1f", $2 / 1024 / 1024}' /proc/meminfo)
         echo
     done
 
-    echo "## Targets (issue 5)"
+    echo "## Targets (issues 5 and 11)"
     echo
     echo "| target | measured | verdict |"
     echo "|---|---|---|"
     if ((QUICK)); then
         fullname=quick-full-50m.pcap hdrname=quick-headers-500k.pcap
-        small=quick-full-50m.pcap large=quick-full-200m.pcap
+        small=quick-random-50m.pcap large=quick-random-100m.pcap
     else
         fullname=full-1g.pcap hdrname=headers-10m.pcap
-        small=full-1g.pcap large=full-4g.pcap
+        small=random-1g.pcap large=random-2g.pcap
     fi
 
     # 0. issue 2: reading and decoding alone no slower than tcpdump
@@ -301,6 +319,17 @@ mem_gb=$(awk '/MemTotal/ {printf "%.1f", $2 / 1024 / 1024}' /proc/meminfo)
     else
         echo "| $fullname: \`report\` time ≤ \`tcpdump -r F -w /dev/null\` | not measured | **not measured** |"
     fi
+
+    # 1b. issue 11: the report no slower than tcpdump on every file
+    for spec in "${FILES[@]}"; do
+        IFS='|' read -r name _ _ <<<"$spec"
+        [[ $name == "$fullname" ]] && continue
+        r=$(get "$name" 'rstscope report F' 5)
+        t=$(get "$name" 'tcpdump -r F -w /dev/null' 5)
+        [[ -n $r && -n $t ]] || continue
+        v=$(awk -v r="$r" -v t="$t" 'BEGIN {print (r <= t) ? "met" : "not met"}')
+        echo "| $name: \`report\` time ≤ \`tcpdump -r F -w /dev/null\` | report $r s, tcpdump $t s ($(awk -v r="$r" -v t="$t" 'BEGIN {printf "%.2f", r / t}') x) | **$v** |"
+    done
 
     # 2. headers-only flows: >= 10 M packets/s and no slower than tcpdump
     fs=$(get "$hdrname" 'rstscope flows --format csv F' 3)
@@ -331,15 +360,31 @@ mem_gb=$(awk '/MemTotal/ {printf "%.1f", $2 / 1024 / 1024}' /proc/meminfo)
     done
     if ((worst)); then
         v=$(awk -v k="$worst" 'BEGIN {print (k <= 64 * 1024) ? "met" : "not met"}')
-        echo "| peak RSS ≤ 64 MB on every file (rstscope commands that ran) | largest $(awk -v k="$worst" 'BEGIN {printf "%.1f", k / 1024}') MB ($worst_where) | **$v** |"
+        echo "| peak RSS ≤ 64 MB on every file (issue 5; rstscope commands that ran) | largest $(awk -v k="$worst" 'BEGIN {printf "%.1f", k / 1024}') MB ($worst_where) | **$v** |"
     else
         echo "| peak RSS ≤ 64 MB on every file | nothing measured | **not measured** |"
     fi
+    # issue 11: 64 MB with at most 10 000 in flight, 128 MB with 100 000
+    for spec in "${FILES[@]}"; do
+        IFS='|' read -r name _ _ <<<"$spec"
+        inflight=$(summary_value "$name" max_in_flight)
+        limit=64
+        ((inflight > 10000)) && limit=128
+        k=0
+        for label in 'rstscope report F' 'rstscope flows --format csv F'; do
+            [[ $(get "$name" "$label" 3) == ok ]] || continue
+            m=$(get "$name" "$label" 7)
+            ((m > k)) && k=$m
+        done
+        ((k)) || continue
+        v=$(awk -v k="$k" -v l="$limit" 'BEGIN {print (k <= l * 1024) ? "met" : "not met"}')
+        echo "| $name ($inflight in flight): peak RSS ≤ $limit MB (issue 11) | $(awk -v k="$k" 'BEGIN {printf "%.1f", k / 1024}') MB | **$v** |"
+    done
     a=$(get "$small" 'rstscope report F' 7)
     b=$(get "$large" 'rstscope report F' 7)
     if [[ -n $a && -n $b && $a -gt 0 && $b -gt 0 ]]; then
         v=$(awk -v a="$a" -v b="$b" 'BEGIN {print (b <= a * 1.05 + 1024) ? "met" : "not met"}')
-        echo "| longer file does not raise peak RSS (\`report\`) | $small $(awk -v k="$a" 'BEGIN {printf "%.1f", k / 1024}') MB, $large (4x) $(awk -v k="$b" 'BEGIN {printf "%.1f", k / 1024}') MB | **$v** (5 % + 1 MB tolerance) |"
+        echo "| longer file does not raise peak RSS (\`report\`) | $small $(awk -v k="$a" 'BEGIN {printf "%.1f", k / 1024}') MB, $large (2x) $(awk -v k="$b" 'BEGIN {printf "%.1f", k / 1024}') MB | **$v** (5 % + 1 MB tolerance) |"
     else
         echo "| longer file does not raise peak RSS | needs \`--long\` | **not measured** |"
     fi

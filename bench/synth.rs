@@ -28,6 +28,7 @@ pub const BASE_SECS: u64 = 1_700_000_000;
 const MSS: u32 = 1448;
 /// What the pcap header says when no snap length is asked for.
 const FULL_SNAPLEN: u32 = 262_144;
+/// Servers unless `Config::servers` says otherwise; ports repeat this list.
 const SERVERS: usize = 16;
 const SERVER_PORTS: [u16; SERVERS] = [
     443, 443, 443, 80, 80, 8080, 5432, 6379, 443, 2133, 443, 80, 9200, 443, 3306, 443,
@@ -40,6 +41,11 @@ const EPHEMERAL_COUNT: u64 = 28232;
 /// Listeners "restart" every 10 s (each at its own phase): the moment the
 /// connections that sat un-accepted in their queue are reset, all at once.
 const RESTART_PERIOD_US: u64 = 10_000_000;
+/// Under random interleaving, scripted gaps shorter than this are left to
+/// the wait in the pool (about 20 ms); longer ones are kept as pauses.
+const RANDOM_PAUSE_US: u64 = 50_000;
+/// Most servers: IPv4 addresses 10.1.0.1 to 10.1.249.250.
+const MAX_SERVERS: usize = 62_500;
 const GATEWAY_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
 const RESOLVER_V4: [u8; 4] = [10, 255, 0, 53];
 
@@ -186,8 +192,15 @@ pub struct Config {
     /// Share of connections preceded by a DNS lookup (UDP, counted non-TCP).
     pub dns_share: f64,
     /// Servers (address and port); the first 16 are the classic mix's, the
-    /// others reuse its ports on further addresses (10.1.X.Y).
+    /// others reuse its ports on further addresses (10.1.X.Y), up to 62 500.
     pub servers: usize,
+    /// Packets drawn at random from the connections whose next packet is
+    /// due, instead of strictly in time order (see [`Generator::run`]).
+    pub random_interleave: bool,
+    /// Pure ACKs from the client also carry a SACK option (a D-SACK block
+    /// for the last segment it acknowledged), as Linux does after a
+    /// duplicate: every segment then has options past the timestamps.
+    pub sack: bool,
 }
 
 impl Default for Config {
@@ -201,9 +214,11 @@ impl Default for Config {
             max_packets: None,
             exchanges: 3,
             max_response: 1 << 20,
-            servers: SERVERS,
             ipv6_share: 0.12,
             dns_share: 0.05,
+            servers: SERVERS,
+            random_interleave: false,
+            sack: false,
         }
     }
 }
@@ -231,6 +246,11 @@ pub struct Summary {
     pub seq_wraps: u64,
     /// Most connections in flight (scripts running) at one time.
     pub max_in_flight: u64,
+    /// TCP segments of the same connection as the TCP segment before them:
+    /// how much the file comes in per-connection runs.
+    pub same_connection_as_previous: u64,
+    /// Connection of the latest TCP segment (plus one; 0: none yet).
+    last_connection: u64,
     pub first_us: u64,
     pub last_us: u64,
 }
@@ -250,6 +270,11 @@ impl Summary {
         writeln!(w, "rst_segments={}", self.rst_segments)?;
         writeln!(w, "seq_wraps={}", self.seq_wraps)?;
         writeln!(w, "max_in_flight={}", self.max_in_flight)?;
+        writeln!(
+            w,
+            "same_connection_as_previous={}",
+            self.same_connection_as_previous
+        )?;
         writeln!(
             w,
             "duration_s={:.6}",
@@ -718,6 +743,8 @@ struct Conn {
     c_id: u16,
     s_id: u16,
     synack_sent: bool,
+    /// Client ACKs carry a D-SACK block (`Config::sack`).
+    sack: bool,
     script: Vec<Step>,
     pos: usize,
 }
@@ -749,6 +776,8 @@ struct Seg {
     window: u16,
     syn_options: bool,
     ts: Option<(u32, u32)>,
+    /// One SACK block (left, right edge).
+    sack: Option<(u32, u32)>,
     payload_len: u32,
     head: Head,
 }
@@ -901,7 +930,7 @@ impl<W: Write> Writer<W> {
             12
         } else {
             0
-        };
+        } + if s.sack.is_some() { 12 } else { 0 };
         let hdr_len = 20 + opt_len;
         let l4_len = hdr_len + s.payload_len as usize;
         let id = if s.from_client {
@@ -918,7 +947,7 @@ impl<W: Write> Writer<W> {
         } else {
             (c.sport, c.cport)
         };
-        let mut h = [0u8; 40];
+        let mut h = [0u8; 52];
         h[0..2].copy_from_slice(&sport.to_be_bytes());
         h[2..4].copy_from_slice(&dport.to_be_bytes());
         h[4..8].copy_from_slice(&s.seq.to_be_bytes());
@@ -940,11 +969,21 @@ impl<W: Write> Writer<W> {
             h[24..28].copy_from_slice(&tsval.to_be_bytes());
             h[28..32].copy_from_slice(&tsecr.to_be_bytes());
         }
+        if let Some((left, right)) = s.sack {
+            let at = hdr_len - 12;
+            h[at..at + 4].copy_from_slice(&[1, 1, 5, 10]);
+            h[at + 4..at + 8].copy_from_slice(&left.to_be_bytes());
+            h[at + 8..at + 12].copy_from_slice(&right.to_be_bytes());
+        }
         self.pkt.extend_from_slice(&h[..hdr_len]);
         self.payload(s.payload_len as usize, s.head, c, s.seq);
         let sum = self.l4_checksum(&path, 6, l4);
         self.pkt[l4 + 16..l4 + 18].copy_from_slice(&sum.to_be_bytes());
         self.summary.tcp_segments += 1;
+        if self.summary.last_connection == c.index + 1 {
+            self.summary.same_connection_as_previous += 1;
+        }
+        self.summary.last_connection = c.index + 1;
         if s.flags & RST != 0 {
             self.summary.rst_segments += 1;
         }
@@ -1015,7 +1054,8 @@ impl<W: Write> Writer<W> {
 impl Conn {
     /// Addresses of a packet in one direction.
     fn path(&self, from_client: bool) -> Path {
-        let server_mac = [0x02, 0, 0, 0, 1, self.server_idx as u8];
+        let i = self.server_idx as u16;
+        let server_mac = [0x02, 0, 0, 1, (i >> 8) as u8, i as u8];
         if from_client {
             Path {
                 v6: self.v6,
@@ -1052,6 +1092,7 @@ impl Conn {
             window: win,
             syn_options: false,
             ts: None,
+            sack: None,
             payload_len: 0,
             head: Head::None,
         };
@@ -1077,7 +1118,16 @@ impl Conn {
                 self.s_nxt = self.isn_s.wrapping_add(1);
                 self.synack_sent = true;
             }
-            Kind::Ack { back } => seg.ack = peer_nxt.wrapping_sub(back),
+            Kind::Ack { back } => {
+                seg.ack = peer_nxt.wrapping_sub(back);
+                let peer_sent = if client { self.s_sent } else { self.c_sent };
+                let acked = peer_sent
+                    .saturating_sub(u64::from(back))
+                    .min(u64::from(MSS));
+                if self.sack && client && acked > 0 {
+                    seg.sack = Some((seg.ack.wrapping_sub(acked as u32), seg.ack));
+                }
+            }
             Kind::Data { len, psh, head } => {
                 seg.flags = ACK | if psh { PSH } else { 0 };
                 seg.payload_len = len;
@@ -1202,11 +1252,55 @@ impl<W: Write> Generator<W> {
             let t = self.rng.below(1_000_000);
             self.start(slot as usize, t, Vec::new());
         }
-        while let Some(Reverse((t, _, slot))) = self.heap.pop() {
-            self.step(slot as usize, t)?;
+        if self.cfg.random_interleave {
+            self.run_random()?;
+        } else {
+            while let Some(Reverse((t, _, slot))) = self.heap.pop() {
+                self.step(slot as usize, t)?;
+            }
         }
         self.w.out.flush()?;
         Ok((self.w.summary, self.w.out))
+    }
+
+    /// Random interleaving: a connection whose next packet is due (its
+    /// script's gap has passed) waits in a pool, and each packet comes from
+    /// a connection drawn uniformly from the pool, so consecutive packets
+    /// are from different connections, as on a busy link, rather than in
+    /// per-connection flights. The clock moves on by a random step per
+    /// packet, on average 20 ms over the pool's size, so a due packet waits
+    /// about 20 ms whatever the number of connections; scripted pauses of
+    /// [`RANDOM_PAUSE_US`] or more (SYN retransmissions, idle times, long
+    /// think times) still hold.
+    fn run_random(&mut self) -> io::Result<()> {
+        const WAIT_NS: u64 = 20_000_000;
+        let mut pick = Rng::new(self.cfg.seed ^ 0x1d7e_41ea_5e00_0001);
+        let mut ready: Vec<u32> = Vec::new();
+        let mut t_ns: u64 = 0;
+        loop {
+            let t = t_ns / 1000;
+            while let Some(Reverse((at, _, slot))) = self.heap.peek() {
+                if *at > t {
+                    break;
+                }
+                ready.push(*slot);
+                self.heap.pop();
+            }
+            if ready.is_empty() {
+                match self.heap.peek() {
+                    Some(Reverse((at, _, _))) => {
+                        t_ns = t_ns.max(at * 1000);
+                        continue;
+                    }
+                    None => return Ok(()),
+                }
+            }
+            let mean_ns = (WAIT_NS / ready.len() as u64).max(1);
+            let i = pick.below(ready.len() as u64) as usize;
+            let slot = ready.swap_remove(i);
+            self.step(slot as usize, t)?;
+            t_ns += pick.below(2 * mean_ns + 1);
+        }
     }
 
     fn may_start(&self) -> bool {
@@ -1227,7 +1321,7 @@ impl<W: Write> Generator<W> {
         let rng = &mut self.rng;
         let outcome = Outcome::pick(rng);
         let v6 = rng.chance(self.cfg.ipv6_share);
-        let server_idx = rng.below(self.cfg.servers.max(1) as u64) as usize;
+        let server_idx = rng.below(self.cfg.servers.clamp(1, MAX_SERVERS) as u64) as usize;
         let c = index % CLIENTS;
         let j = index / CLIENTS;
         let cport = EPHEMERAL_BASE + ((j * 7919 + c * 13) % EPHEMERAL_COUNT) as u16;
@@ -1299,6 +1393,7 @@ impl<W: Write> Generator<W> {
             c_id: self.rng.next_u64() as u16,
             s_id: self.rng.next_u64() as u16,
             synack_sent: false,
+            sack: self.cfg.sack,
             script,
             pos: 0,
         };
@@ -1325,10 +1420,13 @@ impl<W: Write> Generator<W> {
         conn.emit(step, t, &mut self.w)?;
         conn.pos += 1;
         if let Some(next) = conn.script.get(conn.pos) {
+            let random = self.cfg.random_interleave;
             let at = match next.gap {
+                // Interleaved at random, a short gap is the wait in the pool.
+                Gap::Us(g) if random && g < RANDOM_PAUSE_US => t,
                 Gap::Us(g) => t + g,
                 Gap::ListenerRestart => {
-                    let phase = conn.server_idx as u64 * 613_000;
+                    let phase = (conn.server_idx as u64 * 613_000) % RESTART_PERIOD_US;
                     let after = t + 200_000;
                     let k = (after.saturating_sub(phase)) / RESTART_PERIOD_US + 1;
                     phase + k * RESTART_PERIOD_US + (conn.index % 256) * 4

@@ -226,15 +226,23 @@ pub fn analyse_connections(
 /// stay in cache.
 const BATCH: usize = 4096;
 
+/// Most finished connections handed from the tracking thread to the output
+/// at once; a batch also goes as soon as a batch of segments is done, so a
+/// live capture's rows come out no later than with one thread per batch.
+const CONN_BATCH: usize = 1024;
+
 /// As [`analyse_connections`], moving `progress` (bytes read, connections
 /// and resets finished so far). When `on_connection` says
 /// [`Next::Stop`], reading stops within the batches already handed over
-/// and nothing more is finished: the caller has all it wants.
+/// and nothing more is handed on: the caller has all it wants.
 ///
-/// Reading and decoding run on a second thread and hand segments over in
-/// batches through a bounded channel; tracking, classification and the
-/// caller's output stay on this one. One producer, one consumer, batches in
-/// order: the result is the same as on one thread.
+/// Three stages, each on its own thread: reading and decoding, tracking,
+/// then classification and the caller's output on this one (the caller's
+/// sink need not be `Send`). They hand segments and finished connections on
+/// in batches through bounded channels, one producer and one consumer
+/// each, batches in order: every connection reaches `on_connection` in the
+/// order one thread would give, with the same contents (classification
+/// never changes tracker state).
 pub fn analyse_with_progress(
     inputs: &[String],
     health: &mut Health,
@@ -253,6 +261,10 @@ pub fn analyse_with_progress(
 /// capture has ended. A caller may then write time-ordered rows as soon as
 /// no earlier one can still come. Start it at `Some(Timestamp(i64::MIN))`.
 /// It lags by at most a batch, which only holds rows a little longer.
+///
+/// The tracking thread sends each batch's watermark after that batch's
+/// connections, so the caller sees it change at the same points of the
+/// sequence of rows as with one thread.
 pub fn analyse_watermarked(
     inputs: &[String],
     health: &mut Health,
@@ -261,31 +273,16 @@ pub fn analyse_watermarked(
     watermark: &Cell<Option<Timestamp>>,
     on_connection: &mut dyn FnMut(&Connection, &Flow) -> Next,
 ) -> Result<TrackerStats, CaptureError> {
-    let mut tracker = Tracker::new(config);
+    let start_mark = watermark.get();
     let stop = AtomicBool::new(false);
-    // Set by the output's `Stop`, read by the loop that feeds the tracker.
-    let stopped = std::cell::Cell::new(false);
     let (mut connections, mut resets) = (0u64, 0u64);
     let counter = progress.clone();
-    let mut emit = |c: Connection| {
-        let flow = classify(&c);
-        connections += 1;
-        if flow.rst_by.is_some() {
-            resets += 1;
-        }
-        counter.counts(connections, resets);
-        if !stopped.get() && on_connection(&c, &flow) == Next::Stop {
-            stopped.set(true);
-        }
-    };
-    let (full, empty) = (
-        mpsc::sync_channel::<Vec<Segment>>(4),
-        mpsc::sync_channel::<Vec<Segment>>(4),
-    );
-    let (to_tracker, from_reader) = full;
-    let (recycle, recycled) = empty;
+    let (to_tracker, from_reader) = mpsc::sync_channel::<Vec<Segment>>(4);
+    let (recycle, recycled) = mpsc::sync_channel::<Vec<Segment>>(4);
+    let (to_output, from_tracker) = mpsc::sync_channel::<Handed>(4);
+    let (give_back, given_back) = mpsc::sync_channel::<Vec<Connection>>(4);
     let stop = &stop;
-    let (read, read_health) = thread::scope(|scope| {
+    let (read, read_health, stats) = thread::scope(|scope| {
         let reading = scope.spawn(move || {
             let mut health = Health::default();
             let mut batch = Vec::with_capacity(BATCH);
@@ -310,35 +307,78 @@ pub fn analyse_watermarked(
             }
             (read, health)
         });
-        'batches: for mut batch in from_reader.iter() {
-            for seg in &batch {
-                tracker.push(seg, &mut emit);
-                if stopped.get() {
+        let tracking = scope.spawn(move || {
+            let mut tracker = Tracker::new(config);
+            let mut out = Handoff {
+                batch: Vec::with_capacity(CONN_BATCH),
+                to_output,
+                given_back,
+                stop,
+            };
+            let mut mark = start_mark;
+            for mut batch in from_reader.iter() {
+                for seg in &batch {
+                    tracker.push(seg, &mut |c| out.push(c));
+                }
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                // With nothing open, a connection yet to come starts no
+                // earlier than the last segment read.
+                let last = batch.last().map(|s| s.ts);
+                mark = tracker.watermark().or(last).or(mark);
+                out.mark(mark);
+                batch.clear();
+                let _ = recycle.try_send(batch);
+            }
+            drop(from_reader);
+            out.mark(None);
+            // Connections read before an unreadable file are still
+            // finished, so the caller may report them; after a stop nobody
+            // wants them.
+            let stats = if stop.load(Ordering::Relaxed) {
+                tracker.stats().clone()
+            } else {
+                tracker.finish(&mut |c| out.push(c))
+            };
+            out.send();
+            stats
+        });
+        let from_tracker = from_tracker;
+        'batches: for handed in from_tracker.iter() {
+            let mut batch = match handed {
+                Handed::Rows(batch) => batch,
+                Handed::Watermark(w) => {
+                    watermark.set(w);
+                    continue;
+                }
+            };
+            for c in batch.drain(..) {
+                let flow = classify(&c);
+                connections += 1;
+                if flow.rst_by.is_some() {
+                    resets += 1;
+                }
+                counter.counts(connections, resets);
+                if on_connection(&c, &flow) == Next::Stop {
                     stop.store(true, Ordering::Relaxed);
                     break 'batches;
                 }
             }
-            // With nothing open, a connection yet to come starts no earlier
-            // than the last segment read.
-            let last = batch.last().map(|s| s.ts);
-            watermark.set(tracker.watermark().or(last).or(watermark.get()));
-            batch.clear();
-            let _ = recycle.try_send(batch);
+            let _ = give_back.try_send(batch);
         }
-        drop(from_reader);
-        reading
+        // Closing the channel unblocks a tracker waiting to hand on more.
+        drop(from_tracker);
+        watermark.set(None);
+        let stats = tracking
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let (read, read_health) = reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (read, read_health, stats)
     });
     *health = read_health;
-    // Connections read before an unreadable file are still finished, so the
-    // caller may report them; after a stop nobody wants them.
-    watermark.set(None);
-    let stats = if stopped.get() {
-        tracker.stats().clone()
-    } else {
-        tracker.finish(&mut emit)
-    };
     health.acked_unseen_segments = health
         .acked_unseen_segments
         .saturating_add(stats.acked_unseen);
@@ -346,6 +386,55 @@ pub fn analyse_watermarked(
     health.peak_open_connections = stats.peak_open as u64;
     health.set_clock(&stats.clock);
     read.map(|()| stats)
+}
+
+/// What the tracking thread hands to the output, in order.
+enum Handed {
+    Rows(Vec<Connection>),
+    /// The watermark after a batch of segments (None: the capture ended).
+    Watermark(Option<Timestamp>),
+}
+
+/// The tracking thread's side of the channel to the output: finished
+/// connections collected into batches, empty batches reused.
+struct Handoff<'a> {
+    batch: Vec<Connection>,
+    to_output: mpsc::SyncSender<Handed>,
+    given_back: mpsc::Receiver<Vec<Connection>>,
+    stop: &'a AtomicBool,
+}
+
+impl Handoff<'_> {
+    fn push(&mut self, c: Connection) {
+        self.batch.push(c);
+        if self.batch.len() >= CONN_BATCH {
+            self.send();
+        }
+    }
+
+    /// Hands on what was collected; a closed channel means the output
+    /// stopped, so reading and tracking stop too.
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let next = self
+            .given_back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CONN_BATCH));
+        let full = std::mem::replace(&mut self.batch, next);
+        if self.to_output.send(Handed::Rows(full)).is_err() {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Hands on the rows so far, then the watermark that follows them.
+    fn mark(&mut self, watermark: Option<Timestamp>) {
+        self.send();
+        if self.to_output.send(Handed::Watermark(watermark)).is_err() {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Total size of the inputs when all are regular, uncompressed files (for

@@ -15,19 +15,28 @@ use rstscope::track::TrackerConfig;
 use rstscope::wire::Health;
 
 fn run(seed: u64, snaplen: Option<u32>) {
+    run_shape(seed, snaplen, false);
+}
+
+/// `random`: packets interleaved at random over 1 400 servers, with SACK
+/// options, the benchmark's real-capture shape.
+fn run_shape(seed: u64, snaplen: Option<u32>, random: bool) {
     let cfg = synth::Config {
         seed,
         snaplen,
         connections: Some(3000),
         concurrent: 300,
         max_response: 64 << 10,
+        random_interleave: random,
+        servers: if random { 1400 } else { 16 },
+        sack: random,
         ..synth::Config::default()
     };
     let (summary, bytes) = synth::Generator::new(cfg, Vec::new())
         .run()
         .expect("generate");
     let path = std::env::temp_dir().join(format!(
-        "rstscope-synth-{}-{seed}-{}.pcap",
+        "rstscope-synth-{}-{seed}-{}-{random}.pcap",
         std::process::id(),
         snaplen.unwrap_or(0)
     ));
@@ -111,4 +120,10 @@ fn run(seed: u64, snaplen: Option<u32>) {
 fn scripted_outcomes_and_variants_are_recognised() {
     run(1, None);
     run(7, Some(96));
+}
+
+#[test]
+fn scripted_outcomes_hold_when_packets_are_interleaved_at_random() {
+    run_shape(4, None, true);
+    run_shape(3, Some(96), true);
 }

@@ -70,7 +70,7 @@ fn deadline(cfg: &TrackerConfig, c: &Connection) -> i64 {
 }
 
 /// Feeds one segment to its connection. When the segment ended it, returns
-/// its grace deadline and first frame for the table's queues.
+/// its grace deadline, first frame and end time for the table's queues.
 fn feed(
     conn: &mut Connection,
     seg: &Segment,
@@ -78,7 +78,7 @@ fn feed(
     cfg: &TrackerConfig,
     next_stream: &mut u64,
     segments: u64,
-) -> Option<(i64, u64)> {
+) -> Option<(i64, u64, i64)> {
     let was_ended = conn.ended();
     conn.stream.on_segment(seg, next_stream);
     conn.push(seg, at, cfg);
@@ -86,7 +86,8 @@ fn feed(
         return None;
     }
     conn.note_ended_at_segment(segments);
-    Some((deadline(cfg, conn), conn.first_frame))
+    let end = conn.ended_at.map_or(conn.last_at.0, |t| t.0);
+    Some((deadline(cfg, conn), conn.first_frame, end))
 }
 
 /// An ended connection also expires after this many further segments while
@@ -153,8 +154,10 @@ pub struct Tracker {
     /// outnumber the open connections, so it stays bounded by them.
     due: BinaryHeap<Due>,
     /// Ended connections in the order they ended, with the segment count
-    /// then: (segment count, first frame, tuple), for [`STILL_SEGMENTS`].
-    ended: VecDeque<(u64, u64, TupleKey)>,
+    /// then: (segment count, first frame, tuple, analysis time it ended),
+    /// for [`STILL_SEGMENTS`]. The end time lets the check skip the table
+    /// lookup for every connection whose time did move on.
+    ended: VecDeque<(u64, u64, TupleKey, i64)>,
     /// Candidates for finishing early when `max_open` is reached: the
     /// longest-idle connections at the last scan, as (last time, first
     /// frame, tuple), the oldest last.
@@ -353,9 +356,14 @@ impl Tracker {
 
     /// A connection just ended: queue its grace deadline and its place in
     /// the order connections ended (for expiry when time stands still).
-    fn queue_end(&mut self, key: TupleKey, (deadline, first_frame): (i64, u64), segments: u64) {
+    fn queue_end(
+        &mut self,
+        key: TupleKey,
+        (deadline, first_frame, end): (i64, u64, i64),
+        segments: u64,
+    ) {
         self.due.push(Reverse((deadline, first_frame, key.clone())));
-        self.ended.push_back((segments, first_frame, key));
+        self.ended.push_back((segments, first_frame, key, end));
     }
 
     /// Bookkeeping after every segment, whichever way it went.
@@ -439,14 +447,19 @@ impl Tracker {
             }
         }
         let segments = self.stats.segments;
-        while let Some((ended_at, first_frame, _)) = self.ended.front() {
+        while let Some((ended_at, first_frame, _, _)) = self.ended.front() {
             if segments.saturating_sub(*ended_at) < STILL_SEGMENTS {
                 break;
             }
             let first_frame = *first_frame;
-            let Some((_, _, key)) = self.ended.pop_front() else {
+            let Some((_, _, key, end)) = self.ended.pop_front() else {
                 break;
             };
+            // An end time never changes: once analysis time is past it by
+            // STILL_TIME_NS the connection cannot have stood still.
+            if now.0.saturating_sub(end) >= STILL_TIME_NS {
+                continue;
+            }
             let still = match self.map.get(&key) {
                 Some(Slot::Conn(c)) => c.first_frame == first_frame && self.stood_still(c, now),
                 _ => false,
