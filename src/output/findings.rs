@@ -97,6 +97,18 @@ fn chart(rep: &FinishedReport, f: &Finding) -> Option<String> {
     ))
 }
 
+/// A cause's first sentence (up to ". "), for the findings list.
+fn first_sentence(cause: &str) -> Option<&str> {
+    let c = cause.trim();
+    if c.is_empty() {
+        return None;
+    }
+    Some(match c.find(". ") {
+        Some(i) => &c[..=i],
+        None => c,
+    })
+}
+
 fn trim_num(x: f64) -> String {
     if x >= 100.0 || x.fract() == 0.0 {
         format!("{x:.0}")
@@ -160,6 +172,11 @@ pub fn write_findings(out: &mut dyn Write, rep: &FinishedReport) -> io::Result<(
         )?;
         for (i, f) in shown.iter().enumerate() {
             writeln!(out, "  {:>2}. {}", i + 1, headline(f))?;
+            // The likely cause in plain words, so the first screen tells
+            // the story before any detail.
+            if let Some(why) = first_sentence(&f.cause) {
+                writeln!(out, "      {why}")?;
+            }
             if let Some(c) = chart(rep, f) {
                 writeln!(out, "      {c}")?;
             }
