@@ -12,6 +12,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "support/tsv.rs"]
+mod tsv;
+
 /// Which facts.tsv columns `bytes_c2s` / `bytes_s2c` are checked against:
 /// resets.md defines `bytes_*` as unique sequence space covered (Zeek's
 /// orig_bytes), tshark's `unique_*`, not the raw sum of tcp.len
@@ -35,31 +38,9 @@ fn fixtures() -> PathBuf {
     root().join("fixtures")
 }
 
-/// Rows of a TSV file (lines starting with '#' are notes), as column maps.
+/// Rows of a notes file in fixtures/, as column maps.
 fn tsv(name: &str) -> Vec<BTreeMap<String, String>> {
-    let path = fixtures().join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run fixtures/tshark_facts.py)", path.display()));
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .unwrap_or_else(|| panic!("{name}: no header"))
-        .split('\t')
-        .map(str::to_string)
-        .collect();
-    lines
-        .map(|l| {
-            let cells: Vec<&str> = l.split('\t').collect();
-            assert_eq!(cells.len(), header.len(), "{name}: ragged row {l:?}");
-            header
-                .iter()
-                .cloned()
-                .zip(cells.iter().map(|c| c.to_string()))
-                .collect()
-        })
-        .collect()
+    tsv::rows(&fixtures().join(name))
 }
 
 fn flows(file: &str) -> Vec<Value> {

@@ -18,6 +18,9 @@ use rstscope::pipeline::analyse_connections;
 use rstscope::track::TrackerConfig;
 use rstscope::wire::Health;
 
+#[path = "support/tsv.rs"]
+mod notes;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -30,28 +33,7 @@ fn corpus_dir() -> PathBuf {
 
 /// Rows of a notes file (lines starting with '#' are notes).
 fn tsv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run fixtures/tshark_facts.py)", path.display()));
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .expect("header")
-        .split('\t')
-        .map(str::to_string)
-        .collect();
-    lines
-        .map(|l| {
-            let cells: Vec<&str> = l.split('\t').collect();
-            assert_eq!(cells.len(), header.len(), "ragged row {l:?}");
-            header
-                .iter()
-                .cloned()
-                .zip(cells.iter().map(|c| c.to_string()))
-                .collect()
-        })
-        .collect()
+    notes::rows(path)
 }
 
 /// What rstscope says of one connection.
