@@ -3,7 +3,7 @@
 //! are one capture split by rotation, so frame numbers and time run on.
 
 use std::cell::Cell;
-use std::io::{self, Read};
+use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -129,22 +129,6 @@ pub fn read_segments_with_progress(
     )
 }
 
-/// A capture stream that reads as ended once `stop` is set, so the reader
-/// stops at its next refill.
-struct UntilStopped<'a, R> {
-    inner: R,
-    stop: &'a AtomicBool,
-}
-
-impl<R: Read> Read for UntilStopped<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.stop.load(Ordering::Relaxed) {
-            return Ok(0);
-        }
-        self.inner.read(buf)
-    }
-}
-
 /// As [`read_segments_with_progress`], ending early once `stop` is set
 /// (the output is gone: nothing read after it would be used).
 fn read_segments_until(
@@ -178,10 +162,7 @@ fn read_segments_until(
         }
         let opened = capture::open(input);
         result = opened.and_then(|(file, _size)| {
-            let file = UntilStopped {
-                inner: interrupt::stop_on_signal(input, file),
-                stop,
-            };
+            let file = interrupt::stoppable(input, file, stop);
             reader.live = input == "-" && capture::stdin_is_live();
             reader.read(&capture::display_name(input), file, on_segment)
         });

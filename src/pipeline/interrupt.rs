@@ -8,8 +8,9 @@
 
 use std::ffi::CString;
 use std::io::{self, Read};
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering::Relaxed, Ordering::SeqCst};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -84,17 +85,21 @@ pub fn forget_output() {
     TEMP.store(std::ptr::null_mut(), SeqCst);
 }
 
-/// A reader that ends (reads as end of file) once a signal was received, so
-/// the capture reader stops at its next refill and everything read so far
-/// is analysed.
-pub struct StopOnSignal<R>(pub R);
+/// A capture stream that reads as ended once a signal was received or
+/// `stop` is set (the output is gone, or a merge no longer wants the
+/// file), so the capture reader stops at its next refill and everything
+/// read so far is analysed.
+pub struct Stoppable<'r, S> {
+    inner: Box<dyn Read + 'r>,
+    stop: S,
+}
 
-impl<R: Read> Read for StopOnSignal<R> {
+impl<S: Deref<Target = AtomicBool>> Read for Stoppable<'_, S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if received().is_some() {
+        if received().is_some() || self.stop.load(Relaxed) {
             return Ok(0);
         }
-        self.0.read(buf)
+        self.inner.read(buf)
     }
 }
 
@@ -145,13 +150,19 @@ impl Read for PolledStdin {
     }
 }
 
-/// `opened`, the input named `path`, made to end at a signal: standard
-/// input through [`PolledStdin`], anything else through [`StopOnSignal`].
-pub fn stop_on_signal<'r>(path: &str, opened: Box<dyn Read + 'r>) -> Box<dyn Read + 'r> {
-    if path == "-" {
+/// `opened`, the input named `path`, made to end at a signal or at `stop`;
+/// standard input is read through [`PolledStdin`] so that a silent pipe
+/// notices the signal too.
+pub fn stoppable<'r, S: Deref<Target = AtomicBool>>(
+    path: &str,
+    opened: Box<dyn Read + 'r>,
+    stop: S,
+) -> Stoppable<'r, S> {
+    let inner: Box<dyn Read + 'r> = if path == "-" {
         drop(opened);
         Box::new(PolledStdin)
     } else {
-        Box::new(StopOnSignal(opened))
-    }
+        opened
+    };
+    Stoppable { inner, stop }
 }

@@ -52,29 +52,11 @@ struct Source {
     offset: u64,
 }
 
-/// Ends a file's input when the merge no longer wants it.
-struct StopWhen<R> {
-    inner: R,
-    stop: Arc<AtomicBool>,
-}
-
-impl<R: std::io::Read> std::io::Read for StopWhen<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.stop.load(Relaxed) {
-            return Ok(0);
-        }
-        self.inner.read(buf)
-    }
-}
-
 fn spawn(input: String, tx: SyncSender<Msg>, stop: Arc<AtomicBool>) {
     thread::spawn(move || {
         let name = capture::display_name(&input);
         let result = capture::open(&input).and_then(|(file, _)| {
-            let reader = StopWhen {
-                inner: interrupt::stop_on_signal(&input, file),
-                stop: stop.clone(),
-            };
+            let reader = interrupt::stoppable(&input, file, stop.clone());
             let mut batch = Vec::with_capacity(BATCH);
             let read = capture::read_capture(&name, reader, &mut |packet, offset| {
                 batch.push(Item {
