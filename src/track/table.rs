@@ -298,7 +298,7 @@ impl Tracker {
         if let Some(reason) = restart {
             if let Some(old) = self.map.remove(&key) {
                 let old = old.into_connection(&key, &self.cfg);
-                self.finish_one(old, reason, emit);
+                self.finish_one(key.clone(), old, reason, emit);
             }
         }
         let mut created = false;
@@ -480,7 +480,7 @@ impl Tracker {
         for (_, key, s) in done {
             let c = s.into_connection(&key, &self.cfg);
             let reason = expiry_reason(&c);
-            self.finish_one(c, reason, emit);
+            self.finish_one(key, c, reason, emit);
         }
     }
 
@@ -516,9 +516,9 @@ impl Tracker {
                     let c = s.into_connection(&key, &self.cfg);
                     self.stats.finished_early = self.stats.finished_early.saturating_add(1);
                     if !c.ended() {
-                        self.remember_evicted(key);
+                        self.remember_evicted(key.clone());
                     }
-                    self.finish_one(c, EndReason::Evicted, emit);
+                    self.finish_one(key, c, EndReason::Evicted, emit);
                     return;
                 }
             }
@@ -571,7 +571,7 @@ impl Tracker {
         for (_, key, s) in done {
             let c = s.into_connection(&key, &self.cfg);
             let reason = expiry_reason(&c);
-            self.finish_one(c, reason, emit);
+            self.finish_one(key, c, reason, emit);
         }
         if self.fan.len() > self.map.len().saturating_mul(4).saturating_add(FAN_SLACK) {
             self.prune_fan();
@@ -585,21 +585,17 @@ impl Tracker {
         }
     }
 
-    /// Hands a connection on with the reason the tracker let go of it.
+    /// Hands the connection of tuple `key` on with the reason the tracker
+    /// let go of it.
     fn finish_one(
         &mut self,
+        key: TupleKey,
         mut c: Connection,
         reason: EndReason,
         emit: &mut dyn FnMut(Connection),
     ) {
         c.observed_until = c.observed_until.max(self.now());
         c.end_reason = reason;
-        let (a, b) = (c.ep[0].addr, c.ep[1].addr);
-        let key = if a <= b {
-            TupleKey::new(a, b, c.tunnel)
-        } else {
-            TupleKey::new(b, a, c.tunnel)
-        };
         self.streams.ended(key, c.stream);
         if let std::collections::btree_map::Entry::Occupied(mut e) =
             self.open_since.entry(c.first_time.0)
@@ -628,7 +624,7 @@ impl Tracker {
         for (_, key, s) in rest {
             let c = s.into_connection(&key, &self.cfg);
             let reason = final_reason(&c);
-            self.finish_one(c, reason, emit);
+            self.finish_one(key, c, reason, emit);
         }
         self.stats
     }
