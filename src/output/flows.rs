@@ -34,13 +34,6 @@ pub fn spreadsheet_time(t: Timestamp) -> String {
     text.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
-/// Seconds since the epoch with six decimals (microseconds, as elsewhere).
-pub fn epoch_seconds(t: Timestamp) -> String {
-    let secs = t.0.div_euclid(1_000_000_000);
-    let micros = t.0.rem_euclid(1_000_000_000) / 1000;
-    format!("{secs}.{micros:06}")
-}
-
 fn secs_str(x: f64) -> String {
     format!("{x:.6}")
 }
@@ -93,8 +86,8 @@ pub fn csv_record(flow: &Flow) -> Vec<String> {
         flow.rst_suspect.clone().unwrap_or_default(),
         flow.evidence.clone(),
         flow.tunnel.clone(),
-        epoch_seconds(flow.first_time),
-        opt(&flow.rst_time, |t| epoch_seconds(*t)),
+        flow.first_time.epoch_seconds(),
+        opt(&flow.rst_time, |t| t.epoch_seconds()),
     ]
 }
 

@@ -85,11 +85,6 @@ fn string(s: &str) -> String {
     out
 }
 
-fn time(t: Timestamp) -> String {
-    let (s, ns) = (t.0.div_euclid(1_000_000_000), t.0.rem_euclid(1_000_000_000));
-    format!("{s}.{:06}", ns / 1000)
-}
-
 fn secs(x: f64) -> String {
     format!("{x:.6}")
 }
@@ -139,7 +134,7 @@ pub fn record(f: &Flow) -> Vec<String> {
         (client, server)
     };
     vec![
-        time(f.first_time),
+        f.first_time.epoch_seconds(),
         uid(f),
         o.0.clone(),
         o.1.to_string(),
@@ -181,7 +176,7 @@ pub fn record(f: &Flow) -> Vec<String> {
         opt(&f.rst_by, |s| string(s.name())),
         opt(&f.rst_reply_to, |r| string(r.name())),
         opt(&f.rst_count, |n| n.to_string()),
-        opt(&f.rst_time, |t| time(*t)),
+        opt(&f.rst_time, |t| t.epoch_seconds()),
         opt(&f.rst_after_handshake, |x| secs(*x)),
         opt(&f.rst_latency, |x| secs(*x)),
         opt(&f.idle_before_rst, |x| secs(*x)),
@@ -281,7 +276,7 @@ mod tests {
     #[test]
     fn times_are_epoch_with_microseconds() {
         assert_eq!(
-            time(Timestamp(1_700_000_000_000_100_900)),
+            Timestamp(1_700_000_000_000_100_900).epoch_seconds(),
             "1700000000.000100"
         );
         assert_eq!(

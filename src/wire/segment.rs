@@ -23,6 +23,14 @@ impl Timestamp {
         self.0.saturating_sub(earlier.0) as f64 / 1e9
     }
 
+    /// Seconds since the epoch with six decimals (microseconds, as
+    /// elsewhere): Zeek's `ts` and the CSV's `first_ts`.
+    pub fn epoch_seconds(self) -> String {
+        let secs = self.0.div_euclid(1_000_000_000);
+        let micros = self.0.rem_euclid(1_000_000_000) / 1000;
+        format!("{secs}.{micros:06}")
+    }
+
     /// RFC 3339, UTC, microseconds: what spreadsheets sort correctly.
     pub fn rfc3339(self) -> String {
         let secs = self.0.div_euclid(1_000_000_000);
