@@ -62,8 +62,8 @@ fn analyse(path: &Path) -> Vec<Conn> {
                     .timeline
                     .entries()
                     .iter()
-                    .filter(|e| e.flags.rst())
-                    .map(|e| e.frame)
+                    .filter(|e| e.flags().rst())
+                    .map(|e| e.frame())
                     .collect(),
                 rst_count: conn.rst_count,
             });
