@@ -27,8 +27,12 @@ fn mark(marks: &mut Vec<Mark>, ord: Option<u64>, note: impl Into<String>) {
 
 fn mark_fins(conn: &Connection, marks: &mut Vec<Mark>) {
     for side in [Side::Client, Side::Server] {
-        if let Some(f) = conn.side(side).fin {
-            mark(marks, Some(f.ord), format!("{} closes (FIN)", side.name()));
+        if let Some(f) = conn.side(side).fin() {
+            mark(
+                marks,
+                Some(f.ord()),
+                format!("{} closes (FIN)", side.name()),
+            );
         }
     }
 }
@@ -43,15 +47,15 @@ pub(super) fn explain(
     let c = conn.client();
     let s = conn.server();
     let r = conn.first_rst.as_deref();
-    let server = s.addr;
+    let server = s.addr();
     if let Some(r) = r {
         mark(marks, Some(r.ord), rst_note(r));
     }
     match (outcome, r) {
         (Outcome::Clean, _) => {
             mark_fins(conn, marks);
-            let first = match (c.fin, s.fin) {
-                (Some(a), Some(b)) if b.ord < a.ord => "server",
+            let first = match (c.fin(), s.fin()) {
+                (Some(a), Some(b)) if b.ord() < a.ord() => "server",
                 _ => "client",
             };
             let tail = match r {
@@ -161,7 +165,7 @@ pub(super) fn explain(
                 format!(
                     "The server reset the established connection ({}) after sending payload the capture missed (the client ACKed {} of it), before either side sent FIN.",
                     context(r),
-                    bytes(c.highest_ack_rel.unwrap_or(1).saturating_sub(1).max(0) as u64)
+                    bytes(c.highest_ack_rel().unwrap_or(1).saturating_sub(1).max(0) as u64)
                 )
             } else {
                 format!(
@@ -203,7 +207,7 @@ pub(super) fn explain(
         (Outcome::RstAfterHalfClose, Some(r)) => {
             mark_fins(conn, marks);
             let closer = if r.client_fin_before { Side::Client } else { Side::Server };
-            let fin_ts = conn.side(closer).fin.map(|f| f.ts).unwrap_or(conn.first_time);
+            let fin_ts = conn.side(closer).fin().map(|f| f.ts()).unwrap_or(conn.first_time);
             let since = human(r.ts.0.saturating_sub(fin_ts.0));
             let story = if closer == Side::Client && r.by == Side::Client && r.reply_to == ReplyTo::Data {
                 " the server kept writing after the client closed, and the client's kernel answered with RST"
@@ -227,15 +231,15 @@ pub(super) fn explain(
         }
         (Outcome::HalfClosed, _) => {
             mark_fins(conn, marks);
-            let closer = if c.fin.is_some() { Side::Client } else { Side::Server };
+            let closer = if c.fin().is_some() { Side::Client } else { Side::Server };
             let stuck = closer.peer();
-            let fin = conn.side(closer).fin;
-            let fin_ts = fin.map(|f| f.ts).unwrap_or(conn.first_time);
-            let fin_at = fin.map_or(conn.observed_until, |f| f.at);
+            let fin = conn.side(closer).fin();
+            let fin_ts = fin.map(|f| f.ts()).unwrap_or(conn.first_time);
+            let fin_at = fin.map_or(conn.observed_until, |f| f.at());
             let acked = conn
                 .side(stuck)
-                .highest_ack_rel
-                .is_some_and(|a| a >= conn.side(closer).next_rel);
+                .highest_ack_rel()
+                .is_some_and(|a| a >= conn.side(closer).next_rel());
             // Analysis time: never negative, whatever the wire's clocks did.
             let stuck_for = human(conn.observed_until.0.saturating_sub(fin_at.0));
             (
@@ -278,7 +282,7 @@ pub(super) fn explain(
             )
         }
         (Outcome::Open, _) => {
-            let ev = if hs.synack.is_some() && hs.ack.is_none() && c.fin.is_none() && c.bytes == 0 {
+            let ev = if hs.synack.is_some() && hs.ack.is_none() && c.fin().is_none() && c.bytes() == 0 {
                 "The server answered with a SYN-ACK but the client never completed the handshake; no FIN or RST was seen.".to_string()
             } else {
                 let seen = if conn.handshake_seen() { "Established" } else { "Seen mid-connection (handshake not captured)" };

@@ -87,11 +87,11 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
     let c = conn.client();
     let s = conn.server();
     let r = conn.first_rst.as_deref();
-    let client_fin = c.fin.map(|f| f.ts);
-    let server_fin = s.fin.map(|f| f.ts);
-    let request_unanswered = c.unique_bytes > 0 && c.bytes_since_peer_payload > 0;
-    let client_first = match (c.fin, s.fin) {
-        (Some(a), Some(b)) => a.ord < b.ord,
+    let client_fin = c.fin().map(|f| f.ts());
+    let server_fin = s.fin().map(|f| f.ts());
+    let request_unanswered = c.unique_bytes() > 0 && c.bytes_since_peer_payload() > 0;
+    let client_first = match (c.fin(), s.fin()) {
+        (Some(a), Some(b)) => a.ord() < b.ord(),
         (Some(_), None) => true,
         _ => false,
     };
@@ -117,10 +117,10 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
     // did not close for a long time (or at all) without a RST in between.
     let mut close_wait_ns = None;
     if client_first && r.is_none() {
-        if let Some(cf) = c.fin {
-            let acked = s.highest_ack_rel.is_some_and(|a| a >= c.next_rel);
+        if let Some(cf) = c.fin() {
+            let acked = s.highest_ack_rel().is_some_and(|a| a >= c.next_rel());
             let until = server_fin.unwrap_or(conn.observed_until);
-            let stuck = until.0.saturating_sub(cf.ts.0);
+            let stuck = until.0.saturating_sub(cf.ts().0);
             let long = if server_fin.is_some() {
                 CLOSE_WAIT_LATE_NS
             } else {
@@ -154,7 +154,7 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
                     (Some(a), Some(f)) => a.0 < f.0,
                     _ => false,
                 };
-                if c.unique_bytes > 0 && !before_fin {
+                if c.unique_bytes() > 0 && !before_fin {
                     variant = Variant::ClientGaveUp;
                 }
             }

@@ -42,7 +42,7 @@ pub fn classify(conn: &Connection) -> Flow {
     let s = conn.server();
     let hs = &conn.handshake;
     let outcome = outcome_of(conn);
-    let fin_by = match (c.fin.is_some(), s.fin.is_some()) {
+    let fin_by = match (c.fin().is_some(), s.fin().is_some()) {
         (true, true) => FinBy::Both,
         (true, false) => FinBy::Client,
         (false, true) => FinBy::Server,
@@ -58,20 +58,20 @@ pub fn classify(conn: &Connection) -> Flow {
         );
     }
     Flow {
-        client: c.addr.ip().to_string(),
-        client_port: c.addr.port(),
-        server: s.addr.ip().to_string(),
-        server_port: s.addr.port(),
+        client: c.addr().ip().to_string(),
+        client_port: c.addr().port(),
+        server: s.addr().ip().to_string(),
+        server_port: s.addr().port(),
         first_time: conn.first_time,
         last_time: conn.last_time,
         duration: secs(conn.last_time.0.saturating_sub(conn.first_time.0)),
-        packets_c2s: c.packets,
-        packets_s2c: s.packets,
-        bytes_c2s: c.unique_bytes,
-        bytes_s2c: s.unique_bytes,
-        retransmits_c2s: c.retransmits,
-        retransmits_s2c: s.retransmits,
-        response_time: match (c.first_payload_ts, conn.response_at) {
+        packets_c2s: c.packets(),
+        packets_s2c: s.packets(),
+        bytes_c2s: c.unique_bytes(),
+        bytes_s2c: s.unique_bytes(),
+        retransmits_c2s: c.retransmits(),
+        retransmits_s2c: s.retransmits(),
+        response_time: match (c.first_payload_ts(), conn.response_at) {
             (Some(a), Some(b)) => Some(secs(b.0.saturating_sub(a.0))),
             _ => None,
         },
@@ -87,7 +87,7 @@ pub fn classify(conn: &Connection) -> Flow {
         history: conn.history().to_string(),
         frames: [conn.first_frame, conn.last_frame],
         tcp_stream: conn.stream.tcp_stream(),
-        community_id: community_id(c.addr, s.addr, PROTO_TCP, 0),
+        community_id: community_id(c.addr(), s.addr(), PROTO_TCP, 0),
         rst_by: r.map(|r| r.by),
         rst_count: r.map(|_| conn.rst_count),
         rst_time: r.map(|r| r.ts),

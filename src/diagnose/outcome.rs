@@ -118,7 +118,7 @@ pub fn outcome_of(conn: &Connection) -> Outcome {
             }
         }
         None => {
-            let (cf, sf) = (conn.client().fin.is_some(), conn.server().fin.is_some());
+            let (cf, sf) = (conn.client().fin().is_some(), conn.server().fin().is_some());
             if cf && sf {
                 Outcome::Clean
             } else if cf || sf {
@@ -127,7 +127,7 @@ pub fn outcome_of(conn: &Connection) -> Outcome {
                 Outcome::Unanswered
             } else if hs.synack.is_some()
                 && hs.ack.is_none()
-                && conn.client().packets == u64::from(hs.syn_count)
+                && conn.client().packets() == u64::from(hs.syn_count)
             {
                 // SYN-ACK answered by nothing at all: a spoofed source, a
                 // client that died, or an ACK the capture lost.
