@@ -365,7 +365,7 @@ pub fn analyse_watermarked(
         .saturating_add(stats.acked_unseen());
     health.connections_finished_early = stats.finished_early();
     health.peak_open_connections = stats.peak_open() as u64;
-    health.set_clock(&stats.clock());
+    health.set_clock(stats.clock());
     read.map(|()| stats)
 }
 

@@ -18,7 +18,7 @@ pub const TABLE_ROWS: usize = 500;
 /// notes of the deciding segments. `ord` is the segment's position in the
 /// connection, so a reader sees where segments were not kept.
 pub fn segments_json(conn: &Connection, marks: &[Mark]) -> Vec<Value> {
-    conn.timeline
+    conn.timeline()
         .entries()
         .iter()
         .map(|e| {
@@ -40,7 +40,7 @@ pub fn segments_json(conn: &Connection, marks: &[Mark]) -> Vec<Value> {
             json!({
                 "ord": e.ord(),
                 "time": e.ts().rfc3339(),
-                "t": e.ts().0.saturating_sub(conn.first_time.0) as f64 / 1e9,
+                "t": e.ts().0.saturating_sub(conn.first_time().0) as f64 / 1e9,
                 "from": match e.from() { Side::Client => "client", Side::Server => "server" },
                 "flags": f.to_string(),
                 "seq": seq,

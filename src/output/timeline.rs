@@ -25,7 +25,7 @@ const NOTE_COLUMN: usize = 48;
 pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
     let mut out = String::new();
     let mut expect = 0u64;
-    let entries = conn.timeline.entries();
+    let entries = conn.timeline().entries();
     let width = entries
         .iter()
         .map(|e| e.frame().to_string().len())
@@ -58,11 +58,11 @@ pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
             );
         }
     }
-    if conn.segments > expect {
+    if conn.segments() > expect {
         let _ = writeln!(
             out,
             "{indent}... {} segments not kept ...",
-            conn.segments - expect
+            conn.segments() - expect
         );
     }
     out
@@ -84,7 +84,7 @@ pub fn keys_line(flow: &Flow) -> String {
 /// when the ACK flag is set; `win N` on SYNs (unscaled, so meaningful) and
 /// on zero windows; `len N` with payload.
 pub fn entry_line(conn: &Connection, e: &TimelineEntry) -> String {
-    let t = e.ts().0.saturating_sub(conn.first_time.0);
+    let t = e.ts().0.saturating_sub(conn.first_time().0);
     let dir = match e.from() {
         Side::Client => "C>S",
         Side::Server => "S>C",
@@ -186,7 +186,7 @@ mod tests {
             .filter_map(|l| l.split(' ').next())
             .filter_map(|n| n.parse::<u64>().ok())
             .sum();
-        assert_eq!(kept + skipped, conn.segments);
+        assert_eq!(kept + skipped, conn.segments());
         assert!(text.contains("[R]"));
     }
 }
@@ -237,10 +237,10 @@ mod proptests {
             }
             let cfg = TrackerConfig { timeline_head: 3, timeline_tail: 3, timeline_key: 2, ..TrackerConfig::default() };
             let conns = track_with(&input, cfg);
-            let rsts: u64 = conns.iter().map(|c| u64::from(c.rst_count)).sum();
+            let rsts: u64 = conns.iter().map(|c| u64::from(c.rst_count())).sum();
             let want = input.iter().filter(|s| s.flags.rst()).count() as u64;
             prop_assert_eq!(rsts, want);
-            let segs: u64 = conns.iter().map(|c| c.segments).sum();
+            let segs: u64 = conns.iter().map(|c| c.segments()).sum();
             prop_assert_eq!(segs, input.len() as u64);
             for conn in &conns {
                 let flow = crate::diagnose::classify(conn);
