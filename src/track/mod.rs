@@ -8,7 +8,8 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` → `table`.
+//! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` →
+//! `zeek_split` → `table`.
 
 mod attempt;
 mod config;
@@ -22,6 +23,7 @@ mod stream;
 mod table;
 mod timeline;
 mod zeek;
+mod zeek_split;
 
 #[cfg(test)]
 mod tests;

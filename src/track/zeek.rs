@@ -285,6 +285,11 @@ impl Zeek {
         self.missed
     }
 
+    /// Zeek's endpoint state of `side`.
+    pub(super) fn endpoint_state(&self, side: Side) -> ZeekState {
+        self.ep[side.idx()].state
+    }
+
     /// Zeek's `Connection::FlipRoles`: the other side is the originator.
     fn flip(&mut self) {
         self.orig = self.orig.peer();
