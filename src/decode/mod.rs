@@ -1,8 +1,8 @@
 //! Packets → segments. Peels the link layer and every encapsulation
-//! inside it (VLAN tags, MPLS, PPPoE and PPP, PBB, VN-tag, LLC/SNAP, GRE
-//! and ERSPAN, IP-in-IP, UDP tunnels) down to the innermost TCP segment,
-//! decoding IPv4/IPv6 and TCP with etherparse's lax slicing, so a
-//! snap-length-cut packet still yields every header that was captured. The
+//! inside it (VLAN tags, MPLS, PPPoE and PPP, PBB, VN-tag, FabricPath,
+//! LLC/SNAP, GRE and ERSPAN, IP-in-IP, UDP tunnels) down to the innermost
+//! TCP segment, decoding IPv4/IPv6 and TCP with etherparse's lax slicing, so
+//! a snap-length-cut packet still yields every header that was captured. The
 //! payload length comes from the IP header, not from the captured length.
 //!
 //! Owns: the layer walk (one file per family: `link`, `ether`, `ip`,
