@@ -128,7 +128,14 @@ fn every_wrapping_gives_the_unwrapped_connections_and_tsharks_count() {
             }
             let tunnelled = !matches!(
                 kind,
-                "qinq" | "mpls" | "mpls-pw" | "pppoe" | "pbb" | "vn-tag" | "llc-snap"
+                "qinq"
+                    | "mpls"
+                    | "mpls-pw"
+                    | "pppoe"
+                    | "pbb"
+                    | "vn-tag"
+                    | "fabricpath"
+                    | "llc-snap"
             ) && link == 1;
             if tunnelled && flows.iter().any(|f| f.tunnel.is_empty()) {
                 wrong.push(format!(

@@ -773,6 +773,7 @@ proptest! {
             ttl: 64,
             snap_cut: false,
             tunnel: 0,
+            outer_flow: 0,
         };
         let extra = u32::from(Flags(flags).syn()) + u32::from(Flags(flags).fin());
         prop_assert_eq!(s.seq_len(), payload_len.wrapping_add(extra));

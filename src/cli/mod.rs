@@ -170,6 +170,14 @@ pub struct FlowsArgs {
     /// Write to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<String>,
+
+    /// Split connections into records where Zeek does, for a line-by-line
+    /// comparison with Zeek's conn.log: a new record at a SYN after either
+    /// side's FIN or RST (whatever its ISN), 5 s after an unanswered SYN,
+    /// 5 s after a connection closed or was reset, and after 300 s without
+    /// a packet. Every format; the outcome columns then describe each record
+    #[arg(long)]
+    pub zeek_split: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -309,13 +317,18 @@ impl From<each::EachError> for Failure {
     }
 }
 
+/// The tracker settings the shared options ask for.
+fn tracker_config(common: &Common) -> TrackerConfig {
+    TrackerConfig {
+        max_open: common.max_connections,
+        ..TrackerConfig::default()
+    }
+}
+
 fn each_job<'a>(common: &'a Common, filter: &'a FlowFilter) -> each::Job<'a> {
     each::Job {
         captures: &common.captures,
-        config: TrackerConfig {
-            max_open: common.max_connections,
-            ..TrackerConfig::default()
-        },
+        config: tracker_config(common),
         filter,
         quiet: common.quiet,
     }
@@ -335,7 +348,13 @@ fn analyse(
     filter: &FlowFilter,
     sink: &mut dyn Sink,
 ) -> Result<(Health, Matched), Failure> {
-    analyse_watermarked(common, filter, &Cell::new(None), sink)
+    analyse_watermarked(
+        common,
+        tracker_config(common),
+        filter,
+        &Cell::new(None),
+        sink,
+    )
 }
 
 /// A closure as a [`Sink`].
@@ -358,6 +377,7 @@ struct Matched {
 /// [`pipeline::analyse_watermarked`]).
 fn analyse_watermarked(
     common: &Common,
+    config: TrackerConfig,
     filter: &FlowFilter,
     watermark: &Cell<Option<Timestamp>>,
     sink: &mut dyn Sink,
@@ -371,10 +391,7 @@ fn analyse_watermarked(
     let read = pipeline::analyse_watermarked(
         &common.captures,
         &mut health,
-        TrackerConfig {
-            max_open: common.max_connections,
-            ..TrackerConfig::default()
-        },
+        config,
         progress,
         watermark,
         &mut |conn, flow| {
@@ -512,7 +529,9 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
             ));
         }
         let mut out = create_output(args.output.as_deref())?;
-        each::flows(&each_job(&args.common, &filter), format, &mut out)?;
+        let mut job = each_job(&args.common, &filter);
+        job.config.zeek_split = args.zeek_split;
+        each::flows(&job, format, &mut out)?;
         commit(out)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -535,7 +554,11 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
         }
         Ok(Next::Continue)
     });
-    let (_, counted) = analyse_watermarked(&args.common, &filter, &watermark, &mut sink)?;
+    let config = TrackerConfig {
+        zeek_split: args.zeek_split,
+        ..tracker_config(&args.common)
+    };
+    let (_, counted) = analyse_watermarked(&args.common, config, &filter, &watermark, &mut sink)?;
     if let Some(order) = order.as_mut() {
         while let Some(row) = order.pop_any() {
             writer.write(&row)?;

@@ -144,6 +144,7 @@ mod tests {
             ttl,
             snap_cut: false,
             tunnel: 0,
+            outer_flow: 0,
         }
     }
 

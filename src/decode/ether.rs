@@ -1,7 +1,7 @@
 //! Layer-2 shims between a link header and IP: Ethernet frames and their
 //! 802.1Q/QinQ tags, 802.3 frames with 802.2 LLC (and SNAP), MPLS label
 //! stacks (and Ethernet pseudowires below them), PPPoE sessions and PPP,
-//! PBB (802.1ah) and VN-tag. Each takes the bytes after its header's start
+//! PBB (802.1ah), VN-tag and Cisco FabricPath. Each takes the bytes after its header's start
 //! and says what comes next.
 
 use crate::wire::{Encap, SkipReason};
@@ -21,6 +21,7 @@ pub(super) mod et {
     pub const PPPOE_SESSION: u16 = 0x8864;
     pub const PBB: u16 = 0x88e7;
     pub const VN_TAG: u16 = 0x8926;
+    pub const FABRIC_PATH: u16 = 0x8903;
     /// Transparent Ethernet bridging: an Ethernet frame follows (GRE, Geneve).
     pub const TEB: u16 = 0x6558;
     pub const ERSPAN_II: u16 = 0x88be;
@@ -80,6 +81,13 @@ pub(super) fn ether_type<'a>(
             w.enter(Encap::VnTag)?;
             let inner = be16(d, 4).ok_or(malformed)?;
             Ok(Next::Ether(inner, &d[6..]))
+        }
+        et::FABRIC_PATH => {
+            // The FabricPath header is the outer addresses, this EtherType
+            // and 2 bytes of forwarding tag and TTL (16 bytes, as Zeek and
+            // Wireshark read it); the classic Ethernet frame follows whole.
+            w.enter(Encap::FabricPath)?;
+            Ok(Next::Frame(d.get(2..).ok_or(malformed)?))
         }
         et::TEB => Ok(Next::Frame(d)),
         et::PPP => Ok(Next::Ppp(d)),
@@ -192,6 +200,21 @@ mod tests {
             pppoe_session(&[0x12, 0, 0, 0, 0, 0]).err(),
             Some(SkipReason::MalformedHeader)
         );
+    }
+
+    #[test]
+    fn fabricpath_carries_a_whole_ethernet_frame() {
+        let mut w = Walk::test();
+        // Forwarding tag and TTL, then the classic frame's addresses.
+        let mut d = vec![0x00, 0x60];
+        d.extend_from_slice(&[0xee; 12]);
+        d.extend_from_slice(&[0x08, 0x00, 0x45]);
+        let Ok(Next::Frame(f)) = ether_type(&mut w, et::FABRIC_PATH, &d) else {
+            panic!("a frame");
+        };
+        assert!(matches!(frame(f), Ok(Next::Ether(0x0800, ip)) if ip == [0x45]));
+        assert!(w.info.encaps.contains(Encap::FabricPath));
+        assert!(ether_type(&mut w, et::FABRIC_PATH, &[0]).is_err());
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub(super) fn ip<'a>(
         IpNumber::TCP => {
             let tunnel = w.path.id();
             let mut s = segment_from_ip(&ip, w.packet, w.frame, tunnel, w.info)?;
+            s.outer_flow = w.outer_flow;
             // The rest of an inner datagram that came in an outer first
             // fragment is in the next fragment, not cut by the snap length.
             if w.outer_fragment {
@@ -306,5 +307,6 @@ pub(super) fn segment(
         ttl,
         snap_cut,
         tunnel: 0,
+        outer_flow: 0,
     }
 }

@@ -1,8 +1,8 @@
 //! Packets → segments. Peels the link layer and every encapsulation
-//! inside it (VLAN tags, MPLS, PPPoE and PPP, PBB, VN-tag, LLC/SNAP, GRE
-//! and ERSPAN, IP-in-IP, UDP tunnels) down to the innermost TCP segment,
-//! decoding IPv4/IPv6 and TCP with etherparse's lax slicing, so a
-//! snap-length-cut packet still yields every header that was captured. The
+//! inside it (VLAN tags, MPLS, PPPoE and PPP, PBB, VN-tag, FabricPath,
+//! LLC/SNAP, GRE and ERSPAN, IP-in-IP, UDP tunnels) down to the innermost
+//! TCP segment, decoding IPv4/IPv6 and TCP with etherparse's lax slicing, so
+//! a snap-length-cut packet still yields every header that was captured. The
 //! payload length comes from the IP header, not from the captured length.
 //!
 //! Owns: the layer walk (one file per family: `link`, `ether`, `ip`,
@@ -11,7 +11,8 @@
 //!
 //! May import: `wire`, `capture`.
 
-use std::net::IpAddr;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{IpNumber, Ipv4HeaderSlice, Ipv6HeaderSlice, TcpSlice};
 
@@ -141,6 +142,9 @@ pub(crate) struct Walk<'w> {
     /// An outer IPv4 layer was a first fragment: the inner datagram's end
     /// is in the next fragment.
     outer_fragment: bool,
+    /// Fingerprint of the UDP tunnels' outer flows so far
+    /// (`Segment::outer_flow`).
+    outer_flow: u32,
 }
 
 /// The layer a walk goes on with.
@@ -180,6 +184,16 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// A UDP tunnel came through the outer flow between `a` and `b`: mixed
+    /// into the fingerprint in an order that does not depend on direction.
+    fn udp_flow(&mut self, a: SocketAddr, b: SocketAddr) {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let mut h = rustc_hash::FxHasher::default();
+        (self.outer_flow, lo, hi).hash(&mut h);
+        // Never 0, which means "no UDP tunnel".
+        self.outer_flow = (h.finish() as u32).max(1);
+    }
+
     #[cfg(test)]
     fn test() -> Walk<'static> {
         static PACKET: Packet<'static> = Packet {
@@ -197,6 +211,7 @@ impl Walk<'_> {
             path: path::Path::default(),
             nesting: 0,
             outer_fragment: false,
+            outer_flow: 0,
         }
     }
 }
@@ -216,6 +231,7 @@ fn decode_lax(
         path: path::Path::default(),
         nesting: 0,
         outer_fragment: false,
+        outer_flow: 0,
     };
     // Every encapsulation entered is bounded by `enter`; the layers between
     // them (a frame's EtherType, IP) are a few per encapsulation. The step

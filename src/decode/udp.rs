@@ -4,7 +4,7 @@
 //! Teredo (RFC 4380) and AYIYA (draft-massar-v6ops-ayiya). No crate parses
 //! these headers, and each is a few bytes.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::wire::{Encap, SkipReason};
 
@@ -53,6 +53,7 @@ pub(super) fn tunnel<'a>(
     else {
         return Err(SkipReason::NonTcp);
     };
+    w.udp_flow(SocketAddr::new(src, sport), SocketAddr::new(dst, dport));
     w.tunnel(
         inner.kind,
         Hop {
@@ -210,6 +211,20 @@ mod tests {
     use super::*;
 
     const IP4: [u8; 2] = [0x45, 0];
+
+    #[test]
+    fn a_udp_tunnel_flow_is_the_same_both_ways() {
+        let flow = |a: &str, b: &str| {
+            let mut w = Walk::test();
+            w.udp_flow(a.parse().unwrap(), b.parse().unwrap());
+            w.outer_flow
+        };
+        let up = flow("192.0.2.1:2152", "192.0.2.2:2152");
+        assert_ne!(up, 0);
+        assert_eq!(up, flow("192.0.2.2:2152", "192.0.2.1:2152"));
+        // GTP-U downlink from another port: another flow.
+        assert_ne!(up, flow("192.0.2.2:40000", "192.0.2.1:2152"));
+    }
 
     #[test]
     fn vxlan_needs_its_i_flag() {

@@ -23,6 +23,7 @@ pub(super) struct SynSeg {
     pub(super) ttl: u8,
     pub(super) flags: Flags,
     pub(super) snap_cut: bool,
+    pub(super) outer_flow: u32,
 }
 
 /// Most SYNs an [`Attempt`] keeps before it becomes a [`Connection`].
@@ -64,6 +65,7 @@ impl Attempt {
                 ttl: seg.ttl,
                 flags: seg.flags,
                 snap_cut: seg.snap_cut,
+                outer_flow: seg.outer_flow,
             },
             more: Vec::new(),
             isn: seg.seq,
@@ -132,6 +134,7 @@ impl Attempt {
             ttl: x.ttl,
             snap_cut: x.snap_cut,
             tunnel: key.tunnel(),
+            outer_flow: x.outer_flow,
         };
         let first = seg(&self.first);
         // Roles of a pure SYN do not depend on the fan counts.

@@ -32,6 +32,9 @@ pub struct TrackerConfig {
     /// `TrackerStats::finished_early`), so a SYN flood of millions of
     /// attempts cannot exhaust memory.
     pub max_open: usize,
+    /// Split connections where Zeek starts a new conn.log record
+    /// (`flows --zeek-split`) instead of by rstscope's own rules.
+    pub zeek_split: bool,
 }
 
 /// Default for [`TrackerConfig::max_open`]: five times the 100 000 open at
@@ -52,6 +55,7 @@ impl Default for TrackerConfig {
             timeline_tail: 16,
             timeline_key: 8,
             max_open: DEFAULT_MAX_OPEN,
+            zeek_split: false,
         }
     }
 }

@@ -8,7 +8,8 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` → `table`.
+//! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` →
+//! `zeek_split` → `table`.
 
 /// Read-only accessors named after their fields, one line per field:
 /// code outside `track` reads tracker state through them and can never
@@ -55,6 +56,7 @@ mod stream;
 mod table;
 mod timeline;
 mod zeek;
+mod zeek_split;
 
 #[cfg(test)]
 mod tests;

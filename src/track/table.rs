@@ -19,6 +19,7 @@ use super::connection::Connection;
 use super::end::EndReason;
 use super::key::{EndpointKey, TupleKey};
 use super::stream::StreamBook;
+use super::zeek_split::{Split, ZeekSplit};
 
 /// What the table holds per tuple.
 #[derive(Debug)]
@@ -182,6 +183,9 @@ pub struct Tracker {
     /// how many): the earliest is the watermark below which no row can
     /// still appear, so outputs may release time-ordered rows.
     open_since: std::collections::BTreeMap<i64, u32>,
+
+    /// Zeek's connection timers, under `zeek_split` only.
+    zeek_split: Option<ZeekSplit>,
 }
 
 /// Fan table entries allowed beyond the open connections before pruning.
@@ -221,6 +225,14 @@ fn expiry_reason(c: &Connection) -> EndReason {
     }
 }
 
+/// Why a connection Zeek's timers removed is finished.
+fn slot_expiry_reason(s: &Slot) -> EndReason {
+    match s {
+        Slot::Conn(c) => expiry_reason(c),
+        Slot::Attempt(_) => EndReason::IdleTimeout,
+    }
+}
+
 /// At the end of the capture: ended ones say how, the rest are still open.
 fn final_reason(c: &Connection) -> EndReason {
     if c.ended() {
@@ -233,7 +245,6 @@ fn final_reason(c: &Connection) -> EndReason {
 impl Tracker {
     pub fn new(cfg: TrackerConfig) -> Self {
         Tracker {
-            cfg,
             map: FxHashMap::default(),
             last_sweep: Timestamp(i64::MIN),
             since_sweep: 0,
@@ -247,6 +258,8 @@ impl Tracker {
             evicted_order: VecDeque::new(),
             streams: StreamBook::default(),
             open_since: std::collections::BTreeMap::new(),
+            zeek_split: cfg.zeek_split.then(ZeekSplit::default),
+            cfg,
         }
     }
 
@@ -287,8 +300,15 @@ impl Tracker {
         // one table lookup for them. New tuples, attempts and restarts take
         // the general way below.
         if let Some(Slot::Conn(conn)) = self.map.get_mut(&key) {
-            if !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at) {
+            let goes_on = match &self.zeek_split {
+                Some(z) => z.verdict(&key, seg, at) == Split::Continue,
+                None => !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at),
+            };
+            if goes_on {
                 let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
+                if let Some(z) = &mut self.zeek_split {
+                    z.after_conn(&key, conn, seg, at);
+                }
                 if let Some(end) = ended {
                     self.queue_end(key, end, segments);
                 }
@@ -296,14 +316,13 @@ impl Tracker {
                 return;
             }
         }
-        let restart = match self.map.get(&key) {
-            Some(Slot::Conn(c)) if c.is_new_generation(seg) => Some(EndReason::NewGeneration),
-            Some(Slot::Conn(c)) if conn_expired(&self.cfg, c, at) => Some(expiry_reason(c)),
-            Some(Slot::Attempt(a)) if a.is_new_generation(seg, &key) => {
-                Some(EndReason::NewGeneration)
-            }
-            Some(Slot::Attempt(a)) if self.attempt_expired(a, at) => Some(EndReason::IdleTimeout),
-            _ => None,
+        let restart = match (&self.zeek_split, self.map.get(&key)) {
+            (Some(z), Some(s)) => match z.verdict(&key, seg, at) {
+                Split::Continue => None,
+                Split::Reused => Some(EndReason::NewGeneration),
+                Split::Removed => Some(slot_expiry_reason(s)),
+            },
+            (_, s) => self.own_restart(s, &key, seg, at),
         };
         if let Some(reason) = restart {
             if let Some(old) = self.map.remove(&key) {
@@ -356,12 +375,37 @@ impl Tracker {
             }
             if let Slot::Conn(conn) = slot {
                 let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
+                if let Some(z) = &mut self.zeek_split {
+                    z.after_conn(&key, conn, seg, at);
+                }
                 if let Some(end) = ended {
                     self.queue_end(key, end, segments);
                 }
             }
+        } else if let (Some(z), Slot::Attempt(a)) = (&mut self.zeek_split, slot) {
+            z.after_attempt(&key, a, seg, at);
         }
         self.after_segment(emit);
+    }
+
+    /// Whether `seg` ends the tuple's connection `s` by rstscope's rules:
+    /// a new generation, or a connection past its timeout.
+    fn own_restart(
+        &self,
+        s: Option<&Slot>,
+        key: &TupleKey,
+        seg: &Segment,
+        at: Timestamp,
+    ) -> Option<EndReason> {
+        match s {
+            Some(Slot::Conn(c)) if c.is_new_generation(seg) => Some(EndReason::NewGeneration),
+            Some(Slot::Conn(c)) if conn_expired(&self.cfg, c, at) => Some(expiry_reason(c)),
+            Some(Slot::Attempt(a)) if a.is_new_generation(seg, key) => {
+                Some(EndReason::NewGeneration)
+            }
+            Some(Slot::Attempt(a)) if self.attempt_expired(a, at) => Some(EndReason::IdleTimeout),
+            _ => None,
+        }
     }
 
     /// A connection just ended: queue its grace deadline and its place in
@@ -409,7 +453,10 @@ impl Tracker {
         now.0.saturating_sub(a.last_at().0) >= ns(self.cfg.attempt_timeout)
     }
 
-    fn slot_expired(&self, s: &Slot, now: Timestamp) -> bool {
+    fn slot_expired(&self, key: &TupleKey, s: &Slot, now: Timestamp) -> bool {
+        if let Some(removed) = self.zeek_split.as_ref().and_then(|z| z.removed(key, now)) {
+            return removed;
+        }
         match s {
             Slot::Conn(c) => conn_expired(&self.cfg, c, now),
             Slot::Attempt(a) => self.attempt_expired(a, now),
@@ -444,7 +491,7 @@ impl Tracker {
             if s.first_frame() != first_frame {
                 continue;
             }
-            if self.slot_expired(s, now) {
+            if self.slot_expired(&key, s, now) {
                 if let Some(s) = self.map.remove(&key) {
                     done.push((first_frame, key, s));
                 }
@@ -570,7 +617,7 @@ impl Tracker {
         let keys: Vec<TupleKey> = self
             .map
             .iter()
-            .filter(|(_, s)| self.slot_expired(s, now))
+            .filter(|(k, s)| self.slot_expired(k, s, now))
             .map(|(k, _)| k.clone())
             .collect();
         let mut done: Vec<(u64, TupleKey, Slot)> = keys
@@ -606,6 +653,9 @@ impl Tracker {
     ) {
         c.observed_until = c.observed_until.max(self.now());
         c.end_reason = reason;
+        if let Some(z) = &mut self.zeek_split {
+            z.forget(&key);
+        }
         self.streams.ended(key, c.stream);
         if let std::collections::btree_map::Entry::Occupied(mut e) =
             self.open_since.entry(c.first_time.0)

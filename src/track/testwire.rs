@@ -79,6 +79,7 @@ impl Wire {
             ttl: 64,
             snap_cut: false,
             tunnel: 0,
+            outer_flow: 0,
         });
         self
     }

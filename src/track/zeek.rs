@@ -253,7 +253,15 @@ pub struct Zeek {
     /// Zeek's `missed_bytes`: content gaps while both sides were cleanly
     /// established (or closing from there).
     missed: u64,
+    /// The outer UDP flow of the latest segment (`Segment::outer_flow`),
+    /// and how often it changed, up to [`TUNNEL_CHANGES`] + 1.
+    outer_flow: u32,
+    tunnel_changes: u8,
 }
+
+/// Zeek's `Tunnel::max_changes_per_connection`: tunnel changes it reports
+/// before the next one sets `X` (an analyzer limit reached) instead.
+const TUNNEL_CHANGES: u8 = 5;
 
 impl Default for Zeek {
     fn default() -> Self {
@@ -266,6 +274,8 @@ impl Default for Zeek {
             partial: false,
             sides_seen: 0,
             missed: 0,
+            outer_flow: 0,
+            tunnel_changes: 0,
         }
     }
 }
@@ -283,6 +293,11 @@ impl Zeek {
     /// Zeek's `missed_bytes`.
     pub fn missed_bytes(&self) -> u64 {
         self.missed
+    }
+
+    /// Zeek's endpoint state of `side`.
+    pub(super) fn endpoint_state(&self, side: Side) -> ZeekState {
+        self.ep[side.idx()].state
     }
 
     /// Zeek's `Connection::FlipRoles`: the other side is the originator.
@@ -308,9 +323,21 @@ impl Zeek {
         if !self.started {
             self.started = true;
             self.orig = from;
+            self.outer_flow = seg.outer_flow;
             if flips_at_start(seg) {
                 self.flip();
             }
+        } else if seg.outer_flow != self.outer_flow {
+            // Zeek's `Connection::CheckEncapsulation`, before the packet's
+            // own letters.
+            self.outer_flow = seg.outer_flow;
+            if self.tunnel_changes == TUNNEL_CHANGES {
+                self.history.push('X');
+            }
+            self.tunnel_changes = self
+                .tunnel_changes
+                .saturating_add(1)
+                .min(TUNNEL_CHANGES + 1);
         }
         if self.sides_seen & (1 << me) == 0 {
             self.sides_seen |= 1 << me;
@@ -642,6 +669,29 @@ mod tests {
         let c = w.one();
         assert_eq!(c.history(), "ShADaG");
         assert_eq!(c.zeek_missed_bytes(), 100);
+    }
+
+    #[test]
+    fn the_sixth_change_of_outer_flow_is_an_x() {
+        // GTP-U uplink and downlink on different UDP flows: every change of
+        // direction changes the tunnel Zeek sees; the first five are
+        // reported, the sixth sets `X`, once.
+        let mut w = Wire::new();
+        w.handshake();
+        for (i, flow) in [1, 2, 1, 2, 1, 2, 1, 2].into_iter().enumerate() {
+            if i % 2 == 0 {
+                w.c(P | A, 1 + 10 * i as u32 / 2, 1, 10);
+            } else {
+                w.s(A, 1, 11 + 10 * (i as u32 / 2), 0);
+            }
+            w.last().outer_flow = flow;
+        }
+        for s in w.segs.iter_mut().take(3) {
+            s.outer_flow = 1;
+        }
+        // The flow changes at every segment after the first two of the
+        // data phase: the sixth change is the client's fourth data segment.
+        assert_eq!(w.one().history(), "ShADaX");
     }
 
     #[test]

@@ -149,6 +149,12 @@ pub struct Segment {
     /// The tunnel path the segment arrived in (0: none); part of the
     /// connection's identity. Words for it: `wire::describe_tunnel`.
     pub tunnel: super::tunnel::TunnelId,
+    /// The outer UDP flows of its UDP tunnels (GTP-U, Teredo, VXLAN...),
+    /// the same for both directions of one flow, as a fingerprint (0:
+    /// none). Not part of the identity: a connection whose segments
+    /// alternate between two such flows (GTP-U uplink and downlink on
+    /// different ports) is one connection, whose tunnel Zeek sees change.
+    pub outer_flow: u32,
 }
 
 impl Segment {

@@ -21,6 +21,7 @@ pub enum Encap {
     Ppp,
     Pbb,
     VnTag,
+    FabricPath,
     Llc,
     Gre,
     Erspan,
@@ -33,13 +34,14 @@ pub enum Encap {
 }
 
 impl Encap {
-    pub const ALL: [Encap; 15] = [
+    pub const ALL: [Encap; 16] = [
         Encap::Vlan,
         Encap::Mpls,
         Encap::Pppoe,
         Encap::Ppp,
         Encap::Pbb,
         Encap::VnTag,
+        Encap::FabricPath,
         Encap::Llc,
         Encap::Gre,
         Encap::Erspan,
@@ -61,6 +63,7 @@ impl Encap {
             Encap::Ppp => "ppp",
             Encap::Pbb => "pbb",
             Encap::VnTag => "vn-tag",
+            Encap::FabricPath => "fabricpath",
             Encap::Llc => "llc-snap",
             Encap::Gre => "gre",
             Encap::Erspan => "erspan",

@@ -16,6 +16,7 @@ pub const KINDS: &[(&str, u32)] = &[
     ("pppoe", 1),
     ("pbb", 1),
     ("vn-tag", 1),
+    ("fabricpath", 1),
     ("llc-snap", 1),
     ("gre", 1),
     ("gre-key-seq-csum", 1),
@@ -160,6 +161,12 @@ pub fn wrap(kind: &str, ip: &[u8], c2s: bool, seq: u32) -> Vec<u8> {
             let mut b = vec![0, 0, 0x01, 0x23];
             b.extend_from_slice(&eth(t, ip, c2s));
             eth(0x88e7, &b, c2s)
+        }
+        "fabricpath" => {
+            // Forwarding tag 1, TTL 32, then the classic Ethernet frame.
+            let mut b = vec![0x00, 0x60];
+            b.extend_from_slice(&eth(t, ip, c2s));
+            eth(0x8903, &b, c2s)
         }
         "vn-tag" => {
             let mut b = vec![0x80, 0x05, 0x00, 0x07];
