@@ -202,7 +202,7 @@ pub fn write_findings(out: &mut dyn Write, rep: &FinishedReport) -> io::Result<(
         writeln!(out)?;
         writeln!(out, "Servers (most trouble first)")?;
         writeln!(out, "  {:<40}{:>8}  outcomes", "server", "conns")?;
-        for s in d.servers.iter().take(rep.limits.servers) {
+        for s in d.servers.rows().take(rep.limits.servers) {
             let list: Vec<String> = s
                 .outcomes
                 .iter()
@@ -339,7 +339,7 @@ pub fn json(health: &Health, rep: &FinishedReport) -> Value {
         .collect();
     let servers: Vec<Value> = d
         .servers
-        .iter()
+        .rows()
         .map(|s| {
             let by: serde_json::Map<String, Value> = s
                 .outcomes

@@ -6,15 +6,17 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::diagnose::{Outcome, SuspectSign};
+use crate::diagnose::SuspectSign;
 use crate::wire::Timestamp;
 
 use super::class::{Class, CLASSES, SLOW_RESPONSE_NS};
+use super::key::ServerKey;
 use super::series::Grid;
+use super::server::{ServerTable, Slot};
 use super::spread::Spreader;
 use super::tally::{Burst, Detail, Example, Tally};
 use super::words::{cause, checks};
-use super::{Diagnosis, Finding, Findings, Kind, ServerRow, Window, CLIENT_MIN, LISTENER_MIN};
+use super::{Diagnosis, Finding, Findings, Kind, Window, CLIENT_MIN, LISTENER_MIN};
 
 /// A flood: at least this many failed attempts, from at least this many
 /// distinct sources, and this many times the completed handshakes.
@@ -62,7 +64,7 @@ pub(super) fn build(f: Findings) -> Diagnosis {
     let mut findings = Vec::new();
 
     // Client shutdown bursts first: they explain the client aborts in them.
-    let mut explained: BTreeMap<String, u64> = BTreeMap::new();
+    let mut explained: BTreeMap<ServerKey, u64> = BTreeMap::new();
     let mut hosts: Vec<_> = clients.into_iter().collect();
     hosts.sort_by_key(|a| a.0);
     for (ip, h) in hosts {
@@ -78,8 +80,8 @@ pub(super) fn build(f: Findings) -> Diagnosis {
         };
         let server = match (server, mixed) {
             (Some(s), false) => {
-                *explained.entry(s.clone()).or_default() += u64::from(b.by[1]);
-                s
+                *explained.entry(s).or_default() += u64::from(b.by[1]);
+                s.name()
             }
             _ => "*".to_string(),
         };
@@ -93,8 +95,10 @@ pub(super) fn build(f: Findings) -> Diagnosis {
         findings.push(fd);
     }
 
-    let mut keys: Vec<&String> = servers.keys().collect();
-    keys.sort();
+    // Servers in the order of their names, as people read them: out of the
+    // hash table (freed) into 40 bytes a server.
+    let mut servers: Vec<(ServerKey, Slot)> = servers.into_iter().collect();
+    servers.sort_by_cached_key(|(k, _)| k.name());
     // Each server's findings are folded per port as they are made, so a
     // scan of many targets never holds a finding per target.
     let mut spreader = Spreader::default();
@@ -102,21 +106,21 @@ pub(super) fn build(f: Findings) -> Diagnosis {
         spreader.add(f);
     }
     let mut one = Vec::new();
-    for key in &keys {
-        let t = &servers[*key];
+    for (key, slot) in &servers {
+        let t = slot.tally();
         let d = t.detail.checked_sub(1).map(|i| &details[i as usize]);
-        let ex = explained.get(*key).copied().unwrap_or(0);
-        server_findings(&ctx, key, t, d, ex, &suspect_examples, &mut one);
+        let ex = explained.get(key).copied().unwrap_or(0);
+        server_findings(&ctx, &key.name(), &t, d, ex, &suspect_examples, &mut one);
         for f in one.drain(..) {
             spreader.add(f);
         }
     }
 
     // Capture loss: one finding over the capture.
-    let lossy: Vec<(&String, u32)> = keys
+    let lossy: Vec<(String, u32)> = servers
         .iter()
-        .map(|k| (*k, servers[*k].lossy))
-        .filter(|(_, n)| *n > 0)
+        .filter(|(_, s)| s.lossy() > 0)
+        .map(|(k, s)| (k.name(), s.lossy()))
         .collect();
     if !lossy.is_empty() {
         let count: u64 = lossy.iter().map(|(_, n)| u64::from(*n)).sum();
@@ -132,7 +136,7 @@ pub(super) fn build(f: Findings) -> Diagnosis {
             } else {
                 "*".into()
             },
-            servers: lossy.iter().map(|(s, _)| (*s).clone()).collect(),
+            servers: lossy.iter().map(|(s, _)| s.clone()).collect(),
             client: None,
             count,
             connections: count,
@@ -169,38 +173,12 @@ pub(super) fn build(f: Findings) -> Diagnosis {
             .then(a.server.cmp(&b.server))
     });
 
-    // The servers table consumes the tallies: each is freed as its row is
-    // made, so the table and the tallies are never held twice.
-    drop(keys);
-    let mut rows: Vec<ServerRow> = servers
-        .into_iter()
-        .map(|(k, t)| {
-            let outcomes: Vec<(Outcome, u64)> = Outcome::ALL
-                .iter()
-                .zip(t.outcomes.iter())
-                .filter(|(_, n)| **n > 0)
-                .map(|(o, n)| (*o, u64::from(*n)))
-                .collect();
-            ServerRow {
-                server: k,
-                connections: outcomes.iter().map(|(_, n)| n).sum(),
-                trouble: outcomes
-                    .iter()
-                    .filter(|(o, _)| !matches!(o, Outcome::Clean | Outcome::Open))
-                    .map(|(_, n)| n)
-                    .sum(),
-                outcomes,
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| b.trouble.cmp(&a.trouble).then(a.server.cmp(&b.server)));
-
     Diagnosis {
         findings,
         bucket_ns: grid.size_ns,
         start: (!grid.is_empty()).then(|| Timestamp(grid.start_of(lo))),
         buckets: grid.len(),
-        servers: rows,
+        servers: ServerTable::new(servers),
     }
 }
 

@@ -2,17 +2,19 @@
 //! (or service port, or client host) and over time, as `diagnosis.md`
 //! defines it.
 //!
-//! Fed one [`Flow`] at a time, it keeps a fixed tally per server, time
+//! Fed one [`Flow`] at a time, it keeps a small tally per server, time
 //! series and examples only for the servers with the most trouble, and
 //! bursts of endings; [`Findings::finish`] correlates them (an unanswered
 //! SYN to a server that served others in the same window is a full accept
 //! queue, not the network) and ranks the findings.
 //!
-//! Inside: `series`, `class` → `tally` → `build` → here.
+//! Inside: `series`, `class`, `key` → `tally` → `server` → `build` → here.
 
 mod build;
 mod class;
+mod key;
 mod series;
+mod server;
 mod spread;
 mod tally;
 mod words;
@@ -30,7 +32,10 @@ pub use series::{sparkline, Grid, Series, MAX_BUCKETS};
 pub use tally::{Example, Rendered};
 
 use class::{affected_span, class_of, event_time, late_syn, rests_on_rst};
-use tally::{ClientHost, Detail, Tally, STUCK_SAMPLES};
+use key::ServerKey;
+pub use server::ServerTable;
+use server::Slot;
+use tally::{ClientHost, Detail, STUCK_SAMPLES};
 
 /// Servers whose time series and examples are kept: more than the report
 /// prints (10 findings), so that a server climbing the ranking late still
@@ -151,7 +156,7 @@ pub struct Diagnosis {
     pub buckets: usize,
     /// Per server: connections and outcome counts (servers with trouble
     /// first, then by name).
-    pub servers: Vec<ServerRow>,
+    pub servers: ServerTable,
 }
 
 /// One line of the servers table.
@@ -167,9 +172,9 @@ pub struct ServerRow {
 #[derive(Default)]
 pub struct Findings {
     grid: Grid,
-    /// Boxed: the table grows by doubling, and empty slots then cost a
-    /// pointer rather than a whole tally.
-    servers: FxHashMap<String, Box<Tally>>,
+    /// 40 bytes a server while it has had one connection (a port scan's
+    /// targets); the table grows by doubling, and a whole tally is boxed.
+    servers: FxHashMap<ServerKey, Slot>,
     details: Vec<Detail>,
     /// Lowest trouble among detailed servers at the last scan.
     min_hot: u32,
@@ -227,18 +232,19 @@ impl Findings {
                 }
             }
         }
-        let key = flow.server_endpoint();
+        let key = ServerKey::of(flow);
         let facts = flow.facts;
 
         let first_ms = self.grid.ms(first);
-        let tally = self.servers.entry(key.clone()).or_default();
+        let slot = self.servers.entry(key).or_default();
         // An attempt whose first SYN went unanswered while the server went
         // on serving others (a handshake that started after this attempt's
         // first SYN, less a second) is a dropped SYN, not a dead server.
         // Attempts finish after the handshakes served during them, so those
         // were seen; this connection's own handshake is not counted yet.
-        let while_serving = tally.last_served_ms != tally::NO_MS
-            && tally.last_served_ms >= first_ms.saturating_sub(SAME_WINDOW_MS);
+        let last_served_ms = slot.last_served_ms();
+        let while_serving = last_served_ms != tally::NO_MS
+            && last_served_ms >= first_ms.saturating_sub(SAME_WINDOW_MS);
         let class = match class {
             Some(Class::Unanswered) if while_serving => Some(Class::SynDropped),
             _ if late && while_serving => Some(Class::SynDroppedThenAnswered),
@@ -247,52 +253,54 @@ impl Findings {
         let t = event_time(flow, class);
         let bucket = self.grid.index(t);
         let ms = self.grid.ms(t);
+        let served_ms = self.grid.ms(flow.first_time.0);
         let oi = Outcome::ALL
             .iter()
             .position(|o| *o == flow.outcome)
             .unwrap_or(0);
-        tally.outcomes[oi] = tally.outcomes[oi].saturating_add(1);
-        if served {
-            tally.served = tally.served.saturating_add(1);
-            let at = self.grid.ms(flow.first_time.0);
-            tally.last_served_ms = tally.last_served_ms.max(at);
-        }
-        if let Some(why) = &flow.rst_suspect {
-            let k = crate::diagnose::suspect_sign(why).idx();
-            tally.suspect[k] = tally.suspect[k].saturating_add(1);
-        }
-        if facts.gaps > 0 {
-            tally.lossy = tally.lossy.saturating_add(1);
-        }
-        if let Some(c) = class {
-            tally.classes[c.idx()] = tally.classes[c.idx()].saturating_add(1);
-        }
-        // The window of a server without series: its classes' trouble and
-        // its injected resets.
-        if class.is_some() || flow.rst_suspect.is_some() {
-            let suspects = tally.suspect.iter().fold(0u32, |a, &b| a.saturating_add(b));
-            if tally.trouble().saturating_add(suspects) == 1 {
-                tally.first_ms = ms;
-                tally.last_ms = ms;
+        let (trouble, new_burst) = slot.update(|tally| {
+            tally.outcomes[oi] = tally.outcomes[oi].saturating_add(1);
+            if served {
+                tally.served = tally.served.saturating_add(1);
+                tally.last_served_ms = tally.last_served_ms.max(served_ms);
             }
-            tally.first_ms = tally.first_ms.min(ms);
-            tally.last_ms = tally.last_ms.max(ms);
-        }
-        if let Some(c) = class {
-            if matches!(c, Class::Unanswered | Class::SynDropped | Class::HalfOpen) {
-                if let Ok(ip) = flow.client.parse() {
-                    tally.see_source(&ip);
+            if let Some(why) = &flow.rst_suspect {
+                let k = crate::diagnose::suspect_sign(why).idx();
+                tally.suspect[k] = tally.suspect[k].saturating_add(1);
+            }
+            if facts.gaps > 0 {
+                tally.lossy = tally.lossy.saturating_add(1);
+            }
+            if let Some(c) = class {
+                tally.classes[c.idx()] = tally.classes[c.idx()].saturating_add(1);
+            }
+            // The window of a server without series: its classes' trouble
+            // and its injected resets.
+            if class.is_some() || flow.rst_suspect.is_some() {
+                let suspects = tally.suspect.iter().fold(0u32, |a, &b| a.saturating_add(b));
+                if tally.trouble().saturating_add(suspects) == 1 {
+                    tally.first_ms = ms;
+                    tally.last_ms = ms;
+                }
+                tally.first_ms = tally.first_ms.min(ms);
+                tally.last_ms = tally.last_ms.max(ms);
+            }
+            if let Some(c) = class {
+                if matches!(c, Class::Unanswered | Class::SynDropped | Class::HalfOpen) {
+                    if let Ok(ip) = flow.client.parse() {
+                        tally.see_source(&ip);
+                    }
                 }
             }
-        }
-        let mut new_burst = None;
-        if let Some(se) = facts.server_ended.filter(|_| flow.rst_suspect.is_none()) {
-            let k = usize::from(flow.outcome != Outcome::PostHandshakeRst);
-            let before = tally.listener.best;
-            let started = tally.listener.add(se.0, k, LISTENER_GAP_NS);
-            new_burst = Some((started, before != tally.listener.best));
-        }
-        let trouble = tally.trouble();
+            let mut new_burst = None;
+            if let Some(se) = facts.server_ended.filter(|_| flow.rst_suspect.is_none()) {
+                let k = usize::from(flow.outcome != Outcome::PostHandshakeRst);
+                let before = tally.listener.best;
+                let started = tally.listener.add(se.0, k, LISTENER_GAP_NS);
+                new_burst = Some((started, before != tally.listener.best));
+            }
+            (tally.trouble(), new_burst)
+        });
         if let Some(c) = class {
             if self.ports.len() < MAX_PORTS || self.ports.contains_key(&flow.server_port) {
                 let p = self
@@ -307,9 +315,11 @@ impl Findings {
         // Every server gets series while there is room, so that the
         // handshakes served before its first trouble are in them.
         let detail = if interesting || self.details.len() < MAX_DETAILED {
-            self.detail_for(&key, trouble)
+            self.detail_for(key, trouble)
         } else {
-            self.servers.get(&key).and_then(|t| t.detail.checked_sub(1))
+            self.servers
+                .get(&key)
+                .and_then(|t| t.detail().checked_sub(1))
         };
         if let Some(di) = detail {
             let d = &mut self.details[di as usize];
@@ -390,22 +400,22 @@ impl Findings {
         );
         let injected = flow.rst_suspect.is_some() && flow.rst_by.is_some();
         if let Some(ce) = facts.client_ended.filter(|_| !stuck && !injected) {
-            self.client_ended(flow, ce.0, &key, render);
+            self.client_ended(flow, ce.0, key, render);
         }
     }
 
     /// The detail index of `key`'s server, giving it one if it now has
     /// more trouble than the least troubled detailed server.
-    fn detail_for(&mut self, key: &str, trouble: u32) -> Option<u32> {
-        let have = self.servers.get(key).map_or(0, |t| t.detail);
+    fn detail_for(&mut self, key: ServerKey, trouble: u32) -> Option<u32> {
+        let have = self.servers.get(&key).map_or(0, Slot::detail);
         if have > 0 {
             return Some(have - 1);
         }
         if self.details.len() < MAX_DETAILED {
-            self.details.push(Detail::new(key.to_string()));
+            self.details.push(Detail::new(key));
             let idx = self.details.len() as u32;
-            if let Some(t) = self.servers.get_mut(key) {
-                t.detail = idx;
+            if let Some(t) = self.servers.get_mut(&key) {
+                t.set_detail(idx);
             }
             return Some(idx - 1);
         }
@@ -416,7 +426,7 @@ impl Findings {
         let mut victim = None;
         let mut min = u32::MAX;
         for (i, d) in self.details.iter().enumerate() {
-            let tr = self.servers.get(&d.server).map_or(0, |t| t.trouble());
+            let tr = self.servers.get(&d.server).map_or(0, Slot::trouble);
             if tr < min {
                 min = tr;
                 victim = Some(i);
@@ -427,12 +437,12 @@ impl Findings {
         if trouble < min.saturating_add(margin(min)) {
             return None;
         }
-        let old = std::mem::replace(&mut self.details[i], Detail::new(key.to_string()));
+        let old = std::mem::replace(&mut self.details[i], Detail::new(key));
         if let Some(t) = self.servers.get_mut(&old.server) {
-            t.detail = 0;
+            t.set_detail(0);
         }
-        if let Some(t) = self.servers.get_mut(key) {
-            t.detail = i as u32 + 1;
+        if let Some(t) = self.servers.get_mut(&key) {
+            t.set_detail(i as u32 + 1);
         }
         Some(i as u32)
     }
@@ -441,7 +451,7 @@ impl Findings {
         &mut self,
         flow: &Flow,
         t: i64,
-        server: &str,
+        server: ServerKey,
         render: &mut dyn FnMut() -> Rendered,
     ) {
         let Ok(ip) = flow.client.parse::<std::net::IpAddr>() else {
@@ -460,10 +470,10 @@ impl Findings {
             h.best_examples = std::mem::take(&mut h.cur_examples);
         }
         if started {
-            h.cur_server = Some(server.to_string());
+            h.cur_server = Some(server);
             h.cur_mixed = false;
             h.cur_examples.clear();
-        } else if h.cur_server.as_deref() != Some(server) {
+        } else if h.cur_server != Some(server) {
             h.cur_mixed = true;
         }
         // Examples only once the burst looks like one, one per ending kind;

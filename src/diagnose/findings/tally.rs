@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use crate::diagnose::{Flow, Outcome};
 
 use super::class::{Class, CLASSES};
+use super::key::ServerKey;
 use super::series::Series;
 
 /// One kept example connection: its row, the variant it shows and its
@@ -77,7 +78,7 @@ impl Burst {
 }
 
 /// A current burst and the largest one so far.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bursts {
     pub cur: Burst,
     pub best: Burst,
@@ -117,8 +118,9 @@ const SOURCE_BITS: usize = 64;
 /// `Tally::last_served_ms` when nothing was served.
 pub const NO_MS: i32 = i32::MIN;
 
-/// The fixed tally every server gets (200 bytes).
-#[derive(Clone, Debug)]
+/// The tally of a server with more than one connection (200 bytes; one
+/// connection's fits in a `server::Slot`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tally {
     pub outcomes: [u32; Outcome::ALL.len()],
     pub classes: [u32; CLASSES],
@@ -204,9 +206,9 @@ pub const STUCK_SAMPLES: usize = 1024;
 
 /// The time series, durations and examples of one of the servers with the
 /// most trouble.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Detail {
-    pub server: String,
+    pub server: ServerKey,
     pub classes: Vec<Series>,
     pub served: Series,
     pub all: Series,
@@ -230,14 +232,22 @@ pub struct Detail {
 }
 
 impl Detail {
-    pub fn new(server: String) -> Self {
+    pub fn new(server: ServerKey) -> Self {
         Detail {
             server,
             classes: vec![Series::default(); CLASSES],
+            served: Series::default(),
+            all: Series::default(),
+            rtt_us: Series::default(),
             span: [(i64::MAX, i64::MIN); CLASSES],
+            stuck: Vec::new(),
             stuck_min: i64::MAX,
             stuck_max: i64::MIN,
-            ..Detail::default()
+            released: Bursts::default(),
+            response_log2: [0; 32],
+            examples: Vec::new(),
+            burst_example: None,
+            best_burst_example: None,
         }
     }
 
@@ -284,9 +294,9 @@ pub struct ClientHost {
     pub bursts: Bursts,
     /// The server of the current and of the largest burst, when all its
     /// members went to one server; `None` when they were spread.
-    pub cur_server: Option<String>,
+    pub cur_server: Option<ServerKey>,
     pub cur_mixed: bool,
-    pub best_server: Option<String>,
+    pub best_server: Option<ServerKey>,
     pub best_mixed: bool,
     pub cur_examples: Vec<Example>,
     pub best_examples: Vec<Example>,
