@@ -26,6 +26,12 @@ fn every_fixture_page_shows_the_json_reports_numbers() {
         report("html", &capture, &html_path);
         let doc: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
         let page = std::fs::read_to_string(&html_path).unwrap();
+        // The binary writes the page in parts (findings and servers one at
+        // a time): the same bytes as the page of the whole value.
+        assert!(
+            page == rstscope::output::html::render(&doc),
+            "{name}: the page written in parts differs from the page of the whole JSON"
+        );
         assert_self_contained(&page, &name);
         let checked = assert_complete(&page, &doc, &name);
         // The capture block's counters are all on the page.

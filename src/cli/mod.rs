@@ -506,14 +506,7 @@ fn report_command(args: &ReportArgs) -> Result<ExitCode, Failure> {
         ReportFormat::Json => {
             report::write_json_filtered(&mut out, &health, &finished, filtered.as_ref())?
         }
-        ReportFormat::Html => {
-            // The page is drawn from the JSON report's own bytes, read back,
-            // so it shows exactly what `--format json` says.
-            let mut json = Vec::new();
-            report::write_json_filtered(&mut json, &health, &finished, filtered.as_ref())?;
-            let doc: serde_json::Value = serde_json::from_slice(&json).map_err(io::Error::other)?;
-            out.write_all(crate::output::html::render(&doc).as_bytes())?;
-        }
+        ReportFormat::Html => report::write_html(&mut out, &health, &finished, filtered.as_ref())?,
     }
     commit(out)?;
     Ok(ExitCode::SUCCESS)

@@ -4,9 +4,11 @@
 
 use std::io::{self, Write};
 
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::diagnose::findings::{sparkline, Example, Finding, Kind};
+use crate::diagnose::findings::{sparkline, Diagnosis, Example, Finding, Kind};
 use crate::diagnose::{human, Outcome};
 use crate::wire::{Health, Timestamp};
 
@@ -301,7 +303,8 @@ fn example_json(e: &Example) -> Value {
     })
 }
 
-fn finding_json(f: &Finding) -> Value {
+/// One finding of the JSON document.
+pub fn finding_json(f: &Finding) -> Value {
     let mut v = json!({
         "kind": f.kind.name(),
         "server": f.server,
@@ -321,9 +324,54 @@ fn finding_json(f: &Finding) -> Value {
     v
 }
 
-/// The whole `report --format json` document.
-pub fn json(health: &Health, rep: &FinishedReport) -> Value {
-    let d = &rep.diagnosis;
+/// A sequence made by an iterator while it is written, never collected.
+struct Streamed<F>(F);
+
+impl<F, I> Serialize for Streamed<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+/// One row of the JSON servers table: keys in byte order, as a
+/// `serde_json::Value` object writes them.
+#[derive(Serialize)]
+pub struct ServerRowJson {
+    connections: u64,
+    outcomes: OutcomeCounts,
+    server: String,
+}
+
+/// Outcome counts as a JSON object, keyed by outcome name in byte order.
+struct OutcomeCounts(Vec<(&'static str, u64)>);
+
+impl Serialize for OutcomeCounts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(o, n)| (o, n)))
+    }
+}
+
+/// The servers table's rows as the JSON writes them, most trouble first,
+/// each made when it is read.
+pub fn server_rows(d: &Diagnosis) -> impl Iterator<Item = ServerRowJson> + '_ {
+    d.servers.rows().map(|s| {
+        let mut by: Vec<(&'static str, u64)> =
+            s.outcomes.iter().map(|(o, n)| (o.name(), *n)).collect();
+        by.sort_unstable_by_key(|(o, _)| *o);
+        ServerRowJson {
+            connections: s.connections,
+            outcomes: OutcomeCounts(by),
+            server: s.server,
+        }
+    })
+}
+
+fn timeseries_json(d: &Diagnosis) -> Value {
     let series: Vec<Value> = d
         .findings
         .iter()
@@ -337,30 +385,51 @@ pub fn json(health: &Health, rep: &FinishedReport) -> Value {
             })
         })
         .collect();
-    let servers: Vec<Value> = d
-        .servers
-        .rows()
-        .map(|s| {
-            let by: serde_json::Map<String, Value> = s
-                .outcomes
-                .iter()
-                .map(|(o, n)| (o.name().to_string(), json!(n)))
-                .collect();
-            json!({ "server": s.server, "connections": s.connections, "outcomes": by })
-        })
-        .collect();
     json!({
-        "version": 1,
-        "capture": health.to_json(),
-        "connections": rep.total,
-        "outcomes": rep.outcomes_json(),
-        "findings": d.findings.iter().map(finding_json).collect::<Vec<_>>(),
-        "timeseries": {
-            "bucket_s": d.bucket_ns as f64 / 1e9,
-            "start": d.start.map(|t| t.rfc3339()),
-            "series": series,
-        },
-        "servers": servers,
-        "table": rep.table.to_json(),
+        "bucket_s": d.bucket_ns as f64 / 1e9,
+        "start": d.start.map(|t| t.rfc3339()),
+        "series": series,
     })
+}
+
+/// The whole `report --format json` document, written while it is
+/// serialized: the findings and the servers table's rows are made one at a
+/// time, so the document never exists whole in memory (a port scan's
+/// table has a row per target). Keys in byte order, as a
+/// `serde_json::Value` object writes them.
+pub struct ReportJson<'a> {
+    pub health: &'a Health,
+    pub rep: &'a FinishedReport,
+    /// `Some` writes the `filter` key (null without filters).
+    pub filter: Option<Value>,
+    /// False leaves the `findings` and `servers` keys out, for a reader
+    /// that takes them one by one ([`finding_json`], [`server_rows`]).
+    pub whole: bool,
+}
+
+impl Serialize for ReportJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rep = self.rep;
+        let d = &rep.diagnosis;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("capture", &self.health.to_json())?;
+        m.serialize_entry("connections", &rep.total)?;
+        if let Some(f) = &self.filter {
+            m.serialize_entry("filter", f)?;
+        }
+        if self.whole {
+            m.serialize_entry(
+                "findings",
+                &Streamed(|| d.findings.iter().map(finding_json)),
+            )?;
+        }
+        m.serialize_entry("outcomes", &rep.outcomes_json())?;
+        if self.whole {
+            m.serialize_entry("servers", &Streamed(|| server_rows(d)))?;
+        }
+        m.serialize_entry("table", &rep.table.to_json())?;
+        m.serialize_entry("timeseries", &timeseries_json(d))?;
+        m.serialize_entry("version", &1)?;
+        m.end()
+    }
 }

@@ -185,8 +185,9 @@ use crate::diagnose::{Flow, Outcome};
 use crate::output::sink::{Next, Sink};
 use crate::track::Connection;
 
-use super::findings::write_findings;
+use super::findings::{finding_json, server_rows, write_findings, ReportJson};
 pub use super::finished::{outcome_meaning, plural, FinishedReport, ReportLimits};
+use super::html::{write_page, ServersShown};
 use super::report_rows::{segments_json, TopConnections};
 
 /// Streaming aggregate of classified connections for the report.
@@ -257,7 +258,12 @@ impl FinishedReport {
 /// `report --format json`: `version`, `capture`, `outcomes`, `findings`,
 /// `timeseries` and `servers` as `diagnosis.md` shows them.
 pub fn write_json(out: &mut dyn Write, health: &Health, report: &FinishedReport) -> io::Result<()> {
-    let doc = super::findings::json(health, report);
+    let doc = ReportJson {
+        health,
+        rep: report,
+        filter: None,
+        whole: true,
+    };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
@@ -304,15 +310,50 @@ pub fn write_json_filtered(
     report: &FinishedReport,
     filter: Option<&FilterSummary>,
 ) -> io::Result<()> {
-    let mut doc = super::findings::json(health, report);
-    if let Some(obj) = doc.as_object_mut() {
-        obj.insert(
-            "filter".into(),
-            filter.map_or(serde_json::Value::Null, FilterSummary::to_json),
-        );
-    }
+    let doc = ReportJson {
+        health,
+        rep: report,
+        filter: Some(filter.map_or(serde_json::Value::Null, FilterSummary::to_json)),
+        whole: true,
+    };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// `report --format html`: the page is drawn from the JSON report's own
+/// bytes, read back, so it shows exactly what `--format json` says. The
+/// findings and the servers table's rows are read back one at a time, and
+/// the page keeps only the servers it shows: a port scan's 200 000 rows
+/// and the targets its findings name never exist as JSON values at once.
+pub fn write_html(
+    out: &mut dyn Write,
+    health: &Health,
+    report: &FinishedReport,
+    filter: Option<&FilterSummary>,
+) -> io::Result<()> {
+    let d = &report.diagnosis;
+    let doc = ReportJson {
+        health,
+        rep: report,
+        filter: Some(filter.map_or(serde_json::Value::Null, FilterSummary::to_json)),
+        whole: false,
+    };
+    let json = serde_json::to_vec_pretty(&doc)?;
+    let mut doc: serde_json::Value = serde_json::from_slice(&json).map_err(io::Error::other)?;
+    drop(json);
+    let mut servers = ServersShown::default();
+    let mut bytes = Vec::new();
+    for (i, r) in server_rows(d).enumerate() {
+        bytes.clear();
+        serde_json::to_writer_pretty(&mut bytes, &r)?;
+        servers.add(i, serde_json::from_slice(&bytes).map_err(io::Error::other)?);
+    }
+    let mut finding = |i: usize| -> io::Result<serde_json::Value> {
+        bytes.clear();
+        serde_json::to_writer_pretty(&mut bytes, &finding_json(&d.findings[i]))?;
+        serde_json::from_slice(&bytes).map_err(io::Error::other)
+    };
+    write_page(out, &mut doc, servers, d.findings.len(), &mut finding)
 }
 
 /// Outcome counts added over several captures (`report --each`): the

@@ -214,6 +214,34 @@ pub fn far_future_record() -> (Vec<u8>, u64) {
     (w.bytes(), frame)
 }
 
+/// The port scan of [`port_scan`] run two or three times: sweep `j` (from
+/// 10.0.0.1:4000j) goes over every target again, the third sweep over
+/// every other one, so each of the `n` targets is refused 2 or 3 times.
+pub fn repeated_port_scan(n: u32) -> Vec<u8> {
+    let mut w = Wire::pcap();
+    for j in 0..3u32 {
+        let client = v4(10, 0, 0, 1, 40_000 + j as u16);
+        for i in (0..n).filter(|i| j < 2 + i % 2) {
+            let host = i / 1000;
+            let server = v4(
+                10,
+                2,
+                (host >> 8) as u8,
+                host as u8 + 1,
+                1 + (i % 1000) as u16,
+            );
+            let f = Flow::new(client, server, 1000 + i, 0);
+            let t = BASE_NS + u64::from(j * n + i) * 100 * US;
+            w.put(t, f.syn());
+            w.put(
+                t + 50 * US,
+                Tcp::between(server, client, RST | ACK).seq(0).ack(f.c_nxt),
+            );
+        }
+    }
+    w.bytes()
+}
+
 /// `n` short clean connections (SYN, SYN-ACK, ACK, `F.`, `F.`, ACK), every
 /// one a distinct client address:port, all with one timestamp: Simple
 /// Packet Blocks, which carry none.

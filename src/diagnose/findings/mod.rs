@@ -173,7 +173,8 @@ pub struct ServerRow {
 pub struct Findings {
     grid: Grid,
     /// 40 bytes a server while it has had one connection (a port scan's
-    /// targets); the table grows by doubling, and a whole tally is boxed.
+    /// targets); the table grows by doubling. A tally of a few connections
+    /// is boxed in 88 bytes, a whole one in 200.
     servers: FxHashMap<ServerKey, Slot>,
     details: Vec<Detail>,
     /// Lowest trouble among detailed servers at the last scan.

@@ -2,16 +2,18 @@
 //! (address and port as a value, not a heap string) and its tally, held in
 //! 16 bytes while the server has had one connection. A port scan's
 //! 200 000 targets are each seen once; a server that has a second
-//! connection gets the whole [`Tally`], out of line.
+//! connection gets its tally out of line: in 88 bytes with 8-bit counts
+//! (a [`Few`]: up to 255 connections of each outcome and class), and whole
+//! beyond that.
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
 
 use crate::diagnose::Outcome;
 
-use super::class::Class;
+use super::class::{Class, CLASSES};
 use super::key::ServerKey;
-use super::tally::{Tally, NO_MS};
+use super::tally::{Burst, Bursts, Sources, Tally, NO_MS};
 use super::ServerRow;
 
 /// The tally of a server seen at most once, every field it can differ
@@ -120,10 +122,109 @@ impl One {
     }
 }
 
+/// A listener burst of a [`Few`]: its count is the sum of its members by
+/// kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FewBurst {
+    start: i64,
+    span: u32,
+    by: [u8; 2],
+}
+
+impl FewBurst {
+    fn burst(&self) -> Burst {
+        Burst {
+            start: self.start,
+            span: self.span,
+            count: u32::from(self.by[0]) + u32::from(self.by[1]),
+            by: self.by.map(u32::from),
+        }
+    }
+
+    fn of(b: &Burst) -> Option<FewBurst> {
+        Some(FewBurst {
+            start: b.start,
+            span: b.span,
+            by: [u8::try_from(b.by[0]).ok()?, u8::try_from(b.by[1]).ok()?],
+        })
+    }
+}
+
+/// The tally of a server whose counts all fit in 8 bits: most servers
+/// with a few connections. Only ever made from a tally that it gives back
+/// unchanged ([`Few::of`] checks), as [`One`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Few {
+    outcomes: [u8; Outcome::ALL.len()],
+    classes: [u8; CLASSES],
+    served: u8,
+    suspect: [u8; 2],
+    lossy: u8,
+    detail: u8,
+    sources: Sources,
+    first_ms: i32,
+    last_ms: i32,
+    last_served_ms: i32,
+    /// The current listener burst and the largest one.
+    listener: [FewBurst; 2],
+}
+
+impl Few {
+    fn tally(&self) -> Tally {
+        Tally {
+            outcomes: self.outcomes.map(u32::from),
+            classes: self.classes.map(u32::from),
+            served: u32::from(self.served),
+            sources: self.sources,
+            suspect: self.suspect.map(u32::from),
+            lossy: u32::from(self.lossy),
+            first_ms: self.first_ms,
+            last_ms: self.last_ms,
+            last_served_ms: self.last_served_ms,
+            listener: Bursts {
+                cur: self.listener[0].burst(),
+                best: self.listener[1].burst(),
+            },
+            detail: u32::from(self.detail),
+        }
+    }
+
+    /// `t` in 8-bit counts, if it fits exactly.
+    fn of(t: &Tally) -> Option<Few> {
+        fn small<const N: usize>(v: &[u32; N]) -> Option<[u8; N]> {
+            let mut out = [0u8; N];
+            for (o, &n) in out.iter_mut().zip(v) {
+                *o = u8::try_from(n).ok()?;
+            }
+            Some(out)
+        }
+        let few = Few {
+            outcomes: small(&t.outcomes)?,
+            classes: small(&t.classes)?,
+            served: u8::try_from(t.served).ok()?,
+            suspect: small(&t.suspect)?,
+            lossy: u8::try_from(t.lossy).ok()?,
+            detail: u8::try_from(t.detail).ok()?,
+            sources: t.sources,
+            first_ms: t.first_ms,
+            last_ms: t.last_ms,
+            last_served_ms: t.last_served_ms,
+            listener: [
+                FewBurst::of(&t.listener.cur)?,
+                FewBurst::of(&t.listener.best)?,
+            ],
+        };
+        // A burst whose count is not the sum of its members (saturated)
+        // shows as a difference: such a tally stays whole.
+        (few.tally() == *t).then_some(few)
+    }
+}
+
 /// A server's tally: packed while it fits, whole once it does not.
 #[derive(Clone, Debug)]
 pub enum Slot {
     One(One),
+    Few(Box<Few>),
     Full(Box<Tally>),
 }
 
@@ -138,29 +239,36 @@ impl Slot {
     pub fn tally(&self) -> Cow<'_, Tally> {
         match self {
             Slot::One(o) => Cow::Owned(o.tally()),
+            Slot::Few(f) => Cow::Owned(f.tally()),
             Slot::Full(t) => Cow::Borrowed(t),
         }
     }
 
-    /// Changes the tally with `f`, then packs it again if it still fits.
+    /// Changes the tally with `f`, then packs it again, as small as it
+    /// still fits.
     pub fn update<R>(&mut self, f: impl FnOnce(&mut Tally) -> R) -> R {
-        match self {
-            Slot::Full(t) => f(t),
-            Slot::One(o) => {
-                let mut t = o.tally();
-                let r = f(&mut t);
-                *self = match One::of(&t) {
-                    Some(o) => Slot::One(o),
-                    None => Slot::Full(Box::new(t)),
-                };
-                r
-            }
+        let mut t = match self {
+            Slot::Full(t) => return f(t),
+            Slot::Few(few) => few.tally(),
+            Slot::One(o) => o.tally(),
+        };
+        let r = f(&mut t);
+        if let Some(o) = One::of(&t) {
+            *self = Slot::One(o);
+            return r;
         }
+        match (Few::of(&t), &mut *self) {
+            (Some(packed), Slot::Few(few)) => **few = packed,
+            (Some(packed), _) => *self = Slot::Few(Box::new(packed)),
+            (None, _) => *self = Slot::Full(Box::new(t)),
+        }
+        r
     }
 
     pub fn trouble(&self) -> u32 {
         match self {
             Slot::One(o) => u32::from(o.class.is_some()),
+            Slot::Few(f) => f.classes.iter().map(|&n| u32::from(n)).sum(),
             Slot::Full(t) => t.trouble(),
         }
     }
@@ -168,6 +276,7 @@ impl Slot {
     pub fn last_served_ms(&self) -> i32 {
         match self {
             Slot::One(o) => o.last_served_ms,
+            Slot::Few(f) => f.last_served_ms,
             Slot::Full(t) => t.last_served_ms,
         }
     }
@@ -175,6 +284,7 @@ impl Slot {
     pub fn lossy(&self) -> u32 {
         match self {
             Slot::One(o) => u32::from(o.flags & LOSSY != 0),
+            Slot::Few(f) => u32::from(f.lossy),
             Slot::Full(t) => t.lossy,
         }
     }
@@ -183,6 +293,7 @@ impl Slot {
     pub fn detail(&self) -> u32 {
         match self {
             Slot::One(o) => u32::from(o.detail),
+            Slot::Few(f) => u32::from(f.detail),
             Slot::Full(t) => t.detail,
         }
     }
@@ -259,6 +370,62 @@ mod tests {
     }
 
     #[test]
+    fn a_few_connections_take_88_bytes_out_of_line() {
+        // With the allocator's 8-byte header, a 96-byte chunk: 136 bytes a
+        // server with its key and slot, against 248 for a whole tally.
+        assert_eq!(std::mem::size_of::<Few>(), 88);
+        assert_eq!(std::mem::size_of::<Tally>(), 200);
+    }
+
+    #[test]
+    fn a_second_connection_packs_in_a_few_and_256_do_not() {
+        let mut s = Slot::default();
+        for _ in 0..2 {
+            s.update(|t| {
+                t.outcomes[2] += 1;
+                t.classes[Class::Refused.idx()] += 1;
+                t.listener.add(7, 0, 1_000);
+                t.first_ms = 3;
+                t.last_ms = 9;
+            });
+        }
+        let Slot::Few(f) = &s else {
+            panic!("two connections' tally is a Few: {s:?}")
+        };
+        assert_eq!(f.outcomes[2], 2);
+        let t = s.tally().into_owned();
+        assert_eq!(t.listener.cur.count, 2);
+        assert_eq!(t.listener.cur.by, [2, 0]);
+        assert_eq!((t.first_ms, t.last_ms), (3, 9));
+        assert_eq!(s.trouble(), 2);
+        for _ in 2..255 {
+            s.update(|t| t.outcomes[2] += 1);
+        }
+        assert!(matches!(s, Slot::Few(_)), "255 fit in 8 bits: {s:?}");
+        s.update(|t| t.outcomes[2] += 1);
+        let Slot::Full(t) = &s else {
+            panic!("256 connections' tally is whole: {s:?}")
+        };
+        assert_eq!(t.outcomes[2], 256);
+        assert_eq!(t.listener.cur.count, 2);
+    }
+
+    #[test]
+    fn a_burst_whose_count_is_not_its_members_stays_whole() {
+        let mut s = Slot::default();
+        s.update(|t| {
+            t.outcomes[0] = 2;
+            t.listener.cur = Burst {
+                start: 1,
+                span: 0,
+                count: 3,
+                by: [1, 1],
+            };
+        });
+        assert!(matches!(s, Slot::Full(_)), "{s:?}");
+    }
+
+    #[test]
     fn one_connection_packs_and_a_second_unpacks() {
         let mut s = Slot::default();
         s.update(|t| {
@@ -280,10 +447,11 @@ mod tests {
         assert_eq!(before.sources[0], 1 << 63);
         assert_eq!(before.suspect, [0, 1]);
         s.update(|t| t.outcomes[1] += 1);
-        let Slot::Full(t) = &s else {
-            panic!("two connections' tally is whole: {s:?}")
-        };
+        assert!(matches!(s, Slot::Few(_)), "two connections' tally: {s:?}");
+        let t = s.tally();
         assert_eq!(t.outcomes[1], 2);
+        assert_eq!(t.suspect, [0, 1]);
+        assert_eq!(t.detail, 3);
         assert_eq!(t.classes, before.classes);
         assert_eq!(t.first_ms, -5);
     }
@@ -296,6 +464,7 @@ mod tests {
             t.first_ms = 1;
             t.last_ms = 2;
         });
-        assert!(matches!(s, Slot::Full(_)), "{s:?}");
+        assert!(!matches!(s, Slot::One(_)), "{s:?}");
+        assert_eq!((s.tally().first_ms, s.tally().last_ms), (1, 2));
     }
 }

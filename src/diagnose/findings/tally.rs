@@ -115,11 +115,14 @@ impl Bursts {
 /// Bits of the per-server sketch of distinct sources of failed attempts.
 const SOURCE_BITS: usize = 64;
 
+/// The sketch of distinct sources, as words.
+pub type Sources = [u64; SOURCE_BITS / 64];
+
 /// `Tally::last_served_ms` when nothing was served.
 pub const NO_MS: i32 = i32::MIN;
 
-/// The tally of a server with more than one connection (200 bytes; one
-/// connection's fits in a `server::Slot`).
+/// The tally of a server, whole (200 bytes). One connection's fits in a
+/// `server::Slot`, a few hundred connections' in a `server::Few`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tally {
     pub outcomes: [u32; Outcome::ALL.len()],
@@ -128,7 +131,7 @@ pub struct Tally {
     pub served: u32,
     /// Linear-counting sketch of client addresses of unanswered and
     /// half-open attempts.
-    pub sources: [u64; SOURCE_BITS / 64],
+    pub sources: Sources,
     /// Connections whose first RST looks injected, per `SuspectSign`.
     pub suspect: [u32; 2],
     pub lossy: u32,

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::time::{date, parse_ns, tick_label};
-use super::{benign, key, outcome_badge, outcome_colour, outcome_order, ptr, shown};
+use super::{outcome_badge, outcome_colour, outcome_order, ptr};
 
 /// Series drawn in one chart at most (the largest ones): a `*:PORT` finding
 /// over thousands of servers must still give a page of bounded size.
@@ -25,7 +25,7 @@ const BOTTOM: f64 = 36.0;
 /// One bar segment: bucket, count, and the count stacked below it.
 type Bar = (usize, u64, u64);
 
-fn f1(x: f64) -> String {
+pub fn f1(x: f64) -> String {
     format!("{x:.1}")
 }
 
@@ -151,108 +151,4 @@ pub fn timeseries(
             }
         }
     })
-}
-
-/// Per server, one bar of its outcomes (each server's bar is its own
-/// total), most troubled servers first.
-pub fn servers_section(doc: &Value) -> Markup {
-    let servers = doc["servers"].as_array();
-    let trouble = |s: &Value| -> u64 {
-        s["outcomes"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter(|(o, _)| !benign(o))
-                    .filter_map(|(_, n)| n.as_u64())
-                    .sum()
-            })
-            .unwrap_or(0)
-    };
-    let mut order: Vec<(usize, &Value)> = servers
-        .map(|s| {
-            s.iter()
-                .enumerate()
-                .filter(|(_, s)| s["outcomes"].is_object())
-                .collect()
-        })
-        .unwrap_or_default();
-    order.sort_by(|a, b| {
-        trouble(b.1)
-            .cmp(&trouble(a.1))
-            .then_with(|| a.1["server"].as_str().cmp(&b.1["server"].as_str()))
-    });
-    let more = order.len().saturating_sub(MAX_SERVERS);
-    order.truncate(MAX_SERVERS);
-    html! {
-        section #servers data-section="servers" {
-            h2 { "Servers" }
-            @if order.is_empty() { p { "No servers." } }
-            @else {
-                table.servers data-table="servers" {
-                    thead { tr { th { "server" } th { "outcomes" } th.num { "connections" } th { "counts" } } }
-                    tbody {
-                        @for (i, s) in &order {
-                            (server_row(doc, *i, s))
-                        }
-                    }
-                }
-                @if more > 0 {
-                    p.note data-more-servers=(more) {
-                        (more) " more servers with less trouble are not shown; "
-                        code { "rstscope flows" } " lists every connection."
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn server_row(doc: &Value, i: usize, s: &Value) -> Markup {
-    const BW: f64 = 300.0;
-    const BH: f64 = 16.0;
-    let mut outcomes: Vec<(&String, u64)> = s["outcomes"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(o, n)| (o, n.as_u64().unwrap_or(0)))
-                .collect()
-        })
-        .unwrap_or_default();
-    outcomes.sort_by_key(|(o, _)| outcome_order(o));
-    let sum: u64 = outcomes.iter().map(|(_, n)| n).sum::<u64>().max(1);
-    let mut x = 0.0;
-    let segments: Vec<(&String, u64, f64, f64)> = outcomes
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(o, n)| {
-            let w = *n as f64 / sum as f64 * BW;
-            x += w;
-            (*o, *n, x - w, w)
-        })
-        .collect();
-    html! {
-        tr data-server=(s["server"].as_str().unwrap_or("")) {
-            td { (shown(doc, &ptr(&[&"servers", &i, &"server"]))) }
-            td {
-                svg.bar data-chart="server-outcomes" viewBox=(format!("0 0 {BW} {BH}")) width=(BW) height=(BH)
-                    preserveAspectRatio="none" role="img"
-                    aria-label=(format!("outcomes of {}", s["server"].as_str().unwrap_or(""))) {
-                    @for &(o, n, x, w) in &segments {
-                            rect data-json=(ptr(&[&"servers", &i, &"outcomes", &key(o)])) data-value=(n)
-                                data-outcome=(o) x=(f1(x)) y="0" width=(f1(w.max(1.0))) height=(BH)
-                                fill=(outcome_colour(o)) {
-                                title { (n) " " (o) }
-                            }
-                    }
-                }
-            }
-            td.num { (shown(doc, &ptr(&[&"servers", &i, &"connections"]))) }
-            td.counts {
-                @for (j, (o, _)) in outcomes.iter().filter(|(_, n)| *n > 0).enumerate() {
-                    @if j > 0 { ", " }
-                    (shown(doc, &ptr(&[&"servers", &i, &"outcomes", &key(o)]))) " " (o)
-                }
-            }
-        }
-    }
 }

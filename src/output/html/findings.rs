@@ -4,7 +4,9 @@
 //! (before the diagnosis existed) gets the troubled groups of its per-server
 //! table instead, with the whole capture's chart when there is a time series.
 
-use maud::{html, Markup};
+use std::io::{self, Write};
+
+use maud::{html, Markup, PreEscaped};
 use serde_json::Value;
 
 use super::time::parse_ns;
@@ -162,6 +164,42 @@ fn examples(doc: &Value, i: usize, f: &Value) -> Markup {
             }
         }
     }
+}
+
+/// [`section`] of a report whose `count` findings are given one at a time
+/// by `finding(i)`, each written as soon as it is drawn.
+pub fn write_section(
+    out: &mut dyn Write,
+    doc: &mut Value,
+    count: usize,
+    finding: &mut dyn FnMut(usize) -> io::Result<Value>,
+) -> io::Result<()> {
+    if count == 0 {
+        doc["findings"] = Value::Array(Vec::new());
+        return out.write_all(section(doc).into_string().as_bytes());
+    }
+    const HERE: &str = "<!--rstscope finding-->";
+    let frame = html! {
+        section #findings data-section="findings" {
+            h2 { "Findings" }
+            ol.findings data-findings=(count) { (PreEscaped(HERE)) }
+        }
+    }
+    .into_string();
+    let (head, tail) = frame
+        .split_once(HERE)
+        .ok_or_else(|| io::Error::other("the findings lost their place"))?;
+    out.write_all(head.as_bytes())?;
+    // The finding sits at its own index (its pointers name it), the others
+    // are null while it is drawn.
+    doc["findings"] = Value::Array(vec![Value::Null; count]);
+    for i in 0..count {
+        doc["findings"][i] = finding(i)?;
+        let li = html! { li { (self::finding(doc, i, &doc["findings"][i])) } };
+        out.write_all(li.into_string().as_bytes())?;
+        doc["findings"][i] = Value::Null;
+    }
+    out.write_all(tail.as_bytes())
 }
 
 /// An endpoint written whole (`[::1]:54028`) or as an address and a port.

@@ -16,13 +16,17 @@ mod capture;
 mod chart;
 mod findings;
 mod ladder;
+mod servers;
 mod table;
 mod time;
 
 use std::fmt::Display;
+use std::io::{self, Write};
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde_json::Value;
+
+pub use servers::ServersShown;
 
 /// Nothing may be fetched: styles and scripts are inline, images data: URLs.
 pub const CSP: &str =
@@ -38,6 +42,35 @@ const SCRIPT: &str = include_str!("table.js");
 
 /// The whole page for a `report --format json` value.
 pub fn render(doc: &Value) -> String {
+    page(doc, ServersShown::of(doc), findings::section(doc))
+}
+
+/// Where the findings go in a page written in parts: a comment, which no
+/// escaped value can contain.
+const FINDINGS_HERE: &str = "<!--rstscope findings-->";
+
+/// The page for a `report --format json` value without its `findings` and
+/// `servers`, which are given one at a time: `servers` was read row by row,
+/// and `finding(i)` gives finding `i` of `count`. The findings are written
+/// as they are drawn, so the page never holds them all: the same bytes as
+/// [`render`] of the whole value.
+pub fn write_page(
+    out: &mut dyn Write,
+    doc: &mut Value,
+    servers: ServersShown,
+    count: usize,
+    finding: &mut dyn FnMut(usize) -> io::Result<Value>,
+) -> io::Result<()> {
+    let page = page(doc, servers, PreEscaped(FINDINGS_HERE.to_string()));
+    let (head, tail) = page
+        .split_once(FINDINGS_HERE)
+        .ok_or_else(|| io::Error::other("the page lost its findings' place"))?;
+    out.write_all(head.as_bytes())?;
+    findings::write_section(out, doc, count, finding)?;
+    out.write_all(tail.as_bytes())
+}
+
+fn page(doc: &Value, servers: ServersShown, findings: Markup) -> String {
     let files: Vec<&str> = doc["capture"]["files"]
         .as_array()
         .map(|fs| fs.iter().filter_map(|f| f["file"].as_str()).collect())
@@ -72,8 +105,8 @@ pub fn render(doc: &Value) -> String {
                     }
                 }
                 (capture::section(doc))
-                (findings::section(doc))
-                (chart::servers_section(doc))
+                (findings)
+                (servers::section(servers))
                 (ladder::section(doc))
                 (table::section(doc))
                 footer {
