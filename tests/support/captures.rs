@@ -222,14 +222,7 @@ pub fn repeated_port_scan(n: u32) -> Vec<u8> {
     for j in 0..3u32 {
         let client = v4(10, 0, 0, 1, 40_000 + j as u16);
         for i in (0..n).filter(|i| j < 2 + i % 2) {
-            let host = i / 1000;
-            let server = v4(
-                10,
-                2,
-                (host >> 8) as u8,
-                host as u8 + 1,
-                1 + (i % 1000) as u16,
-            );
+            let server = scan_target(i);
             let f = Flow::new(client, server, 1000 + i, 0);
             let t = BASE_NS + u64::from(j * n + i) * 100 * US;
             w.put(t, f.syn());
@@ -376,6 +369,19 @@ pub fn many_rsts(n: u32) -> Vec<u8> {
     w.bytes()
 }
 
+/// The `i`th target of a port scan: 10.2.x.y, 1 000 ports on each host,
+/// so every `i` is a distinct address and port.
+fn scan_target(i: u32) -> SocketAddr {
+    let host = i / 1000;
+    v4(
+        10,
+        2,
+        (host >> 8) as u8,
+        host as u8 + 1,
+        1 + (i % 1000) as u16,
+    )
+}
+
 /// A port scan from 10.0.0.1:40000 of `n` targets (10.2.x.y, ports 1..1000,
 /// each a distinct addr:port), each SYN answered by `R.` 50 us later;
 /// one target every 10 us.
@@ -383,14 +389,7 @@ pub fn port_scan(n: u32) -> Vec<u8> {
     let mut w = Wire::pcap();
     let client: SocketAddr = CLIENT.parse().unwrap();
     for i in 0..n {
-        let host = i / 1000;
-        let server = v4(
-            10,
-            2,
-            (host >> 8) as u8,
-            host as u8 + 1,
-            1 + (i % 1000) as u16,
-        );
+        let server = scan_target(i);
         let f = Flow::new(client, server, 1000 + i, 0);
         let t = BASE_NS + u64::from(i) * 100 * US;
         w.put(t, f.syn());
