@@ -564,14 +564,19 @@ fn push(
             )
         }
     };
-    let examples = d.map_or(Vec::new(), |d| {
-        parts
-            .iter()
-            .filter(|p| p.count > 0)
-            .filter_map(|p| d.examples.iter().find(|e| e.variant == p.class.variant()))
-            .cloned()
-            .collect()
-    });
+    // One example a variant: two classes listed under one variant name (a
+    // SYN dropped, and one dropped then answered on a retransmission) find
+    // the same kept connection.
+    let mut examples: Vec<Example> = Vec::new();
+    for p in parts.iter().filter(|p| p.count > 0) {
+        let v = p.class.variant();
+        if examples.iter().any(|e| e.variant == v) {
+            continue;
+        }
+        if let Some(e) = d.and_then(|d| d.examples.iter().find(|e| e.variant == v)) {
+            examples.push(e.clone());
+        }
+    }
     let outcome = examples.first().map(|e| e.flow.outcome);
     out.push(Finding {
         kind,

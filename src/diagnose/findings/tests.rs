@@ -98,6 +98,41 @@ fn unanswered_syns_while_serving_others_are_a_full_accept_queue() {
 }
 
 #[test]
+fn syns_dropped_and_dropped_then_answered_show_one_example() {
+    let mut e = Findings::new();
+    for i in 0..20 {
+        let mut w = wire(&format!("10.0.0.1:{}", 40_000 + i), "10.0.0.2:80", i * 10);
+        clean(&mut w);
+        feed(&mut e, &w);
+        if i % 5 == 0 {
+            let mut w = wire(
+                &format!("10.0.0.1:{}", 50_000 + i),
+                "10.0.0.2:80",
+                i * 10 + 5,
+            );
+            unanswered(&mut w);
+            feed(&mut e, &w);
+        }
+    }
+    // Its first SYN dropped, its retransmission a second later answered.
+    let mut w = wire("10.0.0.1:55000", "10.0.0.2:80", 190);
+    w.c(S, 0, 0, 0).seg(true, S, 0, 0, 0, 1_000_000);
+    w.s(S | A, 0, 1, 0)
+        .c(A, 1, 1, 0)
+        .c(P | A, 1, 1, 100)
+        .s(P | A, 1, 101, 200)
+        .c(F | A, 101, 201, 0)
+        .s(F | A, 201, 102, 0)
+        .c(A, 102, 202, 0);
+    feed(&mut e, &w);
+    let d = e.finish();
+    let aq = find(&d, Kind::AcceptQueueFull, "10.0.0.2:80");
+    assert_eq!(aq.variants.get("syn-dropped"), Some(&5));
+    let shown: Vec<_> = aq.examples.iter().map(|x| x.variant).collect();
+    assert_eq!(shown, ["syn-dropped"]);
+}
+
+#[test]
 fn spoofed_syns_from_many_sources_are_a_syn_flood() {
     let mut e = Findings::new();
     for i in 0..400u32 {
