@@ -84,7 +84,7 @@ fn stages(c: &mut Criterion) {
             b.iter(|| {
                 let mut tracker = Tracker::new(TrackerConfig::default());
                 let mut n = 0u64;
-                let mut emit = |c: rstscope::track::Connection| n += c.segments;
+                let mut emit = |c: rstscope::track::Connection| n += c.segments();
                 for s in &segments {
                     tracker.push(s, &mut emit);
                 }

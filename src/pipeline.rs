@@ -362,10 +362,10 @@ pub fn analyse_watermarked(
     *health = read_health;
     health.acked_unseen_segments = health
         .acked_unseen_segments
-        .saturating_add(stats.acked_unseen);
-    health.connections_finished_early = stats.finished_early;
-    health.peak_open_connections = stats.peak_open as u64;
-    health.set_clock(&stats.clock);
+        .saturating_add(stats.acked_unseen());
+    health.connections_finished_early = stats.finished_early();
+    health.peak_open_connections = stats.peak_open() as u64;
+    health.set_clock(stats.clock());
     read.map(|()| stats)
 }
 

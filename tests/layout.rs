@@ -224,3 +224,104 @@ fn the_rule_sees_a_violation() {
         vec!["output".to_string()]
     );
 }
+
+/// Structs in src/track/ whose fields stay `pub`, with the reason. Every
+/// other struct there keeps its fields private to the stage and gives
+/// read-only accessors, so nothing outside `track` can change tracker
+/// state and a connection's layout can change without touching its readers.
+const PUB_FIELDS_ALLOWED: &[(&str, &str)] = &[
+    (
+        "TrackerConfig",
+        "the tracker's settings: the command line and library callers set them",
+    ),
+    (
+        "Wire",
+        "a segment builder compiled only for unit tests, not tracker state: tests set its clock",
+    ),
+];
+
+/// `(struct, line)` for every `pub name:` field line in `code`, each named
+/// after the struct it sits in (`?` when outside any).
+fn pub_fields(code: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    // (struct name, its indentation) while inside a struct's braces.
+    let mut inside: Option<(String, usize)> = None;
+    for line in code.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        if let Some((_, at)) = &inside {
+            if indent == *at && trimmed.starts_with('}') {
+                inside = None;
+                continue;
+            }
+        }
+        if let Some(i) = trimmed.find("struct ") {
+            let before = &trimmed[..i];
+            if trimmed.ends_with('{') && (before.is_empty() || before.starts_with("pub")) {
+                let name: String = trimmed[i + "struct ".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                inside = Some((name, indent));
+                continue;
+            }
+        }
+        let Some(rest) = trimmed.strip_prefix("pub ") else {
+            continue;
+        };
+        let name_len = rest
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .count();
+        if name_len > 0 && rest[name_len..].starts_with(':') {
+            let owner = inside.as_ref().map_or("?", |(n, _)| n.as_str());
+            found.push((owner.to_string(), trimmed.to_string()));
+        }
+    }
+    found
+}
+
+#[test]
+fn tracker_state_has_no_pub_fields() {
+    let mut files = Vec::new();
+    rust_files(&src().join("track"), &mut files);
+    files.sort();
+    let mut broken = Vec::new();
+    let mut exempt_seen = BTreeSet::new();
+    for file in &files {
+        let text = fs::read_to_string(file).expect("read");
+        for (owner, line) in pub_fields(&text) {
+            if PUB_FIELDS_ALLOWED.iter().any(|(s, _)| *s == owner) {
+                exempt_seen.insert(owner);
+            } else {
+                broken.push(format!("{}: {owner}: `{line}`", file.display()));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "pub fields in src/track/ (make them pub(super) and add a getter):\n{}",
+        broken.join("\n")
+    );
+    // An exemption whose struct no longer has pub fields must go.
+    for (s, why) in PUB_FIELDS_ALLOWED {
+        assert!(
+            exempt_seen.contains(*s),
+            "exemption `{s}` ({why}) has no pub field left"
+        );
+    }
+}
+
+#[test]
+fn the_pub_field_scanner_sees_a_pub_field() {
+    let code = "pub struct Kept {\n    pub(super) ord: u64,\n    len: u32,\n}\n\
+                pub struct Leaky {\n    /// doc\n    pub segments: u64,\n    pub fn_like: Vec<u8>,\n}\n\
+                impl Leaky {\n    pub fn segments(&self) -> u64 {\n        self.segments\n    }\n}\n";
+    assert_eq!(
+        pub_fields(code),
+        vec![
+            ("Leaky".to_string(), "pub segments: u64,".to_string()),
+            ("Leaky".to_string(), "pub fn_like: Vec<u8>,".to_string()),
+        ]
+    );
+}

@@ -59,13 +59,13 @@ fn analyse(path: &Path) -> Vec<Conn> {
                 frames: flow.frames,
                 community_id: flow.community_id.clone(),
                 rst_frames: conn
-                    .timeline
+                    .timeline()
                     .entries()
                     .iter()
-                    .filter(|e| e.flags.rst())
-                    .map(|e| e.frame)
+                    .filter(|e| e.flags().rst())
+                    .map(|e| e.frame())
                     .collect(),
-                rst_count: conn.rst_count,
+                rst_count: conn.rst_count(),
             });
         },
     );

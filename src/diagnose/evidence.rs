@@ -27,8 +27,12 @@ fn mark(marks: &mut Vec<Mark>, ord: Option<u64>, note: impl Into<String>) {
 
 fn mark_fins(conn: &Connection, marks: &mut Vec<Mark>) {
     for side in [Side::Client, Side::Server] {
-        if let Some(f) = conn.side(side).fin {
-            mark(marks, Some(f.ord), format!("{} closes (FIN)", side.name()));
+        if let Some(f) = conn.side(side).fin() {
+            mark(
+                marks,
+                Some(f.ord()),
+                format!("{} closes (FIN)", side.name()),
+            );
         }
     }
 }
@@ -39,25 +43,25 @@ pub(super) fn explain(
     outcome: Outcome,
     marks: &mut Vec<Mark>,
 ) -> (String, String) {
-    let hs = &conn.handshake;
+    let hs = &conn.handshake();
     let c = conn.client();
     let s = conn.server();
-    let r = conn.first_rst.as_deref();
-    let server = s.addr;
+    let r = conn.first_rst();
+    let server = s.addr();
     if let Some(r) = r {
-        mark(marks, Some(r.ord), rst_note(r));
+        mark(marks, Some(r.ord()), rst_note(r));
     }
     match (outcome, r) {
         (Outcome::Clean, _) => {
             mark_fins(conn, marks);
-            let first = match (c.fin, s.fin) {
-                (Some(a), Some(b)) if b.ord < a.ord => "server",
+            let first = match (c.fin(), s.fin()) {
+                (Some(a), Some(b)) if b.ord() < a.ord() => "server",
                 _ => "client",
             };
             let tail = match r {
                 Some(r) => format!(
                     "; a RST from the {} came only after both FINs",
-                    r.by.name()
+                    r.by().name()
                 ),
                 None => String::new(),
             };
@@ -67,8 +71,8 @@ pub(super) fn explain(
             )
         }
         (Outcome::Refused, Some(r)) => {
-            mark(marks, hs.syn_ord, "connection attempt");
-            let retries = hs.syn_count.saturating_sub(1);
+            mark(marks, hs.syn_ord(), "connection attempt");
+            let retries = hs.syn_count().saturating_sub(1);
             let retry = if retries > 0 {
                 format!(
                     " (after {retries} SYN retransmission{})",
@@ -87,8 +91,8 @@ pub(super) fn explain(
             )
         }
         (Outcome::Unanswered, r) => {
-            mark(marks, hs.syn_ord, "connection attempt");
-            let span = conn.last_time.0.saturating_sub(conn.first_time.0);
+            mark(marks, hs.syn_ord(), "connection attempt");
+            let span = conn.last_time().0.saturating_sub(conn.first_time().0);
             let gave_up = if r.is_some() {
                 ", then the client gave up with a RST"
             } else {
@@ -97,38 +101,38 @@ pub(super) fn explain(
             (
                 format!(
                     "The client sent {} SYN{} over {} and never got any reply{gave_up}.",
-                    hs.syn_count,
-                    if hs.syn_count == 1 { "" } else { "s" },
+                    hs.syn_count(),
+                    if hs.syn_count() == 1 { "" } else { "s" },
                     human(span)
                 ),
                 format!("Nothing answered at all: a firewall dropping SYNs, a wrong address, or a host that is down; check routes and filters between the client and {server}."),
             )
         }
         (Outcome::HandshakeRst, Some(r)) => {
-            mark(marks, hs.synack_ord, "SYN-ACK");
+            mark(marks, hs.synack_ord(), "SYN-ACK");
             (
                 format!(
                     "The {} reset the connection after the SYN-ACK, before the handshake completed ({}).",
-                    r.by.name(),
+                    r.by().name(),
                     context(r)
                 ),
                 "A handshake aborted half-way: a client that timed out or gave up, a SYN-ACK the client did not expect (stale or spoofed SYN), or a middlebox in between.".to_string(),
             )
         }
         (Outcome::PostHandshakeRst, Some(r)) => {
-            mark(marks, hs.ack_ord, "handshake complete");
+            mark(marks, hs.ack_ord(), "handshake complete");
             let after = durations::rst_after_handshake(r)
                 .map(human)
                 .unwrap_or_else(|| "an unknown time (timestamps out of order)".to_string());
-            let req = r.client_bytes_before;
-            let ev = if r.synack_after_ack_before > 0 {
+            let req = r.client_bytes_before();
+            let ev = if r.synack_after_ack_before() > 0 {
                 format!(
                     "SYN-ACK retransmissions before the RST: the client completed the handshake{}, but the server retransmitted its SYN-ACK {} time{} as if the client's ACK never arrived, then reset {after} after the handshake: its accept queue was full.",
                     if req > 0 { format!(" and sent a {}-byte request", req) } else { String::new() },
-                    r.synack_after_ack_before,
-                    if r.synack_after_ack_before == 1 { "" } else { "s" },
+                    r.synack_after_ack_before(),
+                    if r.synack_after_ack_before() == 1 { "" } else { "s" },
                 )
-            } else if req > 0 && !r.server_acked_client_data {
+            } else if req > 0 && !r.server_acked_client_data() {
                 if let Some(m) = marks.first_mut() {
                     m.note.push_str("; it never ACKed the data");
                 }
@@ -137,7 +141,7 @@ pub(super) fn explain(
                     bytes_adj(req),
                     delay(r)
                 )
-            } else if req == 0 && r.reply_to == ReplyTo::Ack {
+            } else if req == 0 && r.reply_to() == ReplyTo::Ack {
                 format!(
                     "RST instead of ACK: the server answered the handshake's final ACK itself with RST {} later: the listener aborted the connection (accept-queue overflow with tcp_abort_on_overflow=1).",
                     delay(r)
@@ -157,37 +161,37 @@ pub(super) fn explain(
             (ev, HINT_POST_HANDSHAKE.to_string())
         }
         (Outcome::ServerAbort, Some(r)) => (
-            if r.server_sent_unseen {
+            if r.server_sent_unseen() {
                 format!(
                     "The server reset the established connection ({}) after sending payload the capture missed (the client ACKed {} of it), before either side sent FIN.",
                     context(r),
-                    bytes(c.highest_ack_rel.unwrap_or(1).saturating_sub(1).max(0) as u64)
+                    bytes(c.highest_ack_rel().unwrap_or(1).saturating_sub(1).max(0) as u64)
                 )
             } else {
                 format!(
                     "The server reset the established connection ({}) after sending {} of payload, before either side sent FIN.",
                     context(r),
-                    bytes(r.server_bytes_before)
+                    bytes(r.server_bytes_before())
                 )
             },
             "The server's application aborted the connection: close() with unread data, SO_LINGER 0, a crash, or a proxy or application timeout; look at the server's logs at that moment.".to_string(),
         ),
         (Outcome::ClientAbort, Some(r)) => {
-            let unread = if r.client_bytes_before == 0 {
+            let unread = if r.client_bytes_before() == 0 {
                 format!(
                     "the client had sent no request; the server had sent {}",
-                    bytes(r.server_bytes_before)
+                    bytes(r.server_bytes_before())
                 )
-            } else if r.server_bytes_after_client_data > 0 && r.server_bytes_unacked > 0 {
+            } else if r.server_bytes_after_client_data() > 0 && r.server_bytes_unacked() > 0 {
                 format!(
                     "the server had sent {} after the client's last request, {} of it never ACKed: data the client likely never read",
-                    bytes(r.server_bytes_after_client_data),
-                    bytes(r.server_bytes_unacked)
+                    bytes(r.server_bytes_after_client_data()),
+                    bytes(r.server_bytes_unacked())
                 )
-            } else if r.server_bytes_after_client_data > 0 {
+            } else if r.server_bytes_after_client_data() > 0 {
                 format!(
                     "the server had sent {} after the client's last request and the client's kernel ACKed all of it (whether the application read it the wire cannot tell)",
-                    bytes(r.server_bytes_after_client_data)
+                    bytes(r.server_bytes_after_client_data())
                 )
             } else {
                 "the server had sent no data after the client's last request".to_string()
@@ -202,12 +206,12 @@ pub(super) fn explain(
         }
         (Outcome::RstAfterHalfClose, Some(r)) => {
             mark_fins(conn, marks);
-            let closer = if r.client_fin_before { Side::Client } else { Side::Server };
-            let fin_ts = conn.side(closer).fin.map(|f| f.ts).unwrap_or(conn.first_time);
-            let since = human(r.ts.0.saturating_sub(fin_ts.0));
-            let story = if closer == Side::Client && r.by == Side::Client && r.reply_to == ReplyTo::Data {
+            let closer = if r.client_fin_before() { Side::Client } else { Side::Server };
+            let fin_ts = conn.side(closer).fin().map(|f| f.ts()).unwrap_or(conn.first_time());
+            let since = human(r.ts().0.saturating_sub(fin_ts.0));
+            let story = if closer == Side::Client && r.by() == Side::Client && r.reply_to() == ReplyTo::Data {
                 " the server kept writing after the client closed, and the client's kernel answered with RST"
-            } else if closer == Side::Server && r.by == Side::Server && r.reply_to == ReplyTo::Data {
+            } else if closer == Side::Server && r.by() == Side::Server && r.reply_to() == ReplyTo::Data {
                 " the server had closed the connection and the client still sent data on it (stale keep-alive reuse); the server's kernel answered with RST"
             } else {
                 ""
@@ -218,7 +222,7 @@ pub(super) fn explain(
                     closer.name(),
                     rel(conn, fin_ts),
                     closer.peer().name(),
-                    r.by.name(),
+                    r.by().name(),
                     context(r),
                     if story.is_empty() { "" } else { ":" },
                 ),
@@ -227,17 +231,17 @@ pub(super) fn explain(
         }
         (Outcome::HalfClosed, _) => {
             mark_fins(conn, marks);
-            let closer = if c.fin.is_some() { Side::Client } else { Side::Server };
+            let closer = if c.fin().is_some() { Side::Client } else { Side::Server };
             let stuck = closer.peer();
-            let fin = conn.side(closer).fin;
-            let fin_ts = fin.map(|f| f.ts).unwrap_or(conn.first_time);
-            let fin_at = fin.map_or(conn.observed_until, |f| f.at);
+            let fin = conn.side(closer).fin();
+            let fin_ts = fin.map(|f| f.ts()).unwrap_or(conn.first_time());
+            let fin_at = fin.map_or(conn.observed_until(), |f| f.at());
             let acked = conn
                 .side(stuck)
-                .highest_ack_rel
-                .is_some_and(|a| a >= conn.side(closer).next_rel);
+                .highest_ack_rel()
+                .is_some_and(|a| a >= conn.side(closer).next_rel());
             // Analysis time: never negative, whatever the wire's clocks did.
-            let stuck_for = human(conn.observed_until.0.saturating_sub(fin_at.0));
+            let stuck_for = human(conn.observed_until().0.saturating_sub(fin_at.0));
             (
                 format!(
                     "The {} sent FIN at {}; the {} {} and never closed: it sat in CLOSE_WAIT for {stuck_for}, {}.",
@@ -245,7 +249,7 @@ pub(super) fn explain(
                     rel(conn, fin_ts),
                     stuck.name(),
                     if acked { "ACKed it" } else { "did not ACK it" },
-                    watched_until(conn.end_reason),
+                    watched_until(conn.end_reason()),
                 ),
                 format!(
                     "On the {} host: `ss -tan state close-wait` lists sockets stuck like this one and `ss -tanp state close-wait` names the process; a count that keeps growing is a descriptor leak: the application read EOF and never called close(){}.",
@@ -259,31 +263,31 @@ pub(super) fn explain(
             (
                 format!(
                     "Both sides had sent FIN, then the {} sent a RST ({}): usually benign.",
-                    r.by.name(),
+                    r.by().name(),
                     context(r)
                 ),
                 String::new(),
             )
         }
         (Outcome::HalfOpen, _) => {
-            mark(marks, hs.synack_ord, "SYN-ACK, never answered");
+            mark(marks, hs.synack_ord(), "SYN-ACK, never answered");
             (
                 format!(
                     "The server answered the client's SYN with {} SYN-ACK{}, and the client never answered (no ACK, RST or FIN) for {}: a spoofed source (SYN flood), a client that died, or an ACK the capture lost.",
-                    hs.synack_count,
-                    if hs.synack_count == 1 { "" } else { "s" },
-                    human(conn.observed_until.0.saturating_sub(hs.synack.map_or(conn.first_time.0, |t| t.0)))
+                    hs.synack_count(),
+                    if hs.synack_count() == 1 { "" } else { "s" },
+                    human(conn.observed_until().0.saturating_sub(hs.synack().map_or(conn.first_time().0, |t| t.0)))
                 ),
                 "Many of these from many sources at once are a SYN flood: check SYN cookies (`nstat -az TcpExtSyncookiesSent`), `net.ipv4.tcp_max_syn_backlog` and upstream filtering.".to_string(),
             )
         }
         (Outcome::Open, _) => {
-            let ev = if hs.synack.is_some() && hs.ack.is_none() && c.fin.is_none() && c.bytes == 0 {
+            let ev = if hs.synack().is_some() && hs.ack().is_none() && c.fin().is_none() && c.bytes() == 0 {
                 "The server answered with a SYN-ACK but the client never completed the handshake; no FIN or RST was seen.".to_string()
             } else {
                 let seen = if conn.handshake_seen() { "Established" } else { "Seen mid-connection (handshake not captured)" };
-                let quiet = human(conn.observed_until.0.saturating_sub(conn.last_at.0));
-                match conn.end_reason {
+                let quiet = human(conn.observed_until().0.saturating_sub(conn.last_at().0));
+                match conn.end_reason() {
                     EndReason::IdleTimeout => format!(
                         "{seen}, then silent: no FIN and no RST; the tracker finished it after {quiet} without a segment (idle timeout)."
                     ),

@@ -86,26 +86,27 @@ pub struct ConnFacts {
 pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
     let c = conn.client();
     let s = conn.server();
-    let r = conn.first_rst.as_deref();
-    let client_fin = c.fin.map(|f| f.ts);
-    let server_fin = s.fin.map(|f| f.ts);
-    let request_unanswered = c.unique_bytes > 0 && c.bytes_since_peer_payload > 0;
-    let client_first = match (c.fin, s.fin) {
-        (Some(a), Some(b)) => a.ord < b.ord,
+    let r = conn.first_rst();
+    let client_fin = c.fin().map(|f| f.ts());
+    let server_fin = s.fin().map(|f| f.ts());
+    let request_unanswered = c.unique_bytes() > 0 && c.bytes_since_peer_payload() > 0;
+    let client_first = match (c.fin(), s.fin()) {
+        (Some(a), Some(b)) => a.ord() < b.ord(),
         (Some(_), None) => true,
         _ => false,
     };
-    let established = conn.handshake.ack.is_some() || (conn.roles_inferred && c.seen() && s.seen());
+    let established =
+        conn.handshake().ack().is_some() || (conn.roles_inferred() && c.seen() && s.seen());
 
     let mut variant = Variant::None;
     if outcome == Outcome::PostHandshakeRst {
         if let Some(r) = r {
-            let req = r.client_bytes_before;
-            variant = if r.synack_after_ack_before > 0 {
+            let req = r.client_bytes_before();
+            variant = if r.synack_after_ack_before() > 0 {
                 Variant::SynackRetransmits
-            } else if req > 0 && !r.server_acked_client_data {
+            } else if req > 0 && !r.server_acked_client_data() {
                 Variant::RstInsteadOfAck
-            } else if req == 0 && r.reply_to == ReplyTo::Ack {
+            } else if req == 0 && r.reply_to() == ReplyTo::Ack {
                 Variant::ResetOnHandshakeAck
             } else {
                 Variant::AckedThenReset
@@ -117,10 +118,10 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
     // did not close for a long time (or at all) without a RST in between.
     let mut close_wait_ns = None;
     if client_first && r.is_none() {
-        if let Some(cf) = c.fin {
-            let acked = s.highest_ack_rel.is_some_and(|a| a >= c.next_rel);
-            let until = server_fin.unwrap_or(conn.observed_until);
-            let stuck = until.0.saturating_sub(cf.ts.0);
+        if let Some(cf) = c.fin() {
+            let acked = s.highest_ack_rel().is_some_and(|a| a >= c.next_rel());
+            let until = server_fin.unwrap_or(conn.observed_until());
+            let stuck = until.0.saturating_sub(cf.ts().0);
             let long = if server_fin.is_some() {
                 CLOSE_WAIT_LATE_NS
             } else {
@@ -140,21 +141,21 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
     }
     if outcome == Outcome::RstAfterHalfClose {
         if let Some(r) = r {
-            if r.server_fin_before
-                && !r.client_fin_before
-                && r.by == Side::Server
-                && r.reply_to == ReplyTo::Data
+            if r.server_fin_before()
+                && !r.client_fin_before()
+                && r.by() == Side::Server
+                && r.reply_to() == ReplyTo::Data
             {
                 variant = Variant::StaleKeepalive;
-            } else if r.by == Side::Client && r.client_fin_before && established {
+            } else if r.by() == Side::Client && r.client_fin_before() && established {
                 // The client sent its request, got nothing and closed; the
                 // server's answer came after the FIN and the client's
                 // kernel reset it: the client gave up waiting too.
-                let before_fin = match (conn.response_at, client_fin) {
+                let before_fin = match (conn.response_at(), client_fin) {
                     (Some(a), Some(f)) => a.0 < f.0,
                     _ => false,
                 };
-                if c.unique_bytes > 0 && !before_fin {
+                if c.unique_bytes() > 0 && !before_fin {
                     variant = Variant::ClientGaveUp;
                 }
             }
@@ -165,8 +166,10 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
         None
     } else {
         match r {
-            Some(r) if r.by == Side::Client && !r.client_fin_before && !r.server_fin_before => {
-                Some(r.ts)
+            Some(r)
+                if r.by() == Side::Client && !r.client_fin_before() && !r.server_fin_before() =>
+            {
+                Some(r.ts())
             }
             _ if client_first => client_fin,
             _ => None,
@@ -174,11 +177,11 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
     };
     let server_ended = match r {
         Some(r)
-            if r.by == Side::Server
-                && r.reply_to == ReplyTo::None
+            if r.by() == Side::Server
+                && r.reply_to() == ReplyTo::None
                 && matches!(outcome, Outcome::PostHandshakeRst) =>
         {
-            Some(r.ts)
+            Some(r.ts())
         }
         None if established && !client_first && server_fin.is_some() && request_unanswered => {
             server_fin

@@ -40,67 +40,67 @@ use words::secs;
 pub fn classify(conn: &Connection) -> Flow {
     let c = conn.client();
     let s = conn.server();
-    let hs = &conn.handshake;
+    let hs = &conn.handshake();
     let outcome = outcome_of(conn);
-    let fin_by = match (c.fin.is_some(), s.fin.is_some()) {
+    let fin_by = match (c.fin().is_some(), s.fin().is_some()) {
         (true, true) => FinBy::Both,
         (true, false) => FinBy::Client,
         (false, true) => FinBy::Server,
         (false, false) => FinBy::None,
     };
-    let r = conn.first_rst.as_deref();
+    let r = conn.first_rst();
     let mut marks = Vec::new();
     let (mut evidence, hint) = explain(conn, outcome, &mut marks);
-    if conn.continues_evicted {
+    if conn.continues_evicted() {
         evidence.insert_str(
             0,
             "This row continues a connection the tracker had to finish early (--max-connections): counts start where that row stopped. ",
         );
     }
     Flow {
-        client: c.addr.ip().to_string(),
-        client_port: c.addr.port(),
-        server: s.addr.ip().to_string(),
-        server_port: s.addr.port(),
-        first_time: conn.first_time,
-        last_time: conn.last_time,
-        duration: secs(conn.last_time.0.saturating_sub(conn.first_time.0)),
-        packets_c2s: c.packets,
-        packets_s2c: s.packets,
-        bytes_c2s: c.unique_bytes,
-        bytes_s2c: s.unique_bytes,
-        retransmits_c2s: c.retransmits,
-        retransmits_s2c: s.retransmits,
-        response_time: match (c.first_payload_ts, conn.response_at) {
+        client: c.addr().ip().to_string(),
+        client_port: c.addr().port(),
+        server: s.addr().ip().to_string(),
+        server_port: s.addr().port(),
+        first_time: conn.first_time(),
+        last_time: conn.last_time(),
+        duration: secs(conn.last_time().0.saturating_sub(conn.first_time().0)),
+        packets_c2s: c.packets(),
+        packets_s2c: s.packets(),
+        bytes_c2s: c.unique_bytes(),
+        bytes_s2c: s.unique_bytes(),
+        retransmits_c2s: c.retransmits(),
+        retransmits_s2c: s.retransmits(),
+        response_time: match (c.first_payload_ts(), conn.response_at()) {
             (Some(a), Some(b)) => Some(secs(b.0.saturating_sub(a.0))),
             _ => None,
         },
         handshake_seen: conn.handshake_seen(),
         handshake_rtt: conn.handshake_rtt_ns().map(secs),
-        syn_retransmits: hs.syn_count.saturating_sub(1),
-        synack_retransmits: hs.synack_count.saturating_sub(1),
+        syn_retransmits: hs.syn_count().saturating_sub(1),
+        synack_retransmits: hs.synack_count().saturating_sub(1),
         fin_by,
-        roles_inferred: conn.roles_inferred,
-        end_reason: conn.end_reason,
+        roles_inferred: conn.roles_inferred(),
+        end_reason: conn.end_reason(),
         outcome,
         zeek_state: conn.zeek_state(),
         history: conn.history().to_string(),
-        frames: [conn.first_frame, conn.last_frame],
-        tcp_stream: conn.stream.tcp_stream(),
-        community_id: community_id(c.addr, s.addr, PROTO_TCP, 0),
-        rst_by: r.map(|r| r.by),
-        rst_count: r.map(|_| conn.rst_count),
-        rst_time: r.map(|r| r.ts),
+        frames: [conn.first_frame(), conn.last_frame()],
+        tcp_stream: conn.stream().tcp_stream(),
+        community_id: community_id(c.addr(), s.addr(), PROTO_TCP, 0),
+        rst_by: r.map(|r| r.by()),
+        rst_count: r.map(|_| conn.rst_count()),
+        rst_time: r.map(|r| r.ts()),
         rst_after_handshake: r.and_then(durations::rst_after_handshake).map(secs),
-        rst_reply_to: r.map(|r| r.reply_to),
+        rst_reply_to: r.map(|r| r.reply_to()),
         rst_latency: r.and_then(durations::latency).map(secs),
         idle_before_rst: r.and_then(durations::idle_before).map(secs),
-        rst_in_window: r.and_then(|r| r.in_window),
-        rst_ttl_delta: r.and_then(|r| r.ttl_delta),
+        rst_in_window: r.and_then(|r| r.in_window()),
+        rst_ttl_delta: r.and_then(|r| r.ttl_delta()),
         rst_suspect: r.and_then(suspect),
         evidence,
-        tunnel: crate::wire::describe_tunnel(conn.tunnel),
-        first_frame: conn.first_frame,
+        tunnel: crate::wire::describe_tunnel(conn.tunnel()),
+        first_frame: conn.first_frame(),
         missed_bytes: conn.zeek_missed_bytes(),
         zeek_orig_is_server: conn.zeek_orig() == Side::Server,
         hint,
@@ -112,9 +112,8 @@ pub fn classify(conn: &Connection) -> Flow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::track::testwire::{Wire, A, F, P, R, S};
+    use crate::track::testwire::{watch_longer, Wire, A, F, P, R, S};
     use crate::track::ReplyTo;
-    use crate::wire::Timestamp;
 
     fn flow(w: &Wire) -> Flow {
         classify(&w.one())
@@ -317,7 +316,7 @@ mod tests {
         w.handshake().c(F | A, 1, 1, 0).s(A, 1, 2, 0);
         let mut conns = w.track();
         let mut conn = conns.remove(0);
-        conn.observed_until = Timestamp(conn.observed_until.0 + 60_000_000_000);
+        watch_longer(&mut conn, 60_000_000_000);
         let f = classify(&conn);
         assert_eq!(f.outcome, Outcome::HalfClosed);
         assert_eq!(f.fin_by, FinBy::Client);

@@ -88,26 +88,28 @@ impl FinBy {
 
 /// The outcome table of `resets.md`, decided on the first RST's snapshot.
 pub fn outcome_of(conn: &Connection) -> Outcome {
-    let hs = &conn.handshake;
-    match &conn.first_rst {
+    let hs = &conn.handshake();
+    match &conn.first_rst() {
         Some(r) => {
-            if r.client_fin_before && r.server_fin_before {
+            if r.client_fin_before() && r.server_fin_before() {
                 Outcome::RstAfterClose
-            } else if r.client_fin_before || r.server_fin_before {
+            } else if r.client_fin_before() || r.server_fin_before() {
                 Outcome::RstAfterHalfClose
-            } else if r.synack_before && r.handshake_done.is_none() {
+            } else if r.synack_before() && r.handshake_done().is_none() {
                 Outcome::HandshakeRst
-            } else if r.syn_before && !r.synack_before && r.server_segments_before == 0 {
-                if r.by == Side::Server {
+            } else if r.syn_before() && !r.synack_before() && r.server_segments_before() == 0 {
+                if r.by() == Side::Server {
                     Outcome::Refused
                 } else {
                     // The client gave up on its own SYN: no answer ever came.
                     Outcome::Unanswered
                 }
-            } else if r.by == Side::Server {
+            } else if r.by() == Side::Server {
                 // Server payload the client ACKed counts as sent even when
                 // the capture missed it.
-                if r.server_bytes_before == 0 && !r.server_sent_unseen && r.handshake_done.is_some()
+                if r.server_bytes_before() == 0
+                    && !r.server_sent_unseen()
+                    && r.handshake_done().is_some()
                 {
                     Outcome::PostHandshakeRst
                 } else {
@@ -118,16 +120,16 @@ pub fn outcome_of(conn: &Connection) -> Outcome {
             }
         }
         None => {
-            let (cf, sf) = (conn.client().fin.is_some(), conn.server().fin.is_some());
+            let (cf, sf) = (conn.client().fin().is_some(), conn.server().fin().is_some());
             if cf && sf {
                 Outcome::Clean
             } else if cf || sf {
                 Outcome::HalfClosed
-            } else if hs.syn.is_some() && hs.synack.is_none() && !conn.server().seen() {
+            } else if hs.syn().is_some() && hs.synack().is_none() && !conn.server().seen() {
                 Outcome::Unanswered
-            } else if hs.synack.is_some()
-                && hs.ack.is_none()
-                && conn.client().packets == u64::from(hs.syn_count)
+            } else if hs.synack().is_some()
+                && hs.ack().is_none()
+                && conn.client().packets() == u64::from(hs.syn_count())
             {
                 // SYN-ACK answered by nothing at all: a spoofed source, a
                 // client that died, or an ACK the capture lost.

@@ -46,22 +46,22 @@ pub fn suspect_sign(why: &str) -> SuspectSign {
 /// `rst_suspect`: why this RST may not come from the peer's kernel.
 pub(super) fn suspect(r: &RstFact) -> Option<String> {
     let mut why = Vec::new();
-    match (r.sender_ttl_range, r.ttl_delta) {
+    match (r.sender_ttl_range(), r.ttl_delta()) {
         // A kernel sends every segment of a connection with one TTL: when
         // the sender's others agreed, any difference means another sender
         // (a middlebox one hop nearer or further).
-        (Some((lo, hi)), Some(d)) if lo == hi && r.ttl != lo => why.push(format!(
+        (Some((lo, hi)), Some(d)) if lo == hi && r.ttl() != lo => why.push(format!(
             "TTL {} differs by {d:+} from the sender's other segments (all {lo})",
-            r.ttl
+            r.ttl()
         )),
         (Some((lo, hi)), Some(d))
             if lo != hi
-                && (i16::from(r.ttl) <= i16::from(lo) - SUSPECT_TTL_DELTA
-                    || i16::from(r.ttl) >= i16::from(hi) + SUSPECT_TTL_DELTA) =>
+                && (i16::from(r.ttl()) <= i16::from(lo) - SUSPECT_TTL_DELTA
+                    || i16::from(r.ttl()) >= i16::from(hi) + SUSPECT_TTL_DELTA) =>
         {
             why.push(format!(
                 "TTL {} differs by {d:+} from the sender's other segments ({lo} to {hi})",
-                r.ttl
+                r.ttl()
             ))
         }
         _ => {}
@@ -70,7 +70,7 @@ pub(super) fn suspect(r: &RstFact) -> Option<String> {
     // answering a write on a connection it closed long ago, sends its RST
     // after silence too. It only supports another sign.
     if let Some(idle) = super::durations::idle_before(r)
-        .filter(|_| !why.is_empty() || r.burst > 0 || r.sender_kept_sending > 0)
+        .filter(|_| !why.is_empty() || r.burst() > 0 || r.sender_kept_sending() > 0)
     {
         if idle >= SUSPECT_IDLE_NS {
             why.push(format!(
@@ -79,17 +79,17 @@ pub(super) fn suspect(r: &RstFact) -> Option<String> {
             ));
         }
     }
-    if r.burst > 0 {
+    if r.burst() > 0 {
         why.push(format!(
             "burst of {} RSTs back to back with nearby sequence numbers",
-            r.burst.saturating_add(1)
+            r.burst().saturating_add(1)
         ));
     }
-    if r.sender_kept_sending > 0 {
+    if r.sender_kept_sending() > 0 {
         why.push(format!(
             "the {} kept sending ({} segments) after it",
-            r.by.name(),
-            r.sender_kept_sending
+            r.by().name(),
+            r.sender_kept_sending()
         ));
     }
     if why.is_empty() {

@@ -26,7 +26,7 @@ pub fn human(ns: i64) -> String {
 }
 
 pub(super) fn rel(conn: &Connection, t: Timestamp) -> String {
-    format!("+{:.6} s", secs(t.0.saturating_sub(conn.first_time.0)))
+    format!("+{:.6} s", secs(t.0.saturating_sub(conn.first_time().0)))
 }
 
 /// "33-byte", as an adjective.
@@ -51,7 +51,7 @@ pub(super) const REPLY_WORDING_NS: i64 = 1_000_000;
 /// data", "50.3 ms after the client's ACK", or "unprompted" when the RST's
 /// sender had spoken last.
 pub(super) fn context(r: &RstFact) -> String {
-    let (kind, with_article) = match r.reply_to {
+    let (kind, with_article) = match r.reply_to() {
         ReplyTo::Data => ("data", "data"),
         ReplyTo::Fin => ("FIN", "a FIN"),
         ReplyTo::Ack => ("ACK", "an ACK"),
@@ -61,19 +61,19 @@ pub(super) fn context(r: &RstFact) -> String {
     };
     match durations::latency(r) {
         Some(l) if l >= REPLY_WORDING_NS => {
-            format!("{} after the {}'s {kind}", human(l), r.by.peer().name())
+            format!("{} after the {}'s {kind}", human(l), r.by().peer().name())
         }
         _ => format!("in reply to {with_article}"),
     }
 }
 
 pub(super) fn rst_note(r: &RstFact) -> String {
-    let mut note = format!("{} reset {}", r.by.name(), context(r));
+    let mut note = format!("{} reset {}", r.by().name(), context(r));
     match durations::latency(r) {
-        Some(l) if r.reply_to == ReplyTo::None => note.push_str(&format!(
+        Some(l) if r.reply_to() == ReplyTo::None => note.push_str(&format!(
             ", {} after the {}'s last segment",
             human(l),
-            r.by.peer().name()
+            r.by().peer().name()
         )),
         Some(l) if l < REPLY_WORDING_NS => note.push_str(&format!(", {} later", human(l))),
         Some(_) => {}

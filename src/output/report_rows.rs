@@ -18,36 +18,36 @@ pub const TABLE_ROWS: usize = 500;
 /// notes of the deciding segments. `ord` is the segment's position in the
 /// connection, so a reader sees where segments were not kept.
 pub fn segments_json(conn: &Connection, marks: &[Mark]) -> Vec<Value> {
-    conn.timeline
+    conn.timeline()
         .entries()
         .iter()
         .map(|e| {
-            let f = e.flags;
+            let f = e.flags();
             // The same sequence conventions as the text timeline: data starts
             // after the SYN's own number; bare ACKs carry no seq.
-            let seq = if e.len > 0 {
-                Some(e.rel_seq.saturating_add(i64::from(f.syn())))
+            let seq = if e.len() > 0 {
+                Some(e.rel_seq().saturating_add(i64::from(f.syn())))
             } else if f.syn() || f.fin() || f.rst() {
-                Some(e.rel_seq)
+                Some(e.rel_seq())
             } else {
                 None
             };
             let notes: Vec<&str> = marks
                 .iter()
-                .filter(|m| m.ord == e.ord)
+                .filter(|m| m.ord == e.ord())
                 .map(|m| m.note.as_str())
                 .collect();
             json!({
-                "ord": e.ord,
-                "time": e.ts.rfc3339(),
-                "t": e.ts.0.saturating_sub(conn.first_time.0) as f64 / 1e9,
-                "from": match e.from { Side::Client => "client", Side::Server => "server" },
+                "ord": e.ord(),
+                "time": e.ts().rfc3339(),
+                "t": e.ts().0.saturating_sub(conn.first_time().0) as f64 / 1e9,
+                "from": match e.from() { Side::Client => "client", Side::Server => "server" },
                 "flags": f.to_string(),
                 "seq": seq,
-                "ack": e.rel_ack,
-                "len": e.len,
-                "win": e.window,
-                "key": e.key,
+                "ack": e.rel_ack(),
+                "len": e.len(),
+                "win": e.window(),
+                "key": e.key(),
                 "notes": notes,
             })
         })

@@ -25,24 +25,28 @@ const NOTE_COLUMN: usize = 48;
 pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
     let mut out = String::new();
     let mut expect = 0u64;
-    let entries = conn.timeline.entries();
+    let entries = conn.timeline().entries();
     let width = entries
         .iter()
-        .map(|e| e.frame.to_string().len())
+        .map(|e| e.frame().to_string().len())
         .max()
         .unwrap_or(1);
     for e in entries {
-        if e.ord > expect {
-            let _ = writeln!(out, "{indent}... {} segments not kept ...", e.ord - expect);
+        if e.ord() > expect {
+            let _ = writeln!(
+                out,
+                "{indent}... {} segments not kept ...",
+                e.ord() - expect
+            );
         }
-        expect = e.ord.saturating_add(1);
+        expect = e.ord().saturating_add(1);
         let line = entry_line(conn, &e);
         let notes: Vec<&str> = marks
             .iter()
-            .filter(|m| m.ord == e.ord)
+            .filter(|m| m.ord == e.ord())
             .map(|m| m.note.as_str())
             .collect();
-        let frame = e.frame;
+        let frame = e.frame();
         if notes.is_empty() {
             let _ = writeln!(out, "{indent}{frame:>width$}  {line}");
         } else {
@@ -54,11 +58,11 @@ pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
             );
         }
     }
-    if conn.segments > expect {
+    if conn.segments() > expect {
         let _ = writeln!(
             out,
             "{indent}... {} segments not kept ...",
-            conn.segments - expect
+            conn.segments() - expect
         );
     }
     out
@@ -80,12 +84,12 @@ pub fn keys_line(flow: &Flow) -> String {
 /// when the ACK flag is set; `win N` on SYNs (unscaled, so meaningful) and
 /// on zero windows; `len N` with payload.
 pub fn entry_line(conn: &Connection, e: &TimelineEntry) -> String {
-    let t = e.ts.0.saturating_sub(conn.first_time.0);
-    let dir = match e.from {
+    let t = e.ts().0.saturating_sub(conn.first_time().0);
+    let dir = match e.from() {
         Side::Client => "C>S",
         Side::Server => "S>C",
     };
-    let flags = format!("[{}]", e.flags);
+    let flags = format!("[{}]", e.flags());
     // A segment stamped before the connection's first one (timestamps out
     // of order) shows as `-0.000100`, never `+-0.000100`.
     let sign = if t < 0 { '-' } else { '+' };
@@ -93,28 +97,28 @@ pub fn entry_line(conn: &Connection, e: &TimelineEntry) -> String {
         "{sign}{:.6}  {dir} {flags:<6}",
         t.unsigned_abs() as f64 / 1e9
     );
-    let f = e.flags;
+    let f = e.flags();
     let mut parts: Vec<String> = Vec::new();
-    if e.len > 0 {
+    if e.len() > 0 {
         // Data starts after the SYN's sequence number when both are present.
-        let start = e.rel_seq.saturating_add(i64::from(f.syn()));
+        let start = e.rel_seq().saturating_add(i64::from(f.syn()));
         parts.push(format!(
             "seq {start}:{}",
-            start.saturating_add(i64::from(e.len))
+            start.saturating_add(i64::from(e.len()))
         ));
     } else if f.syn() || f.fin() || f.rst() {
-        parts.push(format!("seq {}", e.rel_seq));
+        parts.push(format!("seq {}", e.rel_seq()));
     }
     if f.ack() {
-        if let Some(a) = e.rel_ack {
+        if let Some(a) = e.rel_ack() {
             parts.push(format!("ack {a}"));
         }
     }
-    if f.syn() || (e.window == 0 && !f.rst()) {
-        parts.push(format!("win {}", e.window));
+    if f.syn() || (e.window() == 0 && !f.rst()) {
+        parts.push(format!("win {}", e.window()));
     }
-    if e.len > 0 {
-        parts.push(format!("len {}", e.len));
+    if e.len() > 0 {
+        parts.push(format!("len {}", e.len()));
     }
     line.push(' ');
     line.push_str(&parts.join(" "));
@@ -182,7 +186,7 @@ mod tests {
             .filter_map(|l| l.split(' ').next())
             .filter_map(|n| n.parse::<u64>().ok())
             .sum();
-        assert_eq!(kept + skipped, conn.segments);
+        assert_eq!(kept + skipped, conn.segments());
         assert!(text.contains("[R]"));
     }
 }
@@ -233,10 +237,10 @@ mod proptests {
             }
             let cfg = TrackerConfig { timeline_head: 3, timeline_tail: 3, timeline_key: 2, ..TrackerConfig::default() };
             let conns = track_with(&input, cfg);
-            let rsts: u64 = conns.iter().map(|c| u64::from(c.rst_count)).sum();
+            let rsts: u64 = conns.iter().map(|c| u64::from(c.rst_count())).sum();
             let want = input.iter().filter(|s| s.flags.rst()).count() as u64;
             prop_assert_eq!(rsts, want);
-            let segs: u64 = conns.iter().map(|c| c.segments).sum();
+            let segs: u64 = conns.iter().map(|c| c.segments()).sum();
             prop_assert_eq!(segs, input.len() as u64);
             for conn in &conns {
                 let flow = crate::diagnose::classify(conn);

@@ -14,83 +14,131 @@ use super::zeek;
 /// The handshake as captured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Handshake {
-    pub syn: Option<Timestamp>,
-    pub syn_ord: Option<u64>,
+    pub(super) syn: Option<Timestamp>,
+    pub(super) syn_ord: Option<u64>,
     /// The latest SYN before the first SYN-ACK: the one that was answered,
     /// where the handshake's round trip starts.
-    pub syn_answered: Option<Timestamp>,
-    pub synack: Option<Timestamp>,
-    pub synack_ord: Option<u64>,
+    pub(super) syn_answered: Option<Timestamp>,
+    pub(super) synack: Option<Timestamp>,
+    pub(super) synack_ord: Option<u64>,
     /// The client's ACK of the SYN-ACK (possibly carrying data).
-    pub ack: Option<Timestamp>,
-    pub ack_ord: Option<u64>,
-    pub syn_count: u32,
-    pub synack_count: u32,
+    pub(super) ack: Option<Timestamp>,
+    pub(super) ack_ord: Option<u64>,
+    pub(super) syn_count: u32,
+    pub(super) synack_count: u32,
     /// SYN-ACKs the server sent after the client had already ACKed one: the
     /// server ignored the handshake's final ACK (accept queue full).
-    pub synack_after_ack: u32,
+    pub(super) synack_after_ack: u32,
 }
+
+getters!(Handshake {
+    syn: Option<Timestamp>,
+    syn_ord: Option<u64>,
+    syn_answered: Option<Timestamp>,
+    synack: Option<Timestamp>,
+    synack_ord: Option<u64>,
+    ack: Option<Timestamp>,
+    ack_ord: Option<u64>,
+    syn_count: u32,
+    synack_count: u32,
+    synack_after_ack: u32,
+});
 
 /// The connection as it stood when its first RST arrived, plus what came
 /// after: everything classification and the reset facts need.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RstFact {
-    pub ord: u64,
-    pub frame: u64,
-    pub ts: Timestamp,
-    pub by: Side,
-    pub flags: Flags,
-    pub seq: u32,
-    pub rel_seq: i64,
-    pub ttl: u8,
+    pub(super) ord: u64,
+    pub(super) frame: u64,
+    pub(super) ts: Timestamp,
+    pub(super) by: Side,
+    pub(super) flags: Flags,
+    pub(super) seq: u32,
+    pub(super) rel_seq: i64,
+    pub(super) ttl: u8,
     /// RST TTL minus that of the sender's latest earlier non-RST segment.
-    pub ttl_delta: Option<i16>,
+    pub(super) ttl_delta: Option<i16>,
     /// RFC 5961 check against the receiver's last ACK and window; `None`
     /// when the receiver never told us its window.
-    pub in_window: Option<bool>,
-    pub reply_to: ReplyTo,
+    pub(super) in_window: Option<bool>,
+    pub(super) reply_to: ReplyTo,
     /// Ns from the peer's last segment to the RST.
-    pub latency: Option<i64>,
+    pub(super) latency: Option<i64>,
     /// Ns of silence on the whole connection before the RST.
-    pub idle_before: Option<i64>,
-    pub handshake_done: Option<Timestamp>,
-    pub syn_before: bool,
-    pub synack_before: bool,
-    pub client_fin_before: bool,
-    pub server_fin_before: bool,
+    pub(super) idle_before: Option<i64>,
+    pub(super) handshake_done: Option<Timestamp>,
+    pub(super) syn_before: bool,
+    pub(super) synack_before: bool,
+    pub(super) client_fin_before: bool,
+    pub(super) server_fin_before: bool,
     /// Unique payload bytes each side had sent before the RST.
-    pub client_bytes_before: u64,
-    pub server_bytes_before: u64,
+    pub(super) client_bytes_before: u64,
+    pub(super) server_bytes_before: u64,
     /// Segments each side had sent before the RST.
-    pub client_segments_before: u64,
-    pub server_segments_before: u64,
+    pub(super) client_segments_before: u64,
+    pub(super) server_segments_before: u64,
     /// The server's ACK covered every payload byte the client had sent.
-    pub server_acked_client_data: bool,
+    pub(super) server_acked_client_data: bool,
     /// Server payload bytes sent after the client's last request.
-    pub server_bytes_after_client_data: u64,
+    pub(super) server_bytes_after_client_data: u64,
     /// Client payload bytes sent after the server's last payload.
-    pub client_bytes_after_server_data: u64,
-    pub synack_after_ack_before: u32,
+    pub(super) client_bytes_after_server_data: u64,
+    pub(super) synack_after_ack_before: u32,
     /// Further RSTs from the same sender, back to back (no peer segment in
     /// between, within 1 ms, nearby sequence numbers): a kernel sends one
     /// RST per segment it receives, an injector often several at once.
-    pub burst: u32,
+    pub(super) burst: u32,
     /// Non-RST segments the RST's sender sent after it.
-    pub sender_kept_sending: u32,
+    pub(super) sender_kept_sending: u32,
     pub(super) last_burst_ts: Timestamp,
     pub(super) last_burst_ord: u64,
 
     /// The client had ACKed server sequence space beyond the SYN: the server
     /// had sent payload (or FIN) even if the capture missed it.
-    pub server_sent_unseen: bool,
+    pub(super) server_sent_unseen: bool,
     /// TTL range of the sender's earlier non-RST segments (min, max).
-    pub sender_ttl_range: Option<(u8, u8)>,
+    pub(super) sender_ttl_range: Option<(u8, u8)>,
     /// Ns of silence on the connection before the peer's segment this RST
     /// answers (an idle-timeout RST answers the first segment after it).
-    pub idle_before_answered: Option<i64>,
+    pub(super) idle_before_answered: Option<i64>,
     /// Server payload the client had not ACKed when the RST came.
-    pub server_bytes_unacked: u64,
+    pub(super) server_bytes_unacked: u64,
 }
+
+getters!(RstFact {
+    ord: u64,
+    frame: u64,
+    ts: Timestamp,
+    by: Side,
+    flags: Flags,
+    seq: u32,
+    rel_seq: i64,
+    ttl: u8,
+    ttl_delta: Option<i16>,
+    in_window: Option<bool>,
+    reply_to: ReplyTo,
+    latency: Option<i64>,
+    idle_before: Option<i64>,
+    handshake_done: Option<Timestamp>,
+    syn_before: bool,
+    synack_before: bool,
+    client_fin_before: bool,
+    server_fin_before: bool,
+    client_bytes_before: u64,
+    server_bytes_before: u64,
+    client_segments_before: u64,
+    server_segments_before: u64,
+    server_acked_client_data: bool,
+    server_bytes_after_client_data: u64,
+    client_bytes_after_server_data: u64,
+    synack_after_ack_before: u32,
+    burst: u32,
+    sender_kept_sending: u32,
+    server_sent_unseen: bool,
+    sender_ttl_range: Option<(u8, u8)>,
+    idle_before_answered: Option<i64>,
+    server_bytes_unacked: u64,
+});
 
 /// Where a connection stands, as an observer of both directions sees it.
 /// Every change goes through `Connection::set_state`, decided in one
@@ -142,51 +190,73 @@ enum Control {
 #[derive(Clone, Debug)]
 pub struct Connection {
     /// Indexed by [`Side::idx`].
-    pub ep: [Endpoint; 2],
-    pub roles_inferred: bool,
-    pub first_frame: u64,
-    pub first_time: Timestamp,
-    pub last_time: Timestamp,
+    pub(super) ep: [Endpoint; 2],
+    pub(super) roles_inferred: bool,
+    pub(super) first_frame: u64,
+    pub(super) first_time: Timestamp,
+    pub(super) last_time: Timestamp,
     /// Analysis time of the latest segment (the clock of `wire::Clock`:
     /// monotone, immune to clock steps); every timeout runs on it.
-    pub last_at: Timestamp,
+    pub(super) last_at: Timestamp,
     /// Analysis time up to which the connection was watched: the end of the
     /// capture, or when it was finished; a half-closed side was stuck at
     /// least until then.
-    pub observed_until: Timestamp,
-    pub segments: u64,
-    pub handshake: Handshake,
-    pub rst_count: u32,
+    pub(super) observed_until: Timestamp,
+    pub(super) segments: u64,
+    pub(super) handshake: Handshake,
+    pub(super) rst_count: u32,
     /// Boxed: most connections never see a RST.
-    pub first_rst: Option<Box<RstFact>>,
-    pub timeline: Timeline,
+    pub(super) first_rst: Option<Box<RstFact>>,
+    pub(super) timeline: Timeline,
     /// Zeek's state machine and history letters.
     pub(super) zeek: zeek::Zeek,
-    pub state: State,
+    pub(super) state: State,
     /// Analysis time at which the state became closed or reset.
-    pub ended_at: Option<Timestamp>,
+    pub(super) ended_at: Option<Timestamp>,
     /// The tracker's segment count when it ended: with timestamps that do
     /// not move, ended connections expire by segments instead of by time.
     pub(super) ended_at_segment: u64,
     /// Why the tracker finished it (set when it is handed on).
-    pub end_reason: EndReason,
+    pub(super) end_reason: EndReason,
     /// The tracker had evicted an earlier part of this connection (its
     /// tuple was finished early under `--max-connections`): this row
     /// continues that one and its counts start where that one stopped.
-    pub continues_evicted: bool,
+    pub(super) continues_evicted: bool,
     /// Frame number of the connection's latest segment.
-    pub last_frame: u64,
+    pub(super) last_frame: u64,
     /// tshark's `tcp.stream` for this connection (set by the table).
-    pub stream: StreamTrack,
+    pub(super) stream: StreamTrack,
 
     /// The server's first payload after the client's first payload byte:
     /// where `response_time` ends.
-    pub response_at: Option<Timestamp>,
+    pub(super) response_at: Option<Timestamp>,
 
     /// The tunnel path its segments arrived in (0: none), part of its
     /// identity; `wire::describe_tunnel` gives the words.
-    pub tunnel: crate::wire::TunnelId,
+    pub(super) tunnel: crate::wire::TunnelId,
 }
+
+getters!(Connection {
+    ref ep: [Endpoint; 2],
+    roles_inferred: bool,
+    first_frame: u64,
+    first_time: Timestamp,
+    last_time: Timestamp,
+    last_at: Timestamp,
+    observed_until: Timestamp,
+    segments: u64,
+    handshake: Handshake,
+    rst_count: u32,
+    ref timeline: Timeline,
+    state: State,
+    ended_at: Option<Timestamp>,
+    end_reason: EndReason,
+    continues_evicted: bool,
+    last_frame: u64,
+    ref stream: StreamTrack,
+    response_at: Option<Timestamp>,
+    tunnel: crate::wire::TunnelId,
+});
 
 impl Connection {
     pub(super) fn new(seg: &Segment, at: Timestamp, fan: (u32, u32)) -> Self {
@@ -215,6 +285,11 @@ impl Connection {
             response_at: None,
             tunnel: seg.tunnel,
         }
+    }
+
+    /// The connection as it stood at its first RST, if it had one.
+    pub fn first_rst(&self) -> Option<&RstFact> {
+        self.first_rst.as_deref()
     }
 
     pub fn client(&self) -> &Endpoint {

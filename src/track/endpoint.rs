@@ -9,19 +9,26 @@ use super::side::ReplyTo;
 /// First FIN sent by one side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FinFact {
-    pub ord: u64,
-    pub frame: u64,
-    pub ts: Timestamp,
+    pub(super) ord: u64,
+    pub(super) frame: u64,
+    pub(super) ts: Timestamp,
     /// Analysis time of the FIN (see `wire::Clock`).
-    pub at: Timestamp,
+    pub(super) at: Timestamp,
 }
+
+getters!(FinFact {
+    ord: u64,
+    frame: u64,
+    ts: Timestamp,
+    at: Timestamp,
+});
 
 /// One direction of a connection: what one endpoint sent and acknowledged.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
-    pub addr: SocketAddr,
+    pub(super) addr: SocketAddr,
     /// ISN from this side's SYN, when captured.
-    pub isn: Option<u32>,
+    pub(super) isn: Option<u32>,
     /// Origin of relative sequence numbers (ISN, or one before the first
     /// byte seen when the SYN was not captured).
     pub(super) base: Option<u32>,
@@ -31,58 +38,86 @@ pub struct Endpoint {
     pub(super) ref_abs: u32,
     pub(super) ref_rel: i64,
     /// Relative sequence number one past the furthest segment sent.
-    pub next_rel: i64,
+    pub(super) next_rel: i64,
     /// One past the furthest payload byte sent (relative).
-    pub payload_end_rel: i64,
+    pub(super) payload_end_rel: i64,
     /// Highest ACK this side sent, in the peer's relative space, and raw.
-    pub highest_ack_rel: Option<i64>,
-    pub highest_ack: Option<u32>,
-    pub packets: u64,
+    pub(super) highest_ack_rel: Option<i64>,
+    pub(super) highest_ack: Option<u32>,
+    pub(super) packets: u64,
     /// TCP payload bytes (retransmissions included, as on the wire).
-    pub bytes: u64,
-    pub fin: Option<FinFact>,
-    pub rsts: u32,
+    pub(super) bytes: u64,
+    pub(super) fin: Option<FinFact>,
+    pub(super) rsts: u32,
     /// TTL / hop limit of the latest non-RST segment.
-    pub last_ttl: Option<u8>,
+    pub(super) last_ttl: Option<u8>,
     /// Last advertised window (raw header value), and whether it came from a
     /// segment where scaling applies (not a SYN).
-    pub window: u16,
-    pub window_scaled: bool,
-    pub wscale: Option<u8>,
-    pub last_ts: Option<Timestamp>,
-    pub last_ord: Option<u64>,
+    pub(super) window: u16,
+    pub(super) window_scaled: bool,
+    pub(super) wscale: Option<u8>,
+    pub(super) last_ts: Option<Timestamp>,
+    pub(super) last_ord: Option<u64>,
     pub(super) last_kind: ReplyTo,
     /// Payload bytes sent since the peer last sent payload: after a client's
     /// request, what the server answered (and the client may not have read).
-    pub bytes_since_peer_payload: u64,
+    pub(super) bytes_since_peer_payload: u64,
     /// Sequence space the peer ACKed that this side was never seen sending.
     pub(super) acked_unseen_until: i64,
     /// ACKs from the peer that covered sequence space never captured from
     /// this side (the capture dropped packets).
-    pub gaps: u32,
+    pub(super) gaps: u32,
     /// Bytes of this side's sequence space the peer ACKed but the capture
     /// never showed (Zeek's `missed_bytes`, per side).
-    pub missed: u64,
+    pub(super) missed: u64,
 
     // Facts for the per-connection fields and the findings, updated in
     // O(1) per segment without allocating.
     /// Payload sequence space covered: each byte once however often resent
     /// (Zeek's `orig_bytes`). Exact when segments arrive in order or only
     /// before everything else captured.
-    pub unique_bytes: u64,
+    pub(super) unique_bytes: u64,
     /// Lowest relative payload start seen (0 before any payload).
     pub(super) payload_start_rel: i64,
     /// Data segments that resent sequence space already seen.
-    pub retransmits: u32,
+    pub(super) retransmits: u32,
     /// When this side sent its first payload byte.
-    pub first_payload_ts: Option<Timestamp>,
+    pub(super) first_payload_ts: Option<Timestamp>,
     /// Range of TTL / hop limit over this side's non-RST segments: a RST
     /// whose TTL falls outside a constant range came from elsewhere.
-    pub ttl_min: u8,
-    pub ttl_max: u8,
+    pub(super) ttl_min: u8,
+    pub(super) ttl_max: u8,
     /// Ns of silence on the connection before this side's latest segment.
-    pub gap_before_last: Option<i64>,
+    pub(super) gap_before_last: Option<i64>,
 }
+
+getters!(Endpoint {
+    addr: SocketAddr,
+    isn: Option<u32>,
+    next_rel: i64,
+    payload_end_rel: i64,
+    highest_ack_rel: Option<i64>,
+    highest_ack: Option<u32>,
+    packets: u64,
+    bytes: u64,
+    fin: Option<FinFact>,
+    rsts: u32,
+    last_ttl: Option<u8>,
+    window: u16,
+    window_scaled: bool,
+    wscale: Option<u8>,
+    last_ts: Option<Timestamp>,
+    last_ord: Option<u64>,
+    bytes_since_peer_payload: u64,
+    gaps: u32,
+    missed: u64,
+    unique_bytes: u64,
+    retransmits: u32,
+    first_payload_ts: Option<Timestamp>,
+    ttl_min: u8,
+    ttl_max: u8,
+    gap_before_last: Option<i64>,
+});
 
 impl Endpoint {
     pub(super) fn new(addr: SocketAddr) -> Self {

@@ -10,6 +10,39 @@
 //! Inside, the order of imports is `side`, `config` → `zeek`, `endpoint`,
 //! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` → `table`.
 
+/// Read-only accessors named after their fields, one line per field:
+/// code outside `track` reads tracker state through them and can never
+/// change it, and a field can move (into a compact hot part, out of line)
+/// without touching its readers. Plain entries give the value (`Copy`
+/// fields), `ref` entries a reference. The fields keep their documentation.
+macro_rules! getters {
+    ($ty:ty { $($fields:tt)* }) => {
+        // A `len` field is a segment's payload length, not a collection's
+        // size: there is no emptiness to ask about.
+        #[allow(clippy::len_without_is_empty)]
+        impl $ty {
+            getters!(@ $($fields)*);
+        }
+    };
+    (@) => {};
+    (@ ref $name:ident: $t:ty $(, $($rest:tt)*)?) => {
+        #[doc = concat!("The `", stringify!($name), "` field (read-only).")]
+        #[inline]
+        pub fn $name(&self) -> &$t {
+            &self.$name
+        }
+        getters!(@ $($($rest)*)?);
+    };
+    (@ $name:ident: $t:ty $(, $($rest:tt)*)?) => {
+        #[doc = concat!("The `", stringify!($name), "` field (read-only).")]
+        #[inline]
+        pub fn $name(&self) -> $t {
+            self.$name
+        }
+        getters!(@ $($($rest)*)?);
+    };
+}
+
 mod attempt;
 mod config;
 mod connection;

@@ -104,19 +104,29 @@ const EVICTED_REMEMBERED: usize = 65_536;
 /// Counters over everything the tracker saw.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrackerStats {
-    pub connections: u64,
-    pub segments: u64,
-    pub rst_segments: u64,
+    pub(super) connections: u64,
+    pub(super) segments: u64,
+    pub(super) rst_segments: u64,
     /// ACKs covering sequence space never captured, summed over connections.
-    pub acked_unseen: u64,
+    pub(super) acked_unseen: u64,
     /// Most connections open at once.
-    pub peak_open: usize,
+    pub(super) peak_open: usize,
     /// Connections finished before their timeout because `max_open` were
     /// already open (the longest idle go first).
-    pub finished_early: u64,
+    pub(super) finished_early: u64,
     /// The analysis clock, with the steps it detected.
-    pub clock: Clock,
+    pub(super) clock: Clock,
 }
+
+getters!(TrackerStats {
+    connections: u64,
+    segments: u64,
+    rst_segments: u64,
+    acked_unseen: u64,
+    peak_open: usize,
+    finished_early: u64,
+    ref clock: Clock,
+});
 
 /// An ended connection's grace deadline: (analysis time in ns, first frame
 /// of the connection, its tuple). The first frame tells a later generation

@@ -113,3 +113,9 @@ pub fn track_with(segs: &[Segment], cfg: TrackerConfig) -> Vec<Connection> {
     t.finish(&mut |c| out.push(c));
     out
 }
+
+/// Stretches how long `conn` was watched, as if the capture had gone on
+/// `ns` longer with nothing more on this connection.
+pub fn watch_longer(conn: &mut Connection, ns: i64) {
+    conn.observed_until = Timestamp(conn.observed_until.0.saturating_add(ns));
+}

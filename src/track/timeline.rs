@@ -12,21 +12,34 @@ use super::side::Side;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimelineEntry {
     /// Position of the segment within its connection (0-based).
-    pub ord: u64,
+    pub(super) ord: u64,
     /// Frame number in the capture (1-based, across rotated files).
-    pub frame: u64,
-    pub ts: Timestamp,
-    pub from: Side,
-    pub flags: Flags,
-    pub rel_seq: i64,
+    pub(super) frame: u64,
+    pub(super) ts: Timestamp,
+    pub(super) from: Side,
+    pub(super) flags: Flags,
+    pub(super) rel_seq: i64,
     /// Present exactly when the segment has the ACK flag.
-    pub rel_ack: Option<i64>,
-    pub window: u16,
-    pub len: u32,
+    pub(super) rel_ack: Option<i64>,
+    pub(super) window: u16,
+    pub(super) len: u32,
     /// Decides the outcome (handshake, FIN, first RST, what it answered):
     /// survives being pushed out of the tail ring.
-    pub key: bool,
+    pub(super) key: bool,
 }
+
+getters!(TimelineEntry {
+    ord: u64,
+    frame: u64,
+    ts: Timestamp,
+    from: Side,
+    flags: Flags,
+    rel_seq: i64,
+    rel_ack: Option<i64>,
+    window: u16,
+    len: u32,
+    key: bool,
+});
 
 /// A relative sequence number in 40 bits: the low 32 bits and the number of
 /// times the sender's space wrapped since its origin (-128..=127), which
@@ -149,8 +162,10 @@ pub struct Timeline {
     pub(super) key: Vec<Kept>,
     pub(super) tail: VecDeque<Kept>,
     /// Segments seen but not kept.
-    pub left_out: u64,
+    pub(super) left_out: u64,
 }
+
+getters!(Timeline { left_out: u64 });
 
 /// Grows `v` by doubling from 4, but never past `cap`: most connections
 /// have a handful of segments, and a full-capacity reservation up front
