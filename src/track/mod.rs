@@ -8,7 +8,8 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` → `table`.
+//! `timeline`, `roles`, `key` → `stream`, `due` → `connection` → `attempt` →
+//! `table`.
 
 /// Read-only accessors named after their fields, one line per field:
 /// code outside `track` reads tracker state through them and can never
@@ -46,6 +47,7 @@ macro_rules! getters {
 mod attempt;
 mod config;
 mod connection;
+mod due;
 mod end;
 mod endpoint;
 mod key;

@@ -6,7 +6,6 @@
 //! immune to clock steps, so a step back or a far-future record never
 //! finishes or splits a connection by itself.
 
-use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -16,6 +15,7 @@ use crate::wire::{Clock, Segment, Timestamp};
 use super::attempt::Attempt;
 use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
+use super::due::{Deadline, DueWheel};
 use super::end::EndReason;
 use super::key::{EndpointKey, TupleKey};
 use super::stream::StreamBook;
@@ -128,11 +128,6 @@ getters!(TrackerStats {
     ref clock: Clock,
 });
 
-/// An ended connection's grace deadline: (analysis time in ns, first frame
-/// of the connection, its tuple). The first frame tells a later generation
-/// of the tuple from the one that ended.
-type Due = Reverse<(i64, u64, TupleKey)>;
-
 /// Connections keyed by canonical 4-tuple.
 ///
 /// Connections are emitted (finished) in this order, which depends only on
@@ -158,11 +153,13 @@ pub struct Tracker {
     fan: FxHashMap<EndpointKey, u32>,
     /// Fan table size that triggers the next pruning.
     fan_limit: usize,
-    /// Grace deadlines of ended connections, earliest first: checked at
-    /// every segment, so an ended connection is freed as soon as its grace
-    /// runs out instead of at the next sweep. Rebuilt when stale entries
-    /// outnumber the open connections, so it stays bounded by them.
-    due: BinaryHeap<Due>,
+    /// Grace deadlines of ended connections: checked at every segment, so
+    /// an ended connection is freed as soon as its grace runs out instead of
+    /// at the next sweep. A deadline leaves the wheel when it is reached, so
+    /// it holds no more than the connections that ended within the grace.
+    due: DueWheel,
+    /// The deadlines reached at a segment (kept for its capacity).
+    reached: Vec<Deadline>,
     /// Ended connections in the order they ended, with the segment count
     /// then: (segment count, first frame, tuple, analysis time it ended),
     /// for [`STILL_SEGMENTS`]. The end time lets the check skip the table
@@ -240,7 +237,8 @@ impl Tracker {
             stats: TrackerStats::default(),
             fan: FxHashMap::default(),
             fan_limit: FAN_SLACK,
-            due: BinaryHeap::new(),
+            due: DueWheel::default(),
+            reached: Vec::new(),
             ended: VecDeque::new(),
             victims: Vec::new(),
             evicted: FxHashSet::default(),
@@ -372,7 +370,7 @@ impl Tracker {
         (deadline, first_frame, end): (i64, u64, i64),
         segments: u64,
     ) {
-        self.due.push(Reverse((deadline, first_frame, key.clone())));
+        self.due.push((deadline, first_frame, key.clone()));
         self.ended.push_back((segments, first_frame, key, end));
     }
 
@@ -430,14 +428,9 @@ impl Tracker {
     fn finish_due(&mut self, emit: &mut dyn FnMut(Connection)) {
         let now = self.now();
         let mut done: Vec<(u64, TupleKey, Slot)> = Vec::new();
-        while let Some(Reverse((at, first_frame, _))) = self.due.peek() {
-            if *at > now.0 {
-                break;
-            }
-            let first_frame = *first_frame;
-            let Some(Reverse((_, _, key))) = self.due.pop() else {
-                break;
-            };
+        let mut reached = std::mem::take(&mut self.reached);
+        self.due.pop_due(now.0, &mut reached);
+        for (_, first_frame, key) in reached.drain(..) {
             let Some(s) = self.map.get(&key) else {
                 continue;
             };
@@ -452,10 +445,11 @@ impl Tracker {
                 // Late segments moved the deadline on.
                 let later = deadline(&self.cfg, c);
                 if later > now.0 {
-                    self.due.push(Reverse((later, first_frame, key)));
+                    self.due.push((later, first_frame, key));
                 }
             }
         }
+        self.reached = reached;
         let segments = self.stats.segments;
         while let Some((ended_at, first_frame, _, _)) = self.ended.front() {
             if segments.saturating_sub(*ended_at) < STILL_SEGMENTS {
@@ -480,9 +474,6 @@ impl Tracker {
                 }
             }
         }
-        if self.due.len() > self.map.len().saturating_mul(2).saturating_add(1024) {
-            self.rebuild_due();
-        }
         if done.is_empty() {
             return;
         }
@@ -492,20 +483,6 @@ impl Tracker {
             let reason = expiry_reason(&c);
             self.finish_one(key, c, reason, emit);
         }
-    }
-
-    /// Drops deadlines of connections that are gone or were replaced, so
-    /// the heap never outgrows the open connections.
-    fn rebuild_due(&mut self) {
-        let map = &self.map;
-        let live: Vec<Due> = std::mem::take(&mut self.due)
-            .into_vec()
-            .into_iter()
-            .filter(|Reverse((_, first, key))| {
-                matches!(map.get(key), Some(Slot::Conn(c)) if c.first_frame == *first && c.ended())
-            })
-            .collect();
-        self.due = BinaryHeap::from(live);
     }
 
     /// `max_open` reached: finishes the connection idle the longest. The
@@ -589,9 +566,6 @@ impl Tracker {
         // Give back memory after a burst of connections.
         if self.map.capacity() > 1024 && self.map.capacity() > self.map.len().saturating_mul(4) {
             self.map.shrink_to(self.map.len().saturating_mul(2));
-        }
-        if self.due.capacity() > 1024 && self.due.capacity() > self.due.len().saturating_mul(4) {
-            self.due.shrink_to(self.due.len().saturating_mul(2));
         }
     }
 
