@@ -174,6 +174,15 @@ pub struct Tracker {
     evicted_order: VecDeque<TupleKey>,
     /// tshark's stream numbering, carried across rstscope's connections.
     streams: StreamBook,
+    /// The box of the last IPv6 (or tunnelled) key built for a lookup, kept
+    /// for the next one.
+    spare_key: Option<
+        Box<(
+            std::net::SocketAddr,
+            std::net::SocketAddr,
+            crate::wire::TunnelId,
+        )>,
+    >,
 
     /// First times of the connections open now (a multiset, nanoseconds ->
     /// how many): the earliest is the watermark below which no row can
@@ -244,6 +253,7 @@ impl Tracker {
             evicted: FxHashSet::default(),
             evicted_order: VecDeque::new(),
             streams: StreamBook::default(),
+            spare_key: None,
             open_since: std::collections::BTreeMap::new(),
         }
     }
@@ -275,11 +285,12 @@ impl Tracker {
             self.stats.rst_segments = self.stats.rst_segments.saturating_add(1);
         }
         self.finish_due(emit);
-        let key = if seg.src <= seg.dst {
-            TupleKey::new(seg.src, seg.dst, seg.tunnel)
+        let (lo, hi) = if seg.src <= seg.dst {
+            (seg.src, seg.dst)
         } else {
-            TupleKey::new(seg.dst, seg.src, seg.tunnel)
+            (seg.dst, seg.src)
         };
+        let key = TupleKey::new_reusing(lo, hi, seg.tunnel, &mut self.spare_key);
         let segments = self.stats.segments;
         // Most segments belong to an established connection that goes on:
         // one table lookup for them. New tuples, attempts and restarts take
@@ -287,8 +298,9 @@ impl Tracker {
         if let Some(Slot::Conn(conn)) = self.map.get_mut(&key) {
             if !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at) {
                 let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
-                if let Some(end) = ended {
-                    self.queue_end(key, end, segments);
+                match ended {
+                    Some(end) => self.queue_end(key, end, segments),
+                    None => key.give_back(&mut self.spare_key),
                 }
                 self.after_segment(emit);
                 return;
@@ -356,9 +368,12 @@ impl Tracker {
                 let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
                 if let Some(end) = ended {
                     self.queue_end(key, end, segments);
+                    self.after_segment(emit);
+                    return;
                 }
             }
         }
+        key.give_back(&mut self.spare_key);
         self.after_segment(emit);
     }
 
