@@ -162,9 +162,12 @@ pub const REORDER_LIMIT: usize = 200_000;
 /// The order rows are written in: first time, then the 4-tuple.
 type RowKey = (Timestamp, Option<IpAddr>, u16, Option<IpAddr>, u16, u64);
 
+/// A held row: boxed, so that the heap's sifts move a key and a pointer,
+/// not a whole row (with a connection open for long, the buffer holds up
+/// to [`REORDER_LIMIT`] rows and every arrival sifts through them).
 struct Held {
     key: RowKey,
-    flow: Flow,
+    flow: Box<Flow>,
 }
 
 impl PartialEq for Held {
@@ -222,7 +225,10 @@ impl Reorder {
             self.arrived,
         );
         self.arrived += 1;
-        self.held.push(Reverse(Held { key, flow }));
+        self.held.push(Reverse(Held {
+            key,
+            flow: Box::new(flow),
+        }));
     }
 
     /// The next row that may be written now: one before `watermark` (any
@@ -238,12 +244,12 @@ impl Reorder {
         if !ready {
             self.released_early += 1;
         }
-        self.held.pop().map(|Reverse(h)| h.flow)
+        self.held.pop().map(|Reverse(h)| *h.flow)
     }
 
     /// Everything left, in order (the end of the capture).
     pub fn pop_any(&mut self) -> Option<Flow> {
-        self.held.pop().map(|Reverse(h)| h.flow)
+        self.held.pop().map(|Reverse(h)| *h.flow)
     }
 }
 
