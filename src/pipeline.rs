@@ -212,6 +212,10 @@ const BATCH: usize = 4096;
 /// live capture's rows come out no later than with one thread per batch.
 const CONN_BATCH: usize = 1024;
 
+/// How many segments ahead the tracking thread asks for a segment's
+/// connection to be fetched into the cache ([`Tracker::prefetch`]).
+const PREFETCH_AHEAD: usize = 8;
+
 /// As [`analyse_connections`], moving `progress` (bytes read, connections
 /// and resets finished so far). When `on_connection` says
 /// [`Next::Stop`], reading stops within the batches already handed over
@@ -298,7 +302,10 @@ pub fn analyse_watermarked(
             };
             let mut mark = start_mark;
             for mut batch in from_reader.iter() {
-                for seg in &batch {
+                for (i, seg) in batch.iter().enumerate() {
+                    if let Some(ahead) = batch.get(i + PREFETCH_AHEAD) {
+                        tracker.prefetch(ahead);
+                    }
                     tracker.push(seg, &mut |c| out.push(c));
                 }
                 if stop.load(Ordering::Relaxed) {

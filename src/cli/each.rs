@@ -138,7 +138,7 @@ pub fn flows(job: &Job<'_>, format: FlowFormat, out: &mut dyn Write) -> Result<(
             let Some(order) = order.as_mut() else {
                 return writer.write(flow);
             };
-            order.push(flow.clone());
+            order.push(flow, Box::new(flow.clone()));
             while let Some(row) = order.pop_ready(watermark.get()) {
                 writer.write(&row)?;
             }

@@ -541,9 +541,9 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
             }
             return Ok(Next::Continue);
         };
-        order.push(flow.clone());
+        order.push(flow, writer.held(flow)?);
         while let Some(row) = order.pop_ready(watermark.get()) {
-            writer.write(&row)?;
+            writer.write_held(&row)?;
         }
         Ok(Next::Continue)
     });
@@ -554,7 +554,7 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     let (_, counted) = analyse_watermarked(&args.common, config, &filter, &watermark, &mut sink)?;
     if let Some(order) = order.as_mut() {
         while let Some(row) = order.pop_any() {
-            writer.write(&row)?;
+            writer.write_held(&row)?;
         }
         if order.released_early > 0 && !args.common.quiet {
             eprintln!(

@@ -162,23 +162,28 @@ pub const REORDER_LIMIT: usize = 200_000;
 /// The order rows are written in: first time, then the 4-tuple.
 type RowKey = (Timestamp, Option<IpAddr>, u16, Option<IpAddr>, u16, u64);
 
-struct Held {
+/// A held row and its place in the order. The row is what the writer
+/// needs later: a boxed [`Flow`], or for CSV the record already encoded
+/// (a third of a `Flow` with its strings), so that with a connection open
+/// for long the [`REORDER_LIMIT`] rows held stay small and the heap's sifts
+/// move a key and a pointer.
+struct Held<T> {
     key: RowKey,
-    flow: Flow,
+    row: T,
 }
 
-impl PartialEq for Held {
+impl<T> PartialEq for Held<T> {
     fn eq(&self, other: &Self) -> bool {
         self.key == other.key
     }
 }
-impl Eq for Held {}
-impl PartialOrd for Held {
+impl<T> Eq for Held<T> {}
+impl<T> PartialOrd for Held<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Held {
+impl<T> Ord for Held<T> {
     fn cmp(&self, other: &Self) -> Ordering {
         self.key.cmp(&other.key)
     }
@@ -188,21 +193,21 @@ impl Ord for Held {
 /// them: a row is held only until no connection still open can come before
 /// it, i.e. until its first time is before the tracker's watermark (the
 /// earliest first time among open connections).
-pub struct Reorder {
-    held: BinaryHeap<Reverse<Held>>,
+pub struct Reorder<T> {
+    held: BinaryHeap<Reverse<Held<T>>>,
     limit: usize,
     arrived: u64,
     /// Rows written before their time because the buffer was full.
     pub released_early: u64,
 }
 
-impl Default for Reorder {
+impl<T> Default for Reorder<T> {
     fn default() -> Self {
         Reorder::with_limit(REORDER_LIMIT)
     }
 }
 
-impl Reorder {
+impl<T> Reorder<T> {
     pub fn with_limit(limit: usize) -> Self {
         Reorder {
             held: BinaryHeap::new(),
@@ -212,7 +217,8 @@ impl Reorder {
         }
     }
 
-    pub fn push(&mut self, flow: Flow) {
+    /// Holds `row`, the row of `flow`, in `flow`'s place in the order.
+    pub fn push(&mut self, flow: &Flow, row: T) {
         let key = (
             flow.first_time,
             flow.client.parse().ok(),
@@ -222,13 +228,13 @@ impl Reorder {
             self.arrived,
         );
         self.arrived += 1;
-        self.held.push(Reverse(Held { key, flow }));
+        self.held.push(Reverse(Held { key, row }));
     }
 
     /// The next row that may be written now: one before `watermark` (any
     /// row when no connection is open), or the earliest when the buffer is
     /// over its limit.
-    pub fn pop_ready(&mut self, watermark: Option<Timestamp>) -> Option<Flow> {
+    pub fn pop_ready(&mut self, watermark: Option<Timestamp>) -> Option<T> {
         let Reverse(first) = self.held.peek()?;
         let ready = watermark.is_none_or(|w| first.key.0 < w);
         let full = self.held.len() > self.limit;
@@ -238,13 +244,20 @@ impl Reorder {
         if !ready {
             self.released_early += 1;
         }
-        self.held.pop().map(|Reverse(h)| h.flow)
+        self.held.pop().map(|Reverse(h)| h.row)
     }
 
     /// Everything left, in order (the end of the capture).
-    pub fn pop_any(&mut self) -> Option<Flow> {
-        self.held.pop().map(|Reverse(h)| h.flow)
+    pub fn pop_any(&mut self) -> Option<T> {
+        self.held.pop().map(|Reverse(h)| h.row)
     }
+}
+
+/// A row as [`FlowWriter::held`] keeps it until its turn.
+pub enum HeldRow {
+    /// A CSV record, encoded.
+    Csv(Box<[u8]>),
+    Flow(Box<Flow>),
 }
 
 /// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`, `zeek`.
@@ -259,8 +272,14 @@ pub enum FlowFormat {
 }
 
 enum Encoder<W: Write> {
-    Csv(Box<csv::Writer<W>>),
-    Json { out: W, rows: u64 },
+    /// CSV records are encoded one by one ([`encode_csv`]) and copied to
+    /// `out`, so that a record encoded earlier ([`HeldRow::Csv`]) goes out
+    /// the same way.
+    Csv(W),
+    Json {
+        out: W,
+        rows: u64,
+    },
     Ndjson(W),
     Zeek(super::zeek::ZeekLog<W>),
 }
@@ -272,6 +291,22 @@ pub struct FlowWriter<W: Write> {
     /// Flush after every row (NDJSON to a pipe: readers see each
     /// connection as it finishes).
     flush_each: bool,
+}
+
+/// One CSV record, encoded on its own: the encoder keeps no state between
+/// records but their field count, the same for every row.
+fn encode_csv<I, F>(record: I) -> io::Result<Vec<u8>>
+where
+    I: IntoIterator<Item = F>,
+    F: AsRef<[u8]>,
+{
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Necessary)
+        .buffer_capacity(1024)
+        .from_writer(Vec::new());
+    w.write_record(record).map_err(csv_err)?;
+    w.into_inner()
+        .map_err(|e| io::Error::new(e.error().kind(), e.to_string()))
 }
 
 /// csv wraps I/O errors; give them back as they were, so a closed pipe is
@@ -289,11 +324,9 @@ impl<W: Write> FlowWriter<W> {
     pub fn new(out: W, format: FlowFormat) -> io::Result<Self> {
         let sink = match format {
             FlowFormat::Csv => {
-                let mut w = csv::WriterBuilder::new()
-                    .quote_style(csv::QuoteStyle::Necessary)
-                    .from_writer(out);
-                w.write_record(CSV_FIELDS).map_err(csv_err)?;
-                Encoder::Csv(Box::new(w))
+                let mut out = out;
+                out.write_all(&encode_csv(CSV_FIELDS)?)?;
+                Encoder::Csv(out)
             }
             FlowFormat::Json => {
                 let mut out = out;
@@ -315,9 +348,29 @@ impl<W: Write> FlowWriter<W> {
         self
     }
 
+    /// What to hold of `flow` until its turn: for CSV its record, encoded
+    /// now exactly as [`FlowWriter::write`] would.
+    pub fn held(&mut self, flow: &Flow) -> io::Result<HeldRow> {
+        match &mut self.sink {
+            Encoder::Csv(_) => Ok(HeldRow::Csv(
+                encode_csv(csv_record(flow))?.into_boxed_slice(),
+            )),
+            _ => Ok(HeldRow::Flow(Box::new(flow.clone()))),
+        }
+    }
+
+    /// Writes a row kept by [`FlowWriter::held`].
+    pub fn write_held(&mut self, row: &HeldRow) -> io::Result<()> {
+        match (row, &mut self.sink) {
+            (HeldRow::Csv(bytes), Encoder::Csv(out)) => out.write_all(bytes),
+            (HeldRow::Flow(flow), _) => self.write(flow),
+            (HeldRow::Csv(_), _) => Err(io::Error::other("a CSV row held for another format")),
+        }
+    }
+
     pub fn write(&mut self, flow: &Flow) -> io::Result<()> {
         match &mut self.sink {
-            Encoder::Csv(w) => w.write_record(csv_record(flow)).map_err(csv_err),
+            Encoder::Csv(out) => out.write_all(&encode_csv(csv_record(flow))?),
             Encoder::Json { out, rows } => {
                 out.write_all(if *rows == 0 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, flow)?;
@@ -336,7 +389,7 @@ impl<W: Write> FlowWriter<W> {
     /// connection as it finishes rather than at the end of the capture.
     pub fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
-            Encoder::Csv(w) => w.flush(),
+            Encoder::Csv(out) => out.flush(),
             Encoder::Json { out, .. } => out.flush(),
             Encoder::Ndjson(out) => out.flush(),
             Encoder::Zeek(z) => z.flush(),
@@ -346,9 +399,10 @@ impl<W: Write> FlowWriter<W> {
     /// Closes the output and gives the writer back.
     pub fn finish(self) -> io::Result<W> {
         match self.sink {
-            Encoder::Csv(w) => (*w)
-                .into_inner()
-                .map_err(|e| io::Error::new(e.error().kind(), e.to_string())),
+            Encoder::Csv(mut out) => {
+                out.flush()?;
+                Ok(out)
+            }
             Encoder::Json { mut out, .. } => {
                 out.write_all(b"\n]\n")?;
                 out.flush()?;
@@ -549,10 +603,10 @@ mod tests {
             (fl[1].clone(), fl[0].clone())
         };
         let mut r = Reorder::with_limit(10);
-        r.push(late.clone());
+        r.push(&late, late.clone());
         // A connection that started at `early` is still open.
         assert!(r.pop_ready(Some(early.first_time)).is_none());
-        r.push(early.clone());
+        r.push(&early, early.clone());
         assert!(r.pop_ready(Some(early.first_time)).is_none(), "equal: held");
         let next = Timestamp(late.first_time.0 + 1);
         assert_eq!(r.pop_ready(Some(next)).as_ref(), Some(&early));
@@ -562,14 +616,32 @@ mod tests {
 
         // Over the limit, the earliest row goes out and is counted.
         let mut r = Reorder::with_limit(1);
-        r.push(late.clone());
-        r.push(early.clone());
+        r.push(&late, late.clone());
+        r.push(&early, early.clone());
         assert_eq!(
             r.pop_ready(Some(Timestamp(i64::MIN))).as_ref(),
             Some(&early)
         );
         assert!(r.pop_ready(Some(Timestamp(i64::MIN))).is_none());
         assert_eq!(r.released_early, 1);
+    }
+
+    #[test]
+    fn a_held_csv_row_is_written_as_the_row_itself() {
+        let fl = flows();
+        let mut direct = FlowWriter::new(Vec::new(), FlowFormat::Csv).expect("writer");
+        let mut held = FlowWriter::new(Vec::new(), FlowFormat::Csv).expect("writer");
+        let rows: Vec<HeldRow> = fl.iter().map(|f| held.held(f).expect("held")).collect();
+        for (f, row) in fl.iter().zip(&rows) {
+            direct.write(f).expect("write");
+            held.write_held(row).expect("write held");
+        }
+        let (direct, held) = (direct.finish().expect("csv"), held.finish().expect("csv"));
+        assert_eq!(
+            String::from_utf8_lossy(&held),
+            String::from_utf8_lossy(&direct)
+        );
+        assert_eq!(direct.iter().filter(|&&b| b == b'\n').count(), fl.len() + 1);
     }
 
     #[test]

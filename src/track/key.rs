@@ -40,6 +40,36 @@ impl TupleKey {
         }
     }
 
+    /// As [`TupleKey::new`], filling `spare` (a box given back by
+    /// [`TupleKey::give_back`]) instead of allocating one when the tuple
+    /// needs a box: the table builds a key for every segment, and an IPv6
+    /// tuple must not cost an allocation per segment.
+    pub(super) fn new_reusing(
+        lo: SocketAddr,
+        hi: SocketAddr,
+        tunnel: TunnelId,
+        spare: &mut Option<Box<(SocketAddr, SocketAddr, TunnelId)>>,
+    ) -> Self {
+        let inline = matches!((lo, hi), (SocketAddr::V4(_), SocketAddr::V4(_))) && tunnel < 1 << 24;
+        match spare.take() {
+            Some(mut b) if !inline => {
+                *b = (lo, hi, tunnel);
+                TupleKey::Other(b)
+            }
+            back => {
+                *spare = back;
+                TupleKey::new(lo, hi, tunnel)
+            }
+        }
+    }
+
+    /// A key no longer needed: its box, if any, is kept for the next one.
+    pub(super) fn give_back(self, spare: &mut Option<Box<(SocketAddr, SocketAddr, TunnelId)>>) {
+        if let TupleKey::Other(b) = self {
+            *spare = Some(b);
+        }
+    }
+
     pub(super) fn addrs(&self) -> (SocketAddr, SocketAddr) {
         let one = |b: &[u8]| {
             SocketAddr::from(([b[0], b[1], b[2], b[3]], u16::from_be_bytes([b[4], b[5]])))

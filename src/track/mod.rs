@@ -8,7 +8,7 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `stream` → `connection` → `attempt` →
+//! `timeline`, `roles`, `key` → `stream`, `due` → `connection` → `attempt` →
 //! `zeek_split` → `table`.
 
 /// Read-only accessors named after their fields, one line per field:
@@ -47,6 +47,7 @@ macro_rules! getters {
 mod attempt;
 mod config;
 mod connection;
+mod due;
 mod end;
 mod endpoint;
 mod key;

@@ -6,7 +6,6 @@
 //! immune to clock steps, so a step back or a far-future record never
 //! finishes or splits a connection by itself.
 
-use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -16,6 +15,7 @@ use crate::wire::{Clock, Segment, Timestamp};
 use super::attempt::Attempt;
 use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
+use super::due::{Deadline, DueWheel};
 use super::end::EndReason;
 use super::key::{EndpointKey, TupleKey};
 use super::stream::StreamBook;
@@ -129,11 +129,6 @@ getters!(TrackerStats {
     ref clock: Clock,
 });
 
-/// An ended connection's grace deadline: (analysis time in ns, first frame
-/// of the connection, its tuple). The first frame tells a later generation
-/// of the tuple from the one that ended.
-type Due = Reverse<(i64, u64, TupleKey)>;
-
 /// Connections keyed by canonical 4-tuple.
 ///
 /// Connections are emitted (finished) in this order, which depends only on
@@ -159,11 +154,13 @@ pub struct Tracker {
     fan: FxHashMap<EndpointKey, u32>,
     /// Fan table size that triggers the next pruning.
     fan_limit: usize,
-    /// Grace deadlines of ended connections, earliest first: checked at
-    /// every segment, so an ended connection is freed as soon as its grace
-    /// runs out instead of at the next sweep. Rebuilt when stale entries
-    /// outnumber the open connections, so it stays bounded by them.
-    due: BinaryHeap<Due>,
+    /// Grace deadlines of ended connections: checked at every segment, so
+    /// an ended connection is freed as soon as its grace runs out instead of
+    /// at the next sweep. A deadline leaves the wheel when it is reached, so
+    /// it holds no more than the connections that ended within the grace.
+    due: DueWheel,
+    /// The deadlines reached at a segment (kept for its capacity).
+    reached: Vec<Deadline>,
     /// Ended connections in the order they ended, with the segment count
     /// then: (segment count, first frame, tuple, analysis time it ended),
     /// for [`STILL_SEGMENTS`]. The end time lets the check skip the table
@@ -178,6 +175,15 @@ pub struct Tracker {
     evicted_order: VecDeque<TupleKey>,
     /// tshark's stream numbering, carried across rstscope's connections.
     streams: StreamBook,
+    /// The box of the last IPv6 (or tunnelled) key built for a lookup, kept
+    /// for the next one.
+    spare_key: Option<
+        Box<(
+            std::net::SocketAddr,
+            std::net::SocketAddr,
+            crate::wire::TunnelId,
+        )>,
+    >,
 
     /// First times of the connections open now (a multiset, nanoseconds ->
     /// how many): the earliest is the watermark below which no row can
@@ -186,6 +192,22 @@ pub struct Tracker {
 
     /// Zeek's connection timers, under `zeek_split` only.
     zeek_split: Option<ZeekSplit>,
+}
+
+/// Starts fetching every cache line of `*value` into the cache.
+fn prefetch_lines<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let start = (value as *const T).cast::<i8>();
+        for offset in (0..std::mem::size_of::<T>()).step_by(64) {
+            // SAFETY: a prefetch only hints the cache; the address lies
+            // within `*value`, and a prefetch never faults anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// Fan table entries allowed beyond the open connections before pruning.
@@ -251,12 +273,14 @@ impl Tracker {
             stats: TrackerStats::default(),
             fan: FxHashMap::default(),
             fan_limit: FAN_SLACK,
-            due: BinaryHeap::new(),
+            due: DueWheel::default(),
+            reached: Vec::new(),
             ended: VecDeque::new(),
             victims: Vec::new(),
             evicted: FxHashSet::default(),
             evicted_order: VecDeque::new(),
             streams: StreamBook::default(),
+            spare_key: None,
             open_since: std::collections::BTreeMap::new(),
             zeek_split: cfg.zeek_split.then(ZeekSplit::default),
             cfg,
@@ -282,6 +306,27 @@ impl Tracker {
         self.stats.clock.now()
     }
 
+    /// Asks the CPU to fetch the table slot and the connection of `seg`,
+    /// a segment that comes a few pushes later: with many connections open
+    /// every segment's lookup and connection miss the cache, and fetching
+    /// them ahead overlaps those misses with the work on the segments in
+    /// between. Changes nothing; a connection that ends before `seg`
+    /// arrives was fetched for nothing.
+    pub fn prefetch(&mut self, seg: &Segment) {
+        let (lo, hi) = if seg.src <= seg.dst {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        let key = TupleKey::new_reusing(lo, hi, seg.tunnel, &mut self.spare_key);
+        match self.map.get(&key) {
+            Some(Slot::Conn(c)) => prefetch_lines(&**c),
+            Some(Slot::Attempt(a)) => prefetch_lines(&**a),
+            None => {}
+        }
+        key.give_back(&mut self.spare_key);
+    }
+
     /// Feeds one segment; finished connections go to `emit`.
     pub fn push(&mut self, seg: &Segment, emit: &mut dyn FnMut(Connection)) {
         let at = self.stats.clock.observe(seg.ts, seg.frame);
@@ -290,11 +335,12 @@ impl Tracker {
             self.stats.rst_segments = self.stats.rst_segments.saturating_add(1);
         }
         self.finish_due(emit);
-        let key = if seg.src <= seg.dst {
-            TupleKey::new(seg.src, seg.dst, seg.tunnel)
+        let (lo, hi) = if seg.src <= seg.dst {
+            (seg.src, seg.dst)
         } else {
-            TupleKey::new(seg.dst, seg.src, seg.tunnel)
+            (seg.dst, seg.src)
         };
+        let key = TupleKey::new_reusing(lo, hi, seg.tunnel, &mut self.spare_key);
         let segments = self.stats.segments;
         // Most segments belong to an established connection that goes on:
         // one table lookup for them. New tuples, attempts and restarts take
@@ -309,8 +355,9 @@ impl Tracker {
                 if let Some(z) = &mut self.zeek_split {
                     z.after_conn(&key, conn, seg, at);
                 }
-                if let Some(end) = ended {
-                    self.queue_end(key, end, segments);
+                match ended {
+                    Some(end) => self.queue_end(key, end, segments),
+                    None => key.give_back(&mut self.spare_key),
                 }
                 self.after_segment(emit);
                 return;
@@ -380,11 +427,14 @@ impl Tracker {
                 }
                 if let Some(end) = ended {
                     self.queue_end(key, end, segments);
+                    self.after_segment(emit);
+                    return;
                 }
             }
         } else if let (Some(z), Slot::Attempt(a)) = (&mut self.zeek_split, slot) {
             z.after_attempt(&key, a, seg, at);
         }
+        key.give_back(&mut self.spare_key);
         self.after_segment(emit);
     }
 
@@ -416,7 +466,7 @@ impl Tracker {
         (deadline, first_frame, end): (i64, u64, i64),
         segments: u64,
     ) {
-        self.due.push(Reverse((deadline, first_frame, key.clone())));
+        self.due.push((deadline, first_frame, key.clone()));
         self.ended.push_back((segments, first_frame, key, end));
     }
 
@@ -477,14 +527,9 @@ impl Tracker {
     fn finish_due(&mut self, emit: &mut dyn FnMut(Connection)) {
         let now = self.now();
         let mut done: Vec<(u64, TupleKey, Slot)> = Vec::new();
-        while let Some(Reverse((at, first_frame, _))) = self.due.peek() {
-            if *at > now.0 {
-                break;
-            }
-            let first_frame = *first_frame;
-            let Some(Reverse((_, _, key))) = self.due.pop() else {
-                break;
-            };
+        let mut reached = std::mem::take(&mut self.reached);
+        self.due.pop_due(now.0, &mut reached);
+        for (_, first_frame, key) in reached.drain(..) {
             let Some(s) = self.map.get(&key) else {
                 continue;
             };
@@ -499,10 +544,11 @@ impl Tracker {
                 // Late segments moved the deadline on.
                 let later = deadline(&self.cfg, c);
                 if later > now.0 {
-                    self.due.push(Reverse((later, first_frame, key)));
+                    self.due.push((later, first_frame, key));
                 }
             }
         }
+        self.reached = reached;
         let segments = self.stats.segments;
         while let Some((ended_at, first_frame, _, _)) = self.ended.front() {
             if segments.saturating_sub(*ended_at) < STILL_SEGMENTS {
@@ -527,9 +573,6 @@ impl Tracker {
                 }
             }
         }
-        if self.due.len() > self.map.len().saturating_mul(2).saturating_add(1024) {
-            self.rebuild_due();
-        }
         if done.is_empty() {
             return;
         }
@@ -539,20 +582,6 @@ impl Tracker {
             let reason = expiry_reason(&c);
             self.finish_one(key, c, reason, emit);
         }
-    }
-
-    /// Drops deadlines of connections that are gone or were replaced, so
-    /// the heap never outgrows the open connections.
-    fn rebuild_due(&mut self) {
-        let map = &self.map;
-        let live: Vec<Due> = std::mem::take(&mut self.due)
-            .into_vec()
-            .into_iter()
-            .filter(|Reverse((_, first, key))| {
-                matches!(map.get(key), Some(Slot::Conn(c)) if c.first_frame == *first && c.ended())
-            })
-            .collect();
-        self.due = BinaryHeap::from(live);
     }
 
     /// `max_open` reached: finishes the connection idle the longest. The
@@ -636,9 +665,6 @@ impl Tracker {
         // Give back memory after a burst of connections.
         if self.map.capacity() > 1024 && self.map.capacity() > self.map.len().saturating_mul(4) {
             self.map.shrink_to(self.map.len().saturating_mul(2));
-        }
-        if self.due.capacity() > 1024 && self.due.capacity() > self.due.len().saturating_mul(4) {
-            self.due.shrink_to(self.due.len().saturating_mul(2));
         }
     }
 
