@@ -55,14 +55,15 @@ fn find(d: &Diagnosis, kind: Kind, server: &str) -> Finding {
         })
 }
 
-#[test]
-fn unanswered_syns_while_serving_others_are_a_full_accept_queue() {
+/// 10.0.0.2:80 serves 20 clients 10 ms apart and, after every `nth` of
+/// them, leaves a client's SYNs unanswered.
+fn serving_while_dropping(nth: i64) -> Findings {
     let mut e = Findings::new();
     for i in 0..20 {
         let mut w = wire(&format!("10.0.0.1:{}", 40_000 + i), "10.0.0.2:80", i * 10);
         clean(&mut w);
         feed(&mut e, &w);
-        if i % 2 == 0 {
+        if i % nth == 0 {
             let mut w = wire(
                 &format!("10.0.0.1:{}", 50_000 + i),
                 "10.0.0.2:80",
@@ -72,6 +73,12 @@ fn unanswered_syns_while_serving_others_are_a_full_accept_queue() {
             feed(&mut e, &w);
         }
     }
+    e
+}
+
+#[test]
+fn unanswered_syns_while_serving_others_are_a_full_accept_queue() {
+    let mut e = serving_while_dropping(2);
     // Another server that answered nothing at all.
     for i in 0..4 {
         let mut w = wire(&format!("10.0.0.1:{}", 60_000 + i), "10.0.0.9:80", i * 10);
@@ -99,21 +106,7 @@ fn unanswered_syns_while_serving_others_are_a_full_accept_queue() {
 
 #[test]
 fn syns_dropped_and_dropped_then_answered_show_one_example() {
-    let mut e = Findings::new();
-    for i in 0..20 {
-        let mut w = wire(&format!("10.0.0.1:{}", 40_000 + i), "10.0.0.2:80", i * 10);
-        clean(&mut w);
-        feed(&mut e, &w);
-        if i % 5 == 0 {
-            let mut w = wire(
-                &format!("10.0.0.1:{}", 50_000 + i),
-                "10.0.0.2:80",
-                i * 10 + 5,
-            );
-            unanswered(&mut w);
-            feed(&mut e, &w);
-        }
-    }
+    let mut e = serving_while_dropping(5);
     // Its first SYN dropped, its retransmission a second later answered.
     let mut w = wire("10.0.0.1:55000", "10.0.0.2:80", 190);
     w.c(S, 0, 0, 0).seg(true, S, 0, 0, 0, 1_000_000);
