@@ -74,11 +74,17 @@ pub struct Endpoint {
     // Facts for the per-connection fields and the findings, updated in
     // O(1) per segment without allocating.
     /// Payload sequence space covered: each byte once however often resent
-    /// (Zeek's `orig_bytes`). Exact when segments arrive in order or only
-    /// before everything else captured.
+    /// (Zeek's `orig_bytes`). Exact when segments arrive in order, fill
+    /// the latest `hole`, or come before everything else captured.
     pub(super) unique_bytes: u64,
     /// Lowest relative payload start seen (0 before any payload).
     pub(super) payload_start_rel: i64,
+    /// The latest stretch of sequence space a segment jumped over, as
+    /// `[start, end)` (empty when `start >= end`): a segment reordered on
+    /// the way, or resent after a loss before the capture point, fills it
+    /// with bytes seen for the first time. One hole a side keeps this
+    /// O(1); a second jump before the first hole fills replaces it.
+    pub(super) hole: (i64, i64),
     /// Data segments that resent sequence space already seen.
     pub(super) retransmits: u32,
     /// When this side sent its first payload byte.
@@ -148,6 +154,7 @@ impl Endpoint {
             missed: 0,
             unique_bytes: 0,
             payload_start_rel: 0,
+            hole: (0, 0),
             retransmits: 0,
             first_payload_ts: None,
             ttl_min: u8::MAX,
@@ -189,13 +196,33 @@ impl Endpoint {
         let mut new = 0i64;
         if end > hi {
             new += end - start.max(hi);
+            if start > hi {
+                self.hole = (hi, start);
+            }
         }
         if start < lo {
             new += end.min(lo) - start;
             self.payload_start_rel = start;
         }
+        // What falls in the hole is sequence space seen for the first time.
+        let (h0, h1) = self.hole;
+        let (f0, f1) = (start.max(h0), end.min(h1));
+        let filled = (f1 - f0).max(0);
+        if filled > 0 && start < hi {
+            new += filled;
+            // Shrink the hole from the side the segment filled; one in the
+            // middle keeps the larger remainder.
+            self.hole = if f0 == h0 || (f1 != h1 && h1 - f1 > f0 - h0) {
+                (f1, h1)
+            } else {
+                (h0, f0)
+            };
+        }
         self.unique_bytes = self.unique_bytes.saturating_add(new.max(0) as u64);
         let keepalive = end - start == 1 && end == hi;
+        // A segment below the furthest byte counts as resent even when it
+        // fills the hole, as Zeek's `t`: the wire cannot tell a segment
+        // reordered on the way from one resent after a loss upstream.
         if start < hi && end > lo && !keepalive {
             self.retransmits = self.retransmits.saturating_add(1);
         }
