@@ -479,27 +479,26 @@ fn zeek_marks_a_first_segment_from_the_server_with_a_caret() {
 #[test]
 fn a_segment_that_fills_the_hole_it_was_reordered_from_counts_its_bytes() {
     // The server's second segment arrives after its third (reordered on
-    // the way, or resent after a loss before the capture point).
-    let mut w = Wire::new();
-    w.handshake()
-        .c(P | A, 1, 1, 9)
-        .s(A, 1, 10, 1448)
-        .s(A, 2897, 10, 1448)
-        .s(A, 1449, 10, 1448)
-        .c(A, 10, 4345, 0);
-    let c = w.one();
+    // the way, or resent after a loss before the capture point), then
+    // `resent` more times across the capture point.
+    let reordered = |resent: usize| {
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 9)
+            .s(A, 1, 10, 1448)
+            .s(A, 2897, 10, 1448)
+            .s(A, 1449, 10, 1448);
+        for _ in 0..resent {
+            w.s(A, 1449, 10, 1448);
+        }
+        w.c(A, 10, 4345, 0);
+        w.one()
+    };
+    let c = reordered(0);
     assert_eq!(c.server().unique_bytes, 3 * 1448);
     assert_eq!(c.server().retransmits, 1);
-    // Sent again across the capture point, the same bytes count once.
-    let mut w = Wire::new();
-    w.handshake()
-        .c(P | A, 1, 1, 9)
-        .s(A, 1, 10, 1448)
-        .s(A, 2897, 10, 1448)
-        .s(A, 1449, 10, 1448)
-        .s(A, 1449, 10, 1448)
-        .c(A, 10, 4345, 0);
-    let c = w.one();
+    // Bytes sent again count once.
+    let c = reordered(1);
     assert_eq!(c.server().unique_bytes, 3 * 1448);
     assert_eq!(c.server().retransmits, 2);
 }
