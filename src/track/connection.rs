@@ -205,6 +205,10 @@ pub struct Connection {
     pub(super) segments: u64,
     pub(super) handshake: Handshake,
     pub(super) rst_count: u32,
+    /// FINs that came after the connection ended: retransmissions whose
+    /// ACK was lost, each about twice as late as the one before (the
+    /// sender's backoff), so each one doubles the grace.
+    pub(super) fins_after_end: u8,
     /// Boxed: most connections never see a RST.
     pub(super) first_rst: Option<Box<RstFact>>,
     pub(super) timeline: Timeline,
@@ -272,6 +276,7 @@ impl Connection {
             segments: 0,
             handshake: Handshake::default(),
             rst_count: 0,
+            fins_after_end: 0,
             first_rst: None,
             timeline: Timeline::default(),
             zeek: zeek::Zeek::default(),
@@ -381,6 +386,9 @@ impl Connection {
         let from = self.sender_side(seg);
         let (me, peer) = (from.idx(), from.peer().idx());
         let f = seg.flags;
+        if f.fin() && self.ended_at.is_some() {
+            self.fins_after_end = self.fins_after_end.saturating_add(1);
+        }
         let ord = self.segments;
         self.segments = self.segments.saturating_add(1);
         let prev_last_time = if ord == 0 { None } else { Some(self.last_time) };

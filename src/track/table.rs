@@ -52,15 +52,28 @@ impl Slot {
     }
 }
 
+/// Longest grace for a connection whose FIN keeps coming after the end:
+/// Linux gives up on an orphaned FIN after 8 backed-off retransmissions,
+/// about 50 s from a 200 ms timeout.
+const FIN_BACKOFF_MAX_NS: i64 = 60_000_000_000;
+
 /// How long an ended connection waits for late segments: a few of its round
-/// trips plus one retransmission timeout, at most `grace`.
+/// trips plus one retransmission timeout, at most `grace`; doubled for each
+/// FIN that came after the end (the sender backs off while its FIN's ACK is
+/// lost), up to [`FIN_BACKOFF_MAX_NS`].
 fn grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
     let max = ns(cfg.grace);
-    match c.handshake_rtt_ns() {
+    let grace = match c.handshake_rtt_ns() {
         Some(rtt) => ns(cfg.grace_floor)
             .saturating_add(rtt.saturating_mul(i64::from(cfg.grace_rtts)))
             .min(max),
         None => max,
+    };
+    match c.fins_after_end {
+        0 => grace,
+        n => grace
+            .saturating_mul(1i64 << n.min(16))
+            .min(FIN_BACKOFF_MAX_NS.max(max)),
     }
 }
 

@@ -319,8 +319,13 @@ fn ended_connection_is_freed_when_its_grace_runs_out() {
     feed(&mut t, &late, &mut done);
     feed(&mut t, &other.segs[1], &mut done);
     assert!(done.is_empty(), "still within the grace");
+    // The late FIN doubled the grace (its sender is backing off): 601.6 ms
+    // from the last segment.
     let mut after = other.segs[1];
     after.ts = Timestamp(late.ts.0 + 301_000_000);
+    feed(&mut t, &after, &mut done);
+    assert!(done.is_empty(), "within the grace a late FIN doubled");
+    after.ts = Timestamp(late.ts.0 + 602_000_000);
     feed(&mut t, &after, &mut done);
     assert_eq!(done.len(), 1, "finished without waiting for a sweep");
     assert_eq!(done[0].segments, 7);
@@ -501,4 +506,24 @@ fn a_segment_that_fills_the_hole_it_was_reordered_from_counts_its_bytes() {
     let c = reordered(1);
     assert_eq!(c.server().unique_bytes, 3 * 1448);
     assert_eq!(c.server().retransmits, 2);
+}
+
+#[test]
+fn a_fin_retransmitted_with_backoff_after_the_close_stays_in_its_connection() {
+    // The client's last ACK and its FIN's ACKs are lost past the capture
+    // point: its FIN comes again 200, 400 and 800 ms later (Linux backoff),
+    // the server's kernel ACKing each one.
+    let mut w = Wire::new();
+    w.handshake()
+        .c(P | A, 1, 1, 9)
+        .s(P | A, 1, 10, 100)
+        .s(F | A, 101, 10, 0)
+        .c(F | A, 10, 102, 0);
+    for back_off_ms in [200, 400, 800] {
+        w.seg(true, F | A, 10, 102, 0, back_off_ms * 1000)
+            .s(A, 102, 11, 0);
+    }
+    let c = w.one();
+    assert_eq!(c.client().packets, 7);
+    assert_eq!(c.fins_after_end, 3);
 }
