@@ -204,11 +204,12 @@ impl Endpoint {
             new += end.min(lo) - start;
             self.payload_start_rel = start;
         }
-        // What falls in the hole is sequence space seen for the first time.
+        // What falls in the hole (always below `hi`) is sequence space seen
+        // for the first time.
         let (h0, h1) = self.hole;
         let (f0, f1) = (start.max(h0), end.min(h1));
         let filled = (f1 - f0).max(0);
-        if filled > 0 && start < hi {
+        if filled > 0 {
             new += filled;
             // Shrink the hole from the side the segment filled; one in the
             // middle keeps the larger remainder.

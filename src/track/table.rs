@@ -69,12 +69,9 @@ fn grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
             .min(max),
         None => max,
     };
-    match c.fins_after_end {
-        0 => grace,
-        n => grace
-            .saturating_mul(1i64 << n.min(16))
-            .min(FIN_BACKOFF_MAX_NS.max(max)),
-    }
+    grace
+        .saturating_mul(1i64 << c.fins_after_end.min(16))
+        .min(FIN_BACKOFF_MAX_NS.max(max))
 }
 
 /// When an ended connection's grace runs out if nothing more arrives.
