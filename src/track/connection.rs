@@ -5,6 +5,7 @@ use crate::wire::{seq_diff, Flags, Segment, Timestamp};
 use super::config::TrackerConfig;
 use super::end::EndReason;
 use super::endpoint::{Endpoint, FinFact};
+use super::maybe::Maybe;
 use super::roles::roles_for_first;
 use super::side::{ReplyTo, Side};
 use super::stream::StreamTrack;
@@ -14,16 +15,16 @@ use super::zeek;
 /// The handshake as captured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Handshake {
-    pub(super) syn: Option<Timestamp>,
-    pub(super) syn_ord: Option<u64>,
+    pub(super) syn: Maybe<Timestamp>,
+    pub(super) syn_ord: Maybe<u64>,
     /// The latest SYN before the first SYN-ACK: the one that was answered,
     /// where the handshake's round trip starts.
-    pub(super) syn_answered: Option<Timestamp>,
-    pub(super) synack: Option<Timestamp>,
-    pub(super) synack_ord: Option<u64>,
+    pub(super) syn_answered: Maybe<Timestamp>,
+    pub(super) synack: Maybe<Timestamp>,
+    pub(super) synack_ord: Maybe<u64>,
     /// The client's ACK of the SYN-ACK (possibly carrying data).
-    pub(super) ack: Option<Timestamp>,
-    pub(super) ack_ord: Option<u64>,
+    pub(super) ack: Maybe<Timestamp>,
+    pub(super) ack_ord: Maybe<u64>,
     pub(super) syn_count: u32,
     pub(super) synack_count: u32,
     /// SYN-ACKs the server sent after the client had already ACKed one: the
@@ -32,13 +33,13 @@ pub struct Handshake {
 }
 
 getters!(Handshake {
-    syn: Option<Timestamp>,
-    syn_ord: Option<u64>,
-    syn_answered: Option<Timestamp>,
-    synack: Option<Timestamp>,
-    synack_ord: Option<u64>,
-    ack: Option<Timestamp>,
-    ack_ord: Option<u64>,
+    maybe syn: Timestamp,
+    maybe syn_ord: u64,
+    maybe syn_answered: Timestamp,
+    maybe synack: Timestamp,
+    maybe synack_ord: u64,
+    maybe ack: Timestamp,
+    maybe ack_ord: u64,
     syn_count: u32,
     synack_count: u32,
     synack_after_ack: u32,
@@ -216,7 +217,7 @@ pub struct Connection {
     pub(super) zeek: zeek::Zeek,
     pub(super) state: State,
     /// Analysis time at which the state became closed or reset.
-    pub(super) ended_at: Option<Timestamp>,
+    pub(super) ended_at: Maybe<Timestamp>,
     /// The tracker's segment count when it ended: with timestamps that do
     /// not move, ended connections expire by segments instead of by time.
     pub(super) ended_at_segment: u64,
@@ -233,7 +234,7 @@ pub struct Connection {
 
     /// The server's first payload after the client's first payload byte:
     /// where `response_time` ends.
-    pub(super) response_at: Option<Timestamp>,
+    pub(super) response_at: Maybe<Timestamp>,
 
     /// The tunnel path its segments arrived in (0: none), part of its
     /// identity; `wire::describe_tunnel` gives the words.
@@ -253,12 +254,12 @@ getters!(Connection {
     rst_count: u32,
     ref timeline: Timeline,
     state: State,
-    ended_at: Option<Timestamp>,
+    maybe ended_at: Timestamp,
     end_reason: EndReason,
     continues_evicted: bool,
     last_frame: u64,
     ref stream: StreamTrack,
-    response_at: Option<Timestamp>,
+    maybe response_at: Timestamp,
     tunnel: crate::wire::TunnelId,
 });
 
@@ -281,13 +282,13 @@ impl Connection {
             timeline: Timeline::default(),
             zeek: zeek::Zeek::default(),
             state: State::Unsynchronised,
-            ended_at: None,
+            ended_at: Maybe::NONE,
             ended_at_segment: 0,
             end_reason: EndReason::EndOfCapture,
             continues_evicted: false,
             last_frame: seg.frame,
             stream: StreamTrack::default(),
-            response_at: None,
+            response_at: Maybe::NONE,
             tunnel: seg.tunnel,
         }
     }
@@ -321,7 +322,7 @@ impl Connection {
     /// Handshake round trip in ns (the `handshake_rtt` field), when all
     /// three handshake segments were captured.
     pub fn handshake_rtt_ns(&self) -> Option<i64> {
-        match (self.handshake.syn_answered, self.handshake.ack) {
+        match (self.handshake.syn_answered.get(), self.handshake.ack.get()) {
             // Out-of-order timestamps leave the round trip unknown.
             (Some(a), Some(b)) if self.handshake_seen() && b >= a => b.0.checked_sub(a.0),
             _ => None,
@@ -432,8 +433,8 @@ impl Connection {
             // ACKs in RSTs are not trusted (Zeek does the same).
             if !f.rst() {
                 let ep = &mut self.ep[me];
-                if ep.highest_ack_rel.is_none_or(|h| a > h) {
-                    ep.highest_ack_rel = Some(a);
+                if ep.highest_ack_rel.get().is_none_or(|h| a > h) {
+                    ep.highest_ack_rel = Maybe::some(a);
                     ep.highest_ack = Some(seg.ack);
                 }
                 let p = &mut self.ep[peer];
@@ -454,18 +455,18 @@ impl Connection {
         if f.syn() && !f.ack() && !f.rst() && from == Side::Client {
             self.handshake.syn_count = self.handshake.syn_count.saturating_add(1);
             if self.handshake.syn.is_none() {
-                self.handshake.syn = Some(seg.ts);
-                self.handshake.syn_ord = Some(ord);
+                self.handshake.syn = Maybe::some(seg.ts);
+                self.handshake.syn_ord = Maybe::some(ord);
             }
             if self.handshake.synack.is_none() {
-                self.handshake.syn_answered = Some(seg.ts);
+                self.handshake.syn_answered = Maybe::some(seg.ts);
             }
         }
         if f.syn() && f.ack() && !f.rst() && from == Side::Server {
             self.handshake.synack_count = self.handshake.synack_count.saturating_add(1);
             if self.handshake.synack.is_none() {
-                self.handshake.synack = Some(seg.ts);
-                self.handshake.synack_ord = Some(ord);
+                self.handshake.synack = Maybe::some(seg.ts);
+                self.handshake.synack_ord = Maybe::some(ord);
                 // Window scaling is in force only when both SYNs offered it.
                 if self.ep[0].wscale.is_none() || seg.wscale.is_none() {
                     self.ep[0].wscale = None;
@@ -484,8 +485,8 @@ impl Connection {
             && self.handshake.ack.is_none()
             && rel_ack.is_some_and(|a| a >= 1)
         {
-            self.handshake.ack = Some(seg.ts);
-            self.handshake.ack_ord = Some(ord);
+            self.handshake.ack = Maybe::some(seg.ts);
+            self.handshake.ack_ord = Maybe::some(ord);
         }
 
         // RST facts, before this segment updates the per-side counters, so
@@ -500,7 +501,10 @@ impl Connection {
                     self.timeline.mark_last_from(from.peer());
                 }
                 Some(r) => {
-                    let peer_silent = self.ep[peer].last_ord.is_none_or(|p| p < r.last_burst_ord);
+                    let peer_silent = self.ep[peer]
+                        .last_ord
+                        .get()
+                        .is_none_or(|p| p < r.last_burst_ord);
                     if r.by == from
                         && peer_silent
                         && seg.ts.0.saturating_sub(r.last_burst_ts.0) <= 1_000_000
@@ -527,7 +531,7 @@ impl Connection {
             && self.response_at.is_none()
             && self.ep[0].first_payload_ts.is_some()
         {
-            self.response_at = Some(seg.ts);
+            self.response_at = Maybe::some(seg.ts);
         }
         let ep = &mut self.ep[me];
         ep.packets = ep.packets.saturating_add(1);
@@ -554,13 +558,13 @@ impl Connection {
             ep.window = seg.window;
             ep.window_scaled = !f.syn();
         }
-        ep.gap_before_last = prev_last_time.map(|t| seg.ts.0.saturating_sub(t.0));
-        ep.last_ts = Some(seg.ts);
-        ep.last_ord = Some(ord);
+        ep.gap_before_last = prev_last_time.map(|t| seg.ts.0.saturating_sub(t.0)).into();
+        ep.last_ts = Maybe::some(seg.ts);
+        ep.last_ord = Maybe::some(ord);
         ep.last_kind = ReplyTo::of(seg);
         let mut key = f.rst() && self.first_rst.as_ref().is_some_and(|r| r.ord == ord);
-        if f.fin() && ep.fin.is_none() {
-            ep.fin = Some(FinFact {
+        if f.fin() && !ep.fin_seen {
+            ep.set_fin(FinFact {
                 ord,
                 frame: seg.frame,
                 ts: seg.ts,
@@ -573,9 +577,9 @@ impl Connection {
         }
         let control = self.control(from, seg);
         self.set_state(self.next_state(from, control), at);
-        key |= self.handshake.syn_ord == Some(ord)
-            || self.handshake.synack_ord == Some(ord)
-            || self.handshake.ack_ord == Some(ord);
+        key |= self.handshake.syn_ord == Maybe::some(ord)
+            || self.handshake.synack_ord == Maybe::some(ord)
+            || self.handshake.ack_ord == Maybe::some(ord);
 
         self.timeline.push(
             TimelineEntry {
@@ -640,7 +644,7 @@ impl Connection {
     /// when the connection ended.
     fn set_state(&mut self, next: State, at: Timestamp) {
         if next.ended() && !self.state.ended() {
-            self.ended_at = Some(at);
+            self.ended_at = Maybe::some(at);
         }
         self.state = next;
     }
@@ -663,7 +667,7 @@ impl Connection {
         let peer = &self.ep[from.peer().idx()];
         let client = &self.ep[0];
         let server = &self.ep[1];
-        let reply_to = match (peer.last_ord, me.last_ord) {
+        let reply_to = match (peer.last_ord.get(), me.last_ord.get()) {
             (Some(p), Some(m)) if p > m => peer.last_kind,
             (Some(_), None) => peer.last_kind,
             _ => ReplyTo::None,
@@ -680,13 +684,13 @@ impl Connection {
             ttl_delta: me.last_ttl.map(|t| i16::from(seg.ttl) - i16::from(t)),
             in_window: self.rst_in_window(from, seg),
             reply_to,
-            latency: peer.last_ts.map(|t| seg.ts.0.saturating_sub(t.0)),
+            latency: peer.last_ts.get().map(|t| seg.ts.0.saturating_sub(t.0)),
             idle_before: prev_last_time.map(|t| seg.ts.0.saturating_sub(t.0)),
-            handshake_done: self.handshake.ack,
+            handshake_done: self.handshake.ack.get(),
             syn_before: self.handshake.syn.is_some(),
             synack_before: self.handshake.synack.is_some(),
-            client_fin_before: client.fin.is_some(),
-            server_fin_before: server.fin.is_some(),
+            client_fin_before: client.fin_seen,
+            server_fin_before: server.fin_seen,
             client_bytes_before: client.unique_bytes,
             server_bytes_before: server.unique_bytes,
             client_segments_before: client.packets,
@@ -694,6 +698,7 @@ impl Connection {
             server_acked_client_data: client.bytes > 0
                 && server
                     .highest_ack_rel
+                    .get()
                     .is_some_and(|a| a >= client.payload_end_rel),
             server_bytes_after_client_data: server.bytes_since_peer_payload,
             client_bytes_after_server_data: client.bytes_since_peer_payload,
@@ -705,15 +710,17 @@ impl Connection {
             server_sent_unseen: server.bytes == 0
                 && client
                     .highest_ack_rel
-                    .is_some_and(|a| a > 1 + i64::from(server.fin.is_some())),
+                    .get()
+                    .is_some_and(|a| a > 1 + i64::from(server.fin_seen)),
             sender_ttl_range: me.last_ttl.map(|_| (me.ttl_min, me.ttl_max)),
             idle_before_answered: if reply_to == ReplyTo::None {
                 None
             } else {
-                peer.gap_before_last
+                peer.gap_before_last.get()
             },
             server_bytes_unacked: client
                 .highest_ack_rel
+                .get()
                 .map_or(server.payload_end_rel, |a| {
                     server.payload_end_rel.saturating_sub(a)
                 })

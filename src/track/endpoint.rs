@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 
 use crate::wire::{seq_diff, Timestamp};
 
+use super::maybe::Maybe;
 use super::side::ReplyTo;
 
 /// First FIN sent by one side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FinFact {
     pub(super) ord: u64,
     pub(super) frame: u64,
@@ -42,12 +43,15 @@ pub struct Endpoint {
     /// One past the furthest payload byte sent (relative).
     pub(super) payload_end_rel: i64,
     /// Highest ACK this side sent, in the peer's relative space, and raw.
-    pub(super) highest_ack_rel: Option<i64>,
+    pub(super) highest_ack_rel: Maybe<i64>,
     pub(super) highest_ack: Option<u32>,
     pub(super) packets: u64,
     /// TCP payload bytes (retransmissions included, as on the wire).
     pub(super) bytes: u64,
-    pub(super) fin: Option<FinFact>,
+    /// The first FIN's facts, meaningful once `fin_seen`: a flag among the
+    /// small fields instead of an `Option`, whose tag would cost 8 bytes.
+    pub(super) fin_fact: FinFact,
+    pub(super) fin_seen: bool,
     pub(super) rsts: u32,
     /// TTL / hop limit of the latest non-RST segment.
     pub(super) last_ttl: Option<u8>,
@@ -56,8 +60,8 @@ pub struct Endpoint {
     pub(super) window: u16,
     pub(super) window_scaled: bool,
     pub(super) wscale: Option<u8>,
-    pub(super) last_ts: Option<Timestamp>,
-    pub(super) last_ord: Option<u64>,
+    pub(super) last_ts: Maybe<Timestamp>,
+    pub(super) last_ord: Maybe<u64>,
     pub(super) last_kind: ReplyTo,
     /// Payload bytes sent since the peer last sent payload: after a client's
     /// request, what the server answered (and the client may not have read).
@@ -88,13 +92,13 @@ pub struct Endpoint {
     /// Data segments that resent sequence space already seen.
     pub(super) retransmits: u32,
     /// When this side sent its first payload byte.
-    pub(super) first_payload_ts: Option<Timestamp>,
+    pub(super) first_payload_ts: Maybe<Timestamp>,
     /// Range of TTL / hop limit over this side's non-RST segments: a RST
     /// whose TTL falls outside a constant range came from elsewhere.
     pub(super) ttl_min: u8,
     pub(super) ttl_max: u8,
     /// Ns of silence on the connection before this side's latest segment.
-    pub(super) gap_before_last: Option<i64>,
+    pub(super) gap_before_last: Maybe<i64>,
 }
 
 getters!(Endpoint {
@@ -102,27 +106,26 @@ getters!(Endpoint {
     isn: Option<u32>,
     next_rel: i64,
     payload_end_rel: i64,
-    highest_ack_rel: Option<i64>,
+    maybe highest_ack_rel: i64,
     highest_ack: Option<u32>,
     packets: u64,
     bytes: u64,
-    fin: Option<FinFact>,
     rsts: u32,
     last_ttl: Option<u8>,
     window: u16,
     window_scaled: bool,
     wscale: Option<u8>,
-    last_ts: Option<Timestamp>,
-    last_ord: Option<u64>,
+    maybe last_ts: Timestamp,
+    maybe last_ord: u64,
     bytes_since_peer_payload: u64,
     gaps: u32,
     missed: u64,
     unique_bytes: u64,
     retransmits: u32,
-    first_payload_ts: Option<Timestamp>,
+    maybe first_payload_ts: Timestamp,
     ttl_min: u8,
     ttl_max: u8,
-    gap_before_last: Option<i64>,
+    maybe gap_before_last: i64,
 });
 
 impl Endpoint {
@@ -135,18 +138,19 @@ impl Endpoint {
             ref_rel: 0,
             next_rel: 0,
             payload_end_rel: 0,
-            highest_ack_rel: None,
+            highest_ack_rel: Maybe::NONE,
             highest_ack: None,
             packets: 0,
             bytes: 0,
-            fin: None,
+            fin_fact: FinFact::default(),
+            fin_seen: false,
             rsts: 0,
             last_ttl: None,
             window: 0,
             window_scaled: false,
             wscale: None,
-            last_ts: None,
-            last_ord: None,
+            last_ts: Maybe::NONE,
+            last_ord: Maybe::NONE,
             last_kind: ReplyTo::None,
             bytes_since_peer_payload: 0,
             acked_unseen_until: 0,
@@ -156,10 +160,10 @@ impl Endpoint {
             payload_start_rel: 0,
             hole: (0, 0),
             retransmits: 0,
-            first_payload_ts: None,
+            first_payload_ts: Maybe::NONE,
             ttl_min: u8::MAX,
             ttl_max: 0,
-            gap_before_last: None,
+            gap_before_last: Maybe::NONE,
         }
     }
 
@@ -187,7 +191,7 @@ impl Endpoint {
     /// the furthest byte is not one).
     pub(super) fn count_payload(&mut self, start: i64, end: i64, ts: Timestamp) {
         if self.first_payload_ts.is_none() {
-            self.first_payload_ts = Some(ts);
+            self.first_payload_ts = Maybe::some(ts);
             self.payload_start_rel = start;
             self.unique_bytes = end.saturating_sub(start).max(0) as u64;
             return;
@@ -227,6 +231,16 @@ impl Endpoint {
         if start < hi && end > lo && !keepalive {
             self.retransmits = self.retransmits.saturating_add(1);
         }
+    }
+
+    /// This side's first FIN, when it sent one.
+    pub fn fin(&self) -> Option<FinFact> {
+        self.fin_seen.then_some(self.fin_fact)
+    }
+
+    pub(super) fn set_fin(&mut self, fact: FinFact) {
+        self.fin_fact = fact;
+        self.fin_seen = true;
     }
 
     pub fn seen(&self) -> bool {

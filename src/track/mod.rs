@@ -7,7 +7,7 @@
 //!
 //! May import: `wire`.
 //!
-//! Inside, the order of imports is `side`, `config` → `zeek`, `endpoint`,
+//! Inside, the order of imports is `side`, `config`, `maybe` → `zeek`, `endpoint`,
 //! `timeline`, `roles`, `key` → `stream`, `due` → `connection` → `attempt` →
 //! `zeek_split` → `table`.
 
@@ -15,7 +15,8 @@
 /// code outside `track` reads tracker state through them and can never
 /// change it, and a field can move (into a compact hot part, out of line)
 /// without touching its readers. Plain entries give the value (`Copy`
-/// fields), `ref` entries a reference. The fields keep their documentation.
+/// fields), `ref` entries a reference, `maybe` entries the `Option` a
+/// [`maybe::Maybe`] field stands for. The fields keep their documentation.
 macro_rules! getters {
     ($ty:ty { $($fields:tt)* }) => {
         // A `len` field is a segment's payload length, not a collection's
@@ -31,6 +32,14 @@ macro_rules! getters {
         #[inline]
         pub fn $name(&self) -> &$t {
             &self.$name
+        }
+        getters!(@ $($($rest)*)?);
+    };
+    (@ maybe $name:ident: $t:ty $(, $($rest:tt)*)?) => {
+        #[doc = concat!("The `", stringify!($name), "` field (read-only).")]
+        #[inline]
+        pub fn $name(&self) -> Option<$t> {
+            self.$name.get()
         }
         getters!(@ $($($rest)*)?);
     };
@@ -51,6 +60,7 @@ mod due;
 mod end;
 mod endpoint;
 mod key;
+mod maybe;
 mod roles;
 mod side;
 mod stream;

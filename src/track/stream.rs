@@ -14,12 +14,13 @@ use std::collections::VecDeque;
 use crate::wire::Segment;
 
 use super::key::TupleKey;
+use super::maybe::Maybe;
 
 /// tshark's view of one tuple.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamTrack {
     /// `tcp.stream` of the connection's first segment, once it came.
-    first: Option<u64>,
+    first: Maybe<u64>,
     /// `tcp.stream` of the tuple's latest segment.
     pub(super) current: u64,
     /// tshark's base sequence number per direction (0: from the tuple's
@@ -39,7 +40,7 @@ impl StreamTrack {
         let n = *next;
         *next = next.saturating_add(1);
         StreamTrack {
-            first: None,
+            first: Maybe::NONE,
             current: n,
             base: [None, None],
         }
@@ -48,7 +49,7 @@ impl StreamTrack {
     /// `tcp.stream` of the connection's first segment: the index tshark
     /// gives the connection.
     pub fn tcp_stream(&self) -> u64 {
-        self.first.unwrap_or(self.current)
+        self.first.get().unwrap_or(self.current)
     }
 
     /// The state an attempt (pure SYNs with one ISN from one side) implies.
@@ -56,7 +57,7 @@ impl StreamTrack {
         let mut base = [None, None];
         base[direction(syn)] = Some(syn.seq);
         StreamTrack {
-            first: Some(stream),
+            first: Maybe::some(stream),
             current: stream,
             base,
         }
@@ -83,7 +84,7 @@ impl StreamTrack {
             self.base[1 - d] = Some(seg.ack.wrapping_sub(1));
         }
         if self.first.is_none() {
-            self.first = Some(self.current);
+            self.first = Maybe::some(self.current);
         }
     }
 }
@@ -108,7 +109,10 @@ impl StreamBook {
     /// the tuple's remembered state, or a new stream.
     pub(super) fn start(&mut self, key: &TupleKey) -> StreamTrack {
         match self.ended.remove(key) {
-            Some((_, st)) => StreamTrack { first: None, ..st },
+            Some((_, st)) => StreamTrack {
+                first: Maybe::NONE,
+                ..st
+            },
             None => StreamTrack::new(&mut self.next),
         }
     }

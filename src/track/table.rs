@@ -76,7 +76,7 @@ fn grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
 
 /// When an ended connection's grace runs out if nothing more arrives.
 fn deadline(cfg: &TrackerConfig, c: &Connection) -> i64 {
-    let end = c.ended_at.map_or(c.last_at.0, |t| t.0);
+    let end = c.ended_at.get().map_or(c.last_at.0, |t| t.0);
     end.max(c.last_at.0).saturating_add(grace_ns(cfg, c))
 }
 
@@ -97,7 +97,7 @@ fn feed(
         return None;
     }
     conn.note_ended_at_segment(segments);
-    let end = conn.ended_at.map_or(conn.last_at.0, |t| t.0);
+    let end = conn.ended_at.get().map_or(conn.last_at.0, |t| t.0);
     Some((deadline(cfg, conn), conn.first_frame, end))
 }
 
@@ -229,7 +229,7 @@ const FAN_SLACK: usize = 65_536;
 /// the connection mutably.
 fn conn_expired(cfg: &TrackerConfig, c: &Connection, now: Timestamp) -> bool {
     let idle = now.0.saturating_sub(c.last_at.0);
-    if let Some(end) = c.ended_at {
+    if let Some(end) = c.ended_at.get() {
         let grace = grace_ns(cfg, c);
         return now.0.saturating_sub(end.0) >= grace && idle >= grace;
     }
@@ -330,7 +330,12 @@ impl Tracker {
         };
         let key = TupleKey::new_reusing(lo, hi, seg.tunnel, &mut self.spare_key);
         match self.map.get(&key) {
-            Some(Slot::Conn(c)) => prefetch_lines(&**c),
+            Some(Slot::Conn(c)) => {
+                prefetch_lines(&**c);
+                if let Some(k) = c.timeline.next_write_near() {
+                    prefetch_lines(k);
+                }
+            }
             Some(Slot::Attempt(a)) => prefetch_lines(&**a),
             None => {}
         }
@@ -526,7 +531,7 @@ impl Tracker {
     /// An ended connection that stood still: [`STILL_SEGMENTS`] segments
     /// since it ended while analysis time barely moved.
     fn stood_still(&self, c: &Connection, now: Timestamp) -> bool {
-        let end = c.ended_at.map_or(c.last_at.0, |t| t.0);
+        let end = c.ended_at.get().map_or(c.last_at.0, |t| t.0);
         c.ended()
             && self.stats.segments.saturating_sub(c.ended_at_segment) >= STILL_SEGMENTS
             && now.0.saturating_sub(end) < STILL_TIME_NS

@@ -191,20 +191,41 @@ impl Timeline {
             self.head.push(e);
             return;
         }
-        let ring = cfg.timeline_tail.saturating_add(1);
-        let more = reserve_up_to(self.tail.len(), self.tail.capacity(), ring);
-        self.tail.reserve_exact(more);
-        self.tail.push_back(e);
-        if self.tail.len() > cfg.timeline_tail {
-            if let Some(old) = self.tail.pop_front() {
-                if old.key() && self.key.len() < cfg.timeline_key {
-                    let more = reserve_up_to(self.key.len(), self.key.capacity(), cfg.timeline_key);
-                    self.key.reserve_exact(more);
-                    self.key.push(old);
-                } else {
-                    self.left_out += 1;
-                }
+        // The oldest tail entry leaves before the new one comes, so the ring
+        // never needs room for one more than the tail holds; with no tail at
+        // all the new entry itself is the one that falls out.
+        let fallen = if cfg.timeline_tail == 0 {
+            Some(e)
+        } else {
+            let fallen = if self.tail.len() >= cfg.timeline_tail {
+                self.tail.pop_front()
+            } else {
+                None
+            };
+            let more = reserve_up_to(self.tail.len(), self.tail.capacity(), cfg.timeline_tail);
+            self.tail.reserve_exact(more);
+            self.tail.push_back(e);
+            fallen
+        };
+        if let Some(old) = fallen {
+            if old.key() && self.key.len() < cfg.timeline_key {
+                let more = reserve_up_to(self.key.len(), self.key.capacity(), cfg.timeline_key);
+                self.key.reserve_exact(more);
+                self.key.push(old);
+            } else {
+                self.left_out += 1;
             }
+        }
+    }
+
+    /// The entry the next push writes next to: the end of the head while it
+    /// fills, then the newest tail entry (the ring's next slot is usually
+    /// on the same cache line), for the tracker's look-ahead to prefetch.
+    pub(super) fn next_write_near(&self) -> Option<&Kept> {
+        if self.tail.is_empty() {
+            self.head.last()
+        } else {
+            self.tail.back()
         }
     }
 

@@ -2,6 +2,9 @@
 //! `conn_state`) and its `history` letters, computed by Zeek's documented
 //! rules so the two tools can be compared line by line.
 
+use compact_str::CompactString;
+use thin_vec::ThinVec;
+
 use crate::wire::Segment;
 
 use super::side::Side;
@@ -145,7 +148,7 @@ struct Reassembly {
     /// One past the last byte delivered in order (relative; data starts at 1).
     delivered: i64,
     /// Captured blocks above `delivered`, sorted and disjoint.
-    blocks: Vec<(i64, i64)>,
+    blocks: ThinVec<(i64, i64)>,
     /// Relative position of this side's FIN, or [`NO_SEQ`]: ACKs of the
     /// FIN are not ACKs of data.
     fin_at: i64,
@@ -159,7 +162,7 @@ impl Default for Reassembly {
     fn default() -> Self {
         Reassembly {
             delivered: 1,
-            blocks: Vec::new(),
+            blocks: ThinVec::new(),
             fin_at: NO_SEQ,
             gaps: 0,
             given_up: false,
@@ -192,7 +195,7 @@ impl Reassembly {
         self.blocks.insert(i, (s, e));
         if self.blocks.len() > MAX_BLOCKS {
             self.given_up = true;
-            self.blocks = Vec::new();
+            self.blocks = ThinVec::new();
         }
     }
 
@@ -241,7 +244,7 @@ impl Reassembly {
 pub struct Zeek {
     ep: [ZeekEndpoint; 2],
     reasm: [Reassembly; 2],
-    history: String,
+    history: CompactString,
     /// A segment was seen (the first one decides Zeek's originator).
     started: bool,
     /// Zeek's originator (`Side::Client` until the first segment).
@@ -268,7 +271,7 @@ impl Default for Zeek {
         Zeek {
             ep: Default::default(),
             reasm: Default::default(),
-            history: String::new(),
+            history: CompactString::default(),
             started: false,
             orig: Side::Client,
             partial: false,
@@ -423,7 +426,7 @@ impl Zeek {
             // follows, Zeek takes the SYN-ACK's sender for the responder
             // (`TCP_Endpoint::CheckHistory`) and rewrites the history.
             self.orig = self.orig.peer();
-            self.history = "^h".to_string();
+            self.history = CompactString::const_new("^h");
         }
         let upper = from == self.orig;
         let z = &mut self.ep[from.idx()];
