@@ -524,6 +524,7 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
         let mut out = create_output(args.output.as_deref())?;
         let mut job = each_job(&args.common, &filter);
         job.config.zeek_split = args.zeek_split;
+        job.config = job.config.without_timelines();
         each::flows(&job, format, &mut out)?;
         commit(out)?;
         return Ok(ExitCode::SUCCESS);
@@ -550,7 +551,8 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
     let config = TrackerConfig {
         zeek_split: args.zeek_split,
         ..tracker_config(&args.common)
-    };
+    }
+    .without_timelines();
     let (_, counted) = analyse_watermarked(&args.common, config, &filter, &watermark, &mut sink)?;
     if let Some(order) = order.as_mut() {
         while let Some(row) = order.pop_any() {

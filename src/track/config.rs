@@ -60,6 +60,20 @@ impl Default for TrackerConfig {
     }
 }
 
+impl TrackerConfig {
+    /// Keeps no timeline: for outputs that never show one (`flows`, whose
+    /// rows are the connection's facts), which saves the tracker a third of
+    /// its memory and a write per segment.
+    pub fn without_timelines(self) -> Self {
+        TrackerConfig {
+            timeline_head: 0,
+            timeline_tail: 0,
+            timeline_key: 0,
+            ..self
+        }
+    }
+}
+
 pub(super) fn ns(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }

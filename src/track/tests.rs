@@ -230,6 +230,33 @@ fn bounded_timeline_keeps_first_rst() {
     assert_eq!(c.first_rst.as_ref().map(|r| r.sender_kept_sending), Some(0));
 }
 
+/// `flows` keeps no timeline: nothing is kept or allocated, every segment
+/// is counted as left out, and the connection's facts are those of a
+/// tracker that keeps one.
+#[test]
+fn without_timelines_keeps_no_segment_and_the_same_facts() {
+    let mut w = Wire::new();
+    w.handshake()
+        .c(P | A, 1, 1, 10)
+        .s(P | A, 1, 11, 20)
+        .c(F | A, 11, 21, 0);
+    w.s(R, 21, 0, 0);
+    let kept = w.one();
+    let none = track_with(&w.segs, TrackerConfig::default().without_timelines());
+    let [none] = <[Connection; 1]>::try_from(none).expect("one connection");
+    assert!(none.timeline.entries().is_empty());
+    assert_eq!(
+        none.timeline.head.capacity() + none.timeline.tail.capacity(),
+        0
+    );
+    assert_eq!(none.timeline.left_out, 7);
+    assert_eq!(none.segments, kept.segments);
+    assert_eq!(none.state, kept.state);
+    assert_eq!(none.first_rst, kept.first_rst);
+    assert_eq!(none.handshake, kept.handshake);
+    assert_eq!(kept.timeline.entries().len(), 7);
+}
+
 #[test]
 fn gap_detected_when_ack_covers_unseen_data() {
     let mut w = Wire::new();
