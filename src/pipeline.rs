@@ -320,7 +320,6 @@ pub fn analyse_watermarked(
                 let _ = recycle.try_send(batch);
             }
             drop(from_reader);
-            out.mark(None);
             // Connections read before an unreadable file are still
             // finished, so the caller may report them; after a stop nobody
             // wants them.
@@ -329,6 +328,9 @@ pub fn analyse_watermarked(
             } else {
                 tracker.finish(&mut |c| out.push(c))
             };
+            // Only after the last rows: the connections finished at the end
+            // started before rows already waiting, which must wait for them.
+            out.mark(None);
             out.send();
             stats
         });

@@ -167,8 +167,11 @@ fn libreoffice_reads_dates(csv: &[u8], rows: usize) {
 }
 
 /// A long connection that starts first and is still open at the end, a
-/// short one that starts second and closes, and a third that starts 10 s
-/// later: the short one finishes first, so finish order is 2, 1, 3.
+/// second long one half a second later, a short one that starts at 1 s and
+/// closes, and a last one that starts 10 s later: the short one finishes
+/// first, the others at the end by first frame, so finish order is 1002,
+/// 1001, 1004, 1003. Time order puts 1004 before 1002 even though 1002 had
+/// finished and waited: the two long ones finish only at the end.
 fn out_of_order_capture() -> Vec<u8> {
     use support::{ethernet, Pcap, Tcp, ACK, FIN, SYN};
     let mut pcap = Pcap::new(1, false, false);
@@ -188,6 +191,7 @@ fn out_of_order_capture() -> Vec<u8> {
         }
     };
     at(&mut pcap, t0, &handshake("10.0.0.2:1001"));
+    at(&mut pcap, t0 + sec / 2, &handshake("10.0.0.2:1004"));
     let b = "10.0.0.2:1002";
     let mut short = handshake(b).to_vec();
     short.extend([
@@ -219,14 +223,14 @@ fn json_and_csv_rows_are_in_time_order_and_ndjson_in_finish_order() {
             .collect()
     };
     let json: Vec<serde_json::Value> = serde_json::from_str(&run("json")).unwrap();
-    assert_eq!(ports(json), [1001, 1002, 1003], "JSON by first_time");
+    assert_eq!(ports(json), [1001, 1004, 1002, 1003], "JSON by first_time");
     let nd: Vec<serde_json::Value> = run("ndjson")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(
         ports(nd),
-        [1002, 1001, 1003],
+        [1002, 1001, 1004, 1003],
         "NDJSON as connections finish"
     );
     let csv = run("csv");
@@ -241,6 +245,6 @@ fn json_and_csv_rows_are_in_time_order_and_ndjson_in_finish_order() {
         .records()
         .map(|x| x.unwrap()[col].parse().unwrap())
         .collect();
-    assert_eq!(csv_ports, [1001, 1002, 1003], "CSV by first_time");
+    assert_eq!(csv_ports, [1001, 1004, 1002, 1003], "CSV by first_time");
     let _ = std::fs::remove_file(path);
 }

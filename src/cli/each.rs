@@ -134,21 +134,23 @@ pub fn flows(job: &Job<'_>, format: FlowFormat, out: &mut dyn Write) -> Result<(
         let mut writer = TaggedWriter::new(file, format, &capture::display_name(input));
         let mut order = (format != FlowFormat::Ndjson).then(Reorder::default);
         let watermark = Cell::new(Some(Timestamp(i64::MIN)));
-        analyse_one(job, input, &watermark, &mut |_conn, flow| {
+        let analysed = analyse_one(job, input, &watermark, &mut |_conn, flow| {
             let Some(order) = order.as_mut() else {
                 return writer.write(flow);
             };
-            order.push(flow, Box::new(flow.clone()));
-            while let Some(row) = order.pop_ready(watermark.get()) {
+            order.push(flow, Box::new(flow.clone()))?;
+            while let Some(row) = order.pop_ready(watermark.get())? {
                 writer.write(&row)?;
             }
             Ok(())
-        })?;
+        });
+        // Rows read before a bad record go out too, before the error.
         if let Some(order) = order.as_mut() {
-            while let Some(row) = order.pop_any() {
+            while let Some(row) = order.pop_any()? {
                 writer.write(&row)?;
             }
         }
+        analysed?;
         writer.finish()?.flush()?;
         Ok(())
     });

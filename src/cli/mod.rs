@@ -542,8 +542,8 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
             }
             return Ok(Next::Continue);
         };
-        order.push(flow, writer.held(flow)?);
-        while let Some(row) = order.pop_ready(watermark.get()) {
+        order.push(flow, writer.held(flow)?)?;
+        while let Some(row) = order.pop_ready(watermark.get())? {
             writer.write_held(&row)?;
         }
         Ok(Next::Continue)
@@ -553,11 +553,16 @@ fn flows_command(args: &FlowsArgs) -> Result<ExitCode, Failure> {
         ..tracker_config(&args.common)
     }
     .without_timelines();
-    let (_, counted) = analyse_watermarked(&args.common, config, &filter, &watermark, &mut sink)?;
+    let analysed = analyse_watermarked(&args.common, config, &filter, &watermark, &mut sink);
+    // Rows of the connections read before a bad record go out too, in
+    // order, before the error.
     if let Some(order) = order.as_mut() {
-        while let Some(row) = order.pop_any() {
+        while let Some(row) = order.pop_any()? {
             writer.write_held(&row)?;
         }
+    }
+    let (_, counted) = analysed?;
+    if let Some(order) = order.as_mut() {
         if order.released_early > 0 && !args.common.quiet {
             eprintln!(
                 "rstscope: warning: {} rows were written before older connections still open (more than {} rows waited); those are not in first_time order",

@@ -2,10 +2,9 @@
 //! or NDJSON to any writer. Rows are written as they come, never collected;
 //! [`Reorder`] puts them in time order with a bounded buffer.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+pub use super::reorder::{Reorder, Spillable, REORDER_LIMIT, SPILL_BYTES};
+
 use std::io::{self, Write};
-use std::net::IpAddr;
 
 use crate::diagnose::{Flow, FIELDS};
 use crate::track::Connection;
@@ -154,110 +153,23 @@ impl<W: Write> TaggedWriter<W> {
     }
 }
 
-/// Most rows [`Reorder`] holds. A connection open for the whole capture
-/// would otherwise hold back every row after it; past this many, the
-/// earliest rows go out anyway and [`Reorder::released_early`] counts them.
-pub const REORDER_LIMIT: usize = 200_000;
-
-/// The order rows are written in: first time, then the 4-tuple.
-type RowKey = (Timestamp, Option<IpAddr>, u16, Option<IpAddr>, u16, u64);
-
-/// A held row and its place in the order. The row is what the writer
-/// needs later: a boxed [`Flow`], or for CSV the record already encoded
-/// (a third of a `Flow` with its strings), so that with a connection open
-/// for long the [`REORDER_LIMIT`] rows held stay small and the heap's sifts
-/// move a key and a pointer.
-struct Held<T> {
-    key: RowKey,
-    row: T,
-}
-
-impl<T> PartialEq for Held<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl<T> Eq for Held<T> {}
-impl<T> PartialOrd for Held<T> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<T> Ord for Held<T> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key.cmp(&other.key)
-    }
-}
-
-/// Puts rows in `first_time` order (then the 4-tuple) without collecting
-/// them: a row is held only until no connection still open can come before
-/// it, i.e. until its first time is before the tracker's watermark (the
-/// earliest first time among open connections).
-pub struct Reorder<T> {
-    held: BinaryHeap<Reverse<Held<T>>>,
-    limit: usize,
-    arrived: u64,
-    /// Rows written before their time because the buffer was full.
-    pub released_early: u64,
-}
-
-impl<T> Default for Reorder<T> {
-    fn default() -> Self {
-        Reorder::with_limit(REORDER_LIMIT)
-    }
-}
-
-impl<T> Reorder<T> {
-    pub fn with_limit(limit: usize) -> Self {
-        Reorder {
-            held: BinaryHeap::new(),
-            limit: limit.max(1),
-            arrived: 0,
-            released_early: 0,
-        }
-    }
-
-    /// Holds `row`, the row of `flow`, in `flow`'s place in the order.
-    pub fn push(&mut self, flow: &Flow, row: T) {
-        let key = (
-            flow.first_time,
-            flow.client.parse().ok(),
-            flow.client_port,
-            flow.server.parse().ok(),
-            flow.server_port,
-            self.arrived,
-        );
-        self.arrived += 1;
-        self.held.push(Reverse(Held { key, row }));
-    }
-
-    /// The next row that may be written now: one before `watermark` (any
-    /// row when no connection is open), or the earliest when the buffer is
-    /// over its limit.
-    pub fn pop_ready(&mut self, watermark: Option<Timestamp>) -> Option<T> {
-        let Reverse(first) = self.held.peek()?;
-        let ready = watermark.is_none_or(|w| first.key.0 < w);
-        let full = self.held.len() > self.limit;
-        if !ready && !full {
-            return None;
-        }
-        if !ready {
-            self.released_early += 1;
-        }
-        self.held.pop().map(|Reverse(h)| h.row)
-    }
-
-    /// Everything left, in order (the end of the capture).
-    pub fn pop_any(&mut self) -> Option<T> {
-        self.held.pop().map(|Reverse(h)| h.row)
-    }
-}
-
 /// A row as [`FlowWriter::held`] keeps it until its turn.
 pub enum HeldRow {
     /// A CSV record, encoded.
     Csv(Box<[u8]>),
     Flow(Box<Flow>),
+}
+
+impl Spillable for HeldRow {
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            HeldRow::Csv(b) => Some(b),
+            HeldRow::Flow(_) => None,
+        }
+    }
+    fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
+        Some(HeldRow::Csv(bytes.into_boxed_slice()))
+    }
 }
 
 /// `flows --format`: parsed by clap from `csv`, `json`, `ndjson`, `zeek`.
@@ -592,38 +504,6 @@ mod tests {
         );
         // The evidence sentence contains commas and survives quoting.
         assert!(rows[0][col("evidence")].contains("RST instead of ACK"));
-    }
-
-    #[test]
-    fn reorder_holds_rows_until_the_watermark_passes_them() {
-        let fl = flows();
-        let (early, late) = if fl[0].first_time <= fl[1].first_time {
-            (fl[0].clone(), fl[1].clone())
-        } else {
-            (fl[1].clone(), fl[0].clone())
-        };
-        let mut r = Reorder::with_limit(10);
-        r.push(&late, late.clone());
-        // A connection that started at `early` is still open.
-        assert!(r.pop_ready(Some(early.first_time)).is_none());
-        r.push(&early, early.clone());
-        assert!(r.pop_ready(Some(early.first_time)).is_none(), "equal: held");
-        let next = Timestamp(late.first_time.0 + 1);
-        assert_eq!(r.pop_ready(Some(next)).as_ref(), Some(&early));
-        assert_eq!(r.pop_ready(None).as_ref(), Some(&late));
-        assert!(r.pop_any().is_none());
-        assert_eq!(r.released_early, 0);
-
-        // Over the limit, the earliest row goes out and is counted.
-        let mut r = Reorder::with_limit(1);
-        r.push(&late, late.clone());
-        r.push(&early, early.clone());
-        assert_eq!(
-            r.pop_ready(Some(Timestamp(i64::MIN))).as_ref(),
-            Some(&early)
-        );
-        assert!(r.pop_ready(Some(Timestamp(i64::MIN))).is_none());
-        assert_eq!(r.released_early, 1);
     }
 
     #[test]
