@@ -334,6 +334,19 @@ impl Connection {
         self.state.ended()
     }
 
+    /// Closed without a RST, one side's FIN not acknowledged although its
+    /// peer's ACKs were captured: the FIN or its ACK was lost, and the FIN
+    /// will come again after a retransmission timeout of up to seconds
+    /// (3 s after a lost SYN).
+    pub(super) fn awaits_fin_retransmission(&self) -> bool {
+        self.state == State::Closed
+            && self.rst_count == 0
+            && (0..2).any(|s| {
+                let peer_ack = self.ep[1 - s].highest_ack_rel.get();
+                self.ep[s].fin_seen && peer_ack.is_some_and(|a| a < self.ep[s].next_rel)
+            })
+    }
+
     /// Zeek's `conn_state()` for this connection.
     pub fn zeek_state(&self) -> &'static str {
         self.zeek

@@ -60,8 +60,21 @@ const FIN_BACKOFF_MAX_NS: i64 = 60_000_000_000;
 /// How long an ended connection waits for late segments: a few of its round
 /// trips plus one retransmission timeout, at most `grace`; doubled for each
 /// FIN that came after the end (the sender backs off while its FIN's ACK is
-/// lost), up to [`FIN_BACKOFF_MAX_NS`].
+/// lost), up to [`FIN_BACKOFF_MAX_NS`]; that long at once while a FIN is
+/// unacknowledged in a capture that shows its peer's ACKs, since its first
+/// retransmission may come seconds later (its ACK then brings the wait back
+/// to the grace).
 fn grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
+    if c.awaits_fin_retransmission() {
+        return FIN_BACKOFF_MAX_NS.max(ns(cfg.grace));
+    }
+    rtt_grace_ns(cfg, c)
+}
+
+/// The grace from the round trip and the FINs after the end alone: what
+/// an ended connection waits before the first look at its FINs' ACKs (the
+/// last ACK of a clean close comes a round trip after the end).
+fn rtt_grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
     let max = ns(cfg.grace);
     let grace = match c.handshake_rtt_ns() {
         Some(rtt) => ns(cfg.grace_floor)
@@ -80,8 +93,23 @@ fn deadline(cfg: &TrackerConfig, c: &Connection) -> i64 {
     end.max(c.last_at.0).saturating_add(grace_ns(cfg, c))
 }
 
-/// Feeds one segment to its connection. When the segment ended it, returns
-/// its grace deadline, first frame and end time for the table's queues.
+/// When to look at an ended connection first: after its round-trip grace,
+/// when the FINs' ACKs have had their time to come.
+fn first_look(cfg: &TrackerConfig, c: &Connection) -> i64 {
+    let end = c.ended_at.get().map_or(c.last_at.0, |t| t.0);
+    end.max(c.last_at.0).saturating_add(rtt_grace_ns(cfg, c))
+}
+
+/// What a segment asks of the table's queues.
+enum Queue {
+    /// It ended the connection: its first look, first frame and end time.
+    Ended(i64, u64, i64),
+    /// It acknowledged the FIN an ended connection was waiting on: look
+    /// again at this time (first frame), not when the long wait runs out.
+    Sooner(i64, u64),
+}
+
+/// Feeds one segment to its connection, and says what the queues need.
 fn feed(
     conn: &mut Connection,
     seg: &Segment,
@@ -89,16 +117,21 @@ fn feed(
     cfg: &TrackerConfig,
     next_stream: &mut u64,
     segments: u64,
-) -> Option<(i64, u64, i64)> {
+) -> Option<Queue> {
     let was_ended = conn.ended();
+    let was_awaiting = was_ended && conn.awaits_fin_retransmission();
     conn.stream.on_segment(seg, next_stream);
     conn.push(seg, at, cfg);
-    if was_ended || !conn.ended() {
+    if was_ended {
+        return (was_awaiting && !conn.awaits_fin_retransmission())
+            .then(|| Queue::Sooner(first_look(cfg, conn), conn.first_frame));
+    }
+    if !conn.ended() {
         return None;
     }
     conn.note_ended_at_segment(segments);
     let end = conn.ended_at.get().map_or(conn.last_at.0, |t| t.0);
-    Some((deadline(cfg, conn), conn.first_frame, end))
+    Some(Queue::Ended(first_look(cfg, conn), conn.first_frame, end))
 }
 
 /// An ended connection also expires after this many further segments while
@@ -371,7 +404,7 @@ impl Tracker {
                     z.after_conn(&key, conn, seg, at);
                 }
                 match ended {
-                    Some(end) => self.queue_end(key, end, segments),
+                    Some(q) => self.queue(key, q, segments),
                     None => key.give_back(&mut self.spare_key),
                 }
                 self.after_segment(emit);
@@ -440,8 +473,8 @@ impl Tracker {
                 if let Some(z) = &mut self.zeek_split {
                     z.after_conn(&key, conn, seg, at);
                 }
-                if let Some(end) = ended {
-                    self.queue_end(key, end, segments);
+                if let Some(q) = ended {
+                    self.queue(key, q, segments);
                     self.after_segment(emit);
                     return;
                 }
@@ -475,14 +508,14 @@ impl Tracker {
 
     /// A connection just ended: queue its grace deadline and its place in
     /// the order connections ended (for expiry when time stands still).
-    fn queue_end(
-        &mut self,
-        key: TupleKey,
-        (deadline, first_frame, end): (i64, u64, i64),
-        segments: u64,
-    ) {
-        self.due.push((deadline, first_frame, key.clone()));
-        self.ended.push_back((segments, first_frame, key, end));
+    fn queue(&mut self, key: TupleKey, q: Queue, segments: u64) {
+        match q {
+            Queue::Ended(deadline, first_frame, end) => {
+                self.due.push((deadline, first_frame, key.clone()));
+                self.ended.push_back((segments, first_frame, key, end));
+            }
+            Queue::Sooner(deadline, first_frame) => self.due.push((deadline, first_frame, key)),
+        }
     }
 
     /// Bookkeeping after every segment, whichever way it went.

@@ -555,6 +555,84 @@ fn a_fin_retransmitted_with_backoff_after_the_close_stays_in_its_connection() {
     assert_eq!(c.fins_after_end, 3);
 }
 
+/// `main`'s segments with another connection's ACKs every 100 ms for
+/// `secs` seconds after them, so that analysis time moves on while `main`
+/// is silent; frames renumbered in time order. Gives the segment index at
+/// which each connection was finished (or `usize::MAX` at the end).
+fn finished_while_time_moves(main: &Wire, secs: i64) -> Vec<(Connection, usize)> {
+    let mut other = Wire::between("10.0.0.3:5000", "10.0.0.2:80");
+    other.t = main.t;
+    other.handshake();
+    for _ in 0..secs * 10 {
+        other.seg(true, A, 1, 1, 0, 100_000);
+    }
+    let mut segs: Vec<Segment> = main.segs.iter().chain(&other.segs).cloned().collect();
+    segs.sort_by_key(|s| s.ts);
+    for (i, s) in segs.iter_mut().enumerate() {
+        s.frame = i as u64 + 1;
+    }
+    let mut out = Vec::new();
+    let mut t = Tracker::new(TrackerConfig::default());
+    for (i, seg) in segs.iter().enumerate() {
+        t.push(seg, &mut |c| out.push((c, i)));
+    }
+    t.finish(&mut |c| out.push((c, usize::MAX)));
+    out.retain(|(c, _)| c.client().addr == main.c);
+    out
+}
+
+#[test]
+fn a_fin_lost_after_the_capture_point_is_awaited_past_the_grace() {
+    // Captured at the client: its FIN never reaches the server, which
+    // never ACKs it; the client's kernel sends it again 2 s later (its
+    // timeout backed off), and the server ACKs that one.
+    let mut w = Wire::new();
+    w.handshake()
+        .c(P | A, 1, 1, 9)
+        .s(P | A, 1, 10, 100)
+        .s(F | A, 101, 10, 0)
+        .c(F | A, 10, 102, 0)
+        .seg(true, F | A, 10, 102, 0, 2_000_000)
+        .s(A, 102, 11, 0);
+    let rows = finished_while_time_moves(&w, 5);
+    assert_eq!(
+        rows.len(),
+        1,
+        "one connection, not a second half-closed one"
+    );
+    let c = &rows[0].0;
+    assert_eq!(c.client().packets, 5);
+    assert_eq!(c.server().packets, 4);
+    assert_eq!(c.state, State::Closed);
+    // Once the FIN is ACKed the wait is the grace again.
+    assert_ne!(
+        rows[0].1,
+        usize::MAX,
+        "finished before the end of the capture"
+    );
+}
+
+#[test]
+fn a_clean_close_waits_only_its_grace() {
+    let mut w = Wire::new();
+    w.handshake()
+        .c(P | A, 1, 1, 9)
+        .s(P | A, 1, 10, 100)
+        .s(F | A, 101, 10, 0)
+        .c(F | A, 10, 102, 0)
+        .s(A, 102, 11, 0);
+    let main_segments = w.segs.len();
+    let rows = finished_while_time_moves(&w, 5);
+    assert_eq!(rows.len(), 1);
+    // The filler's handshake takes 3 segments; its ACKs come every 100 ms,
+    // and the grace is 300 ms plus 4 round trips of 200 us.
+    let at = rows[0].1;
+    assert!(
+        at < main_segments + 3 + 6,
+        "finished at segment {at}, a second or more after the close"
+    );
+}
+
 /// A tracked connection is one 1 KiB allocation (the allocator's size
 /// class): with 100 000 open, every byte over it costs 25 % more.
 #[test]
