@@ -236,7 +236,7 @@ impl<T: Spillable> Reorder<T> {
 mod tests {
     use super::*;
     use crate::diagnose::classify;
-    use crate::track::testwire::{Wire, A, F, P, R};
+    use crate::track::testwire::{Wire, A, P, R};
 
     /// A row that is bytes, as a CSV record is.
     #[derive(Debug)]
@@ -254,25 +254,18 @@ mod tests {
         }
     }
 
-    fn flows() -> Vec<Flow> {
-        let mut a = Wire::new();
-        a.handshake().c(P | A, 1, 1, 87).s(R, 1, 0, 0);
-        let mut b = Wire::between("[2001:db8::1]:40000", "[2001:db8::2]:443");
-        b.handshake()
-            .c(F | A, 1, 1, 0)
-            .s(F | A, 1, 2, 0)
-            .c(A, 2, 2, 0);
-        vec![classify(&a.one()), classify(&b.one())]
+    /// A connection's row with its first time moved `ns` on.
+    fn flow_at(ns: i64) -> Flow {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 87).s(R, 1, 0, 0);
+        let mut f = classify(&w.one());
+        f.first_time = Timestamp(f.first_time.0 + ns);
+        f
     }
 
     #[test]
     fn reorder_holds_rows_until_the_watermark_passes_them() {
-        let fl = flows();
-        let (early, late) = if fl[0].first_time <= fl[1].first_time {
-            (fl[0].clone(), fl[1].clone())
-        } else {
-            (fl[1].clone(), fl[0].clone())
-        };
+        let (early, late) = (flow_at(0), flow_at(1_000));
         let mut r = Reorder::with_limits(10, SPILL_BYTES);
         r.push(&late, late.clone()).expect("push");
         // A connection that started at `early` is still open.
@@ -309,19 +302,17 @@ mod tests {
     /// if they had all waited in memory: none goes out early.
     #[test]
     fn rows_over_the_budget_wait_on_disk_and_keep_their_order() {
-        let base = flows().remove(0);
-        let t0 = base.first_time.0;
         // First times out of order, several equal, over five runs of two.
         let offsets = [5i64, 3, 9, 3, 0, 7, 1, 8, 2, 6, 4];
         let mut r: Reorder<HeldRow> = Reorder::with_limits(2, 1 << 20);
         for (n, off) in offsets.iter().enumerate() {
-            let mut f = base.clone();
-            f.first_time = Timestamp(t0 + off * 1_000);
+            let mut f = flow_at(off * 1_000);
             f.client_port = n as u16;
             let row = format!("{off},{n}").into_bytes().into_boxed_slice();
             r.push(&f, HeldRow::Csv(row)).expect("push");
             // A connection open since before every row holds them all.
-            assert!(r.pop_ready(Some(Timestamp(t0 - 1))).expect("pop").is_none());
+            let before_all = Timestamp(flow_at(0).first_time.0 - 1);
+            assert!(r.pop_ready(Some(before_all)).expect("pop").is_none());
         }
         let mut out = Vec::new();
         while let Some(row) = r.pop_any().expect("pop") {
@@ -339,12 +330,10 @@ mod tests {
     /// and from disk alike, and holds the rest.
     #[test]
     fn the_watermark_releases_rows_from_disk_and_memory_in_one_order() {
-        let base = flows().remove(0);
-        let t0 = base.first_time.0;
+        let t0 = flow_at(0).first_time.0;
         let mut r: Reorder<HeldRow> = Reorder::with_limits(3, 1 << 20);
         for (n, off) in [4i64, 0, 6, 2, 5, 1, 3].iter().enumerate() {
-            let mut f = base.clone();
-            f.first_time = Timestamp(t0 + off);
+            let mut f = flow_at(*off);
             f.client_port = n as u16;
             r.push(&f, HeldRow::Csv(vec![*off as u8].into_boxed_slice()))
                 .expect("push");
