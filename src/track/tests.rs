@@ -535,17 +535,24 @@ fn a_segment_that_fills_the_hole_it_was_reordered_from_counts_its_bytes() {
     assert_eq!(c.server().retransmits, 2);
 }
 
-#[test]
-fn a_fin_retransmitted_with_backoff_after_the_close_stays_in_its_connection() {
-    // The client's last ACK and its FIN's ACKs are lost past the capture
-    // point: its FIN comes again 200, 400 and 800 ms later (Linux backoff),
-    // the server's kernel ACKing each one.
+/// A request of 9 bytes answered with 100, the server's FIN, then the
+/// client's: the close whose last ACK the tests below lose or keep.
+fn answered_then_both_fins() -> Wire {
     let mut w = Wire::new();
     w.handshake()
         .c(P | A, 1, 1, 9)
         .s(P | A, 1, 10, 100)
         .s(F | A, 101, 10, 0)
         .c(F | A, 10, 102, 0);
+    w
+}
+
+#[test]
+fn a_fin_retransmitted_with_backoff_after_the_close_stays_in_its_connection() {
+    // The client's last ACK and its FIN's ACKs are lost past the capture
+    // point: its FIN comes again 200, 400 and 800 ms later (Linux backoff),
+    // the server's kernel ACKing each one.
+    let mut w = answered_then_both_fins();
     for back_off_ms in [200, 400, 800] {
         w.seg(true, F | A, 10, 102, 0, back_off_ms * 1000)
             .s(A, 102, 11, 0);
@@ -586,14 +593,8 @@ fn a_fin_lost_after_the_capture_point_is_awaited_past_the_grace() {
     // Captured at the client: its FIN never reaches the server, which
     // never ACKs it; the client's kernel sends it again 2 s later (its
     // timeout backed off), and the server ACKs that one.
-    let mut w = Wire::new();
-    w.handshake()
-        .c(P | A, 1, 1, 9)
-        .s(P | A, 1, 10, 100)
-        .s(F | A, 101, 10, 0)
-        .c(F | A, 10, 102, 0)
-        .seg(true, F | A, 10, 102, 0, 2_000_000)
-        .s(A, 102, 11, 0);
+    let mut w = answered_then_both_fins();
+    w.seg(true, F | A, 10, 102, 0, 2_000_000).s(A, 102, 11, 0);
     let rows = finished_while_time_moves(&w, 5);
     assert_eq!(
         rows.len(),
@@ -614,13 +615,8 @@ fn a_fin_lost_after_the_capture_point_is_awaited_past_the_grace() {
 
 #[test]
 fn a_clean_close_waits_only_its_grace() {
-    let mut w = Wire::new();
-    w.handshake()
-        .c(P | A, 1, 1, 9)
-        .s(P | A, 1, 10, 100)
-        .s(F | A, 101, 10, 0)
-        .c(F | A, 10, 102, 0)
-        .s(A, 102, 11, 0);
+    let mut w = answered_then_both_fins();
+    w.s(A, 102, 11, 0);
     let main_segments = w.segs.len();
     let rows = finished_while_time_moves(&w, 5);
     assert_eq!(rows.len(), 1);
