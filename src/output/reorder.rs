@@ -2,14 +2,14 @@
 //! can come before them: the held rows wait in memory up to a budget, then
 //! on disk ([`super::spill`]), so the order holds on any capture.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
 
 use crate::diagnose::Flow;
 use crate::wire::Timestamp;
 
-use super::spill::{RowKey, Spill};
+use super::spill::{Keyed, Spill};
 
 /// Most rows [`Reorder`] holds in memory. A connection open for the whole
 /// capture would otherwise hold back every row after it: past this many
@@ -27,27 +27,7 @@ pub const SPILL_BYTES: usize = 16 << 20;
 /// (a third of a `Flow` with its strings), so that with a connection open
 /// for long the rows held stay small and the heap's sifts move a key and a
 /// pointer.
-struct Held<T> {
-    key: RowKey,
-    row: T,
-}
-
-impl<T> PartialEq for Held<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl<T> Eq for Held<T> {}
-impl<T> PartialOrd for Held<T> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<T> Ord for Held<T> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key.cmp(&other.key)
-    }
-}
+type Held<T> = Keyed<T>;
 
 /// A row [`Reorder`] may put aside on disk: one that is bytes already.
 pub trait Spillable: Sized {
@@ -55,15 +35,6 @@ pub trait Spillable: Sized {
     fn bytes(&self) -> Option<&[u8]>;
     /// The row back from its bytes.
     fn from_bytes(bytes: Vec<u8>) -> Option<Self>;
-}
-
-impl Spillable for Flow {
-    fn bytes(&self) -> Option<&[u8]> {
-        None
-    }
-    fn from_bytes(_: Vec<u8>) -> Option<Self> {
-        None
-    }
 }
 
 impl Spillable for Box<Flow> {
@@ -127,7 +98,7 @@ impl<T: Spillable> Reorder<T> {
         );
         self.arrived += 1;
         let spillable = row.bytes().map(<[u8]>::len);
-        self.held.push(Reverse(Held { key, row }));
+        self.held.push(Reverse(Held { key, value: row }));
         let Some(len) = spillable else {
             return Ok(());
         };
@@ -143,7 +114,7 @@ impl<T: Spillable> Reorder<T> {
     /// Every row held in memory, in order, as one run on disk (when every
     /// one of them is bytes).
     fn put_aside(&mut self) -> io::Result<()> {
-        if self.held.iter().any(|Reverse(h)| h.row.bytes().is_none()) {
+        if self.held.iter().any(|Reverse(h)| h.value.bytes().is_none()) {
             return Ok(());
         }
         if self.spill.is_none() {
@@ -165,7 +136,7 @@ impl<T: Spillable> Reorder<T> {
                 sorted
                     .iter()
                     .rev()
-                    .map(|Reverse(h)| (&h.key, h.row.bytes().unwrap_or_default())),
+                    .map(|Reverse(h)| (&h.key, h.value.bytes().unwrap_or_default())),
             )
             .map_err(|e| {
                 io::Error::new(e.kind(), format!("rows waiting in a temporary file: {e}"))
@@ -198,7 +169,7 @@ impl<T: Spillable> Reorder<T> {
                 None => Ok(None),
             };
         }
-        let row = self.held.pop().map(|Reverse(h)| h.row);
+        let row = self.held.pop().map(|Reverse(h)| h.value);
         if let Some(len) = row.as_ref().and_then(|r| r.bytes()).map(<[u8]>::len) {
             self.held_bytes = self.held_bytes.saturating_sub(len);
         }
@@ -267,28 +238,31 @@ mod tests {
     fn reorder_holds_rows_until_the_watermark_passes_them() {
         let (early, late) = (flow_at(0), flow_at(1_000));
         let mut r = Reorder::with_limits(10, SPILL_BYTES);
-        r.push(&late, late.clone()).expect("push");
+        r.push(&late, Box::new(late.clone())).expect("push");
         // A connection that started at `early` is still open.
         assert!(r.pop_ready(Some(early.first_time)).expect("pop").is_none());
-        r.push(&early, early.clone()).expect("push");
+        r.push(&early, Box::new(early.clone())).expect("push");
         assert!(
             r.pop_ready(Some(early.first_time)).expect("pop").is_none(),
             "equal: held"
         );
         let next = Timestamp(late.first_time.0 + 1);
-        assert_eq!(r.pop_ready(Some(next)).expect("pop").as_ref(), Some(&early));
-        assert_eq!(r.pop_ready(None).expect("pop").as_ref(), Some(&late));
+        assert_eq!(
+            r.pop_ready(Some(next)).expect("pop").as_deref(),
+            Some(&early)
+        );
+        assert_eq!(r.pop_ready(None).expect("pop").as_deref(), Some(&late));
         assert!(r.pop_any().expect("pop").is_none());
         assert_eq!(r.released_early, 0);
 
         // Over the limit, the earliest row goes out and is counted.
         let mut r = Reorder::with_limits(1, SPILL_BYTES);
-        r.push(&late, late.clone()).expect("push");
-        r.push(&early, early.clone()).expect("push");
+        r.push(&late, Box::new(late.clone())).expect("push");
+        r.push(&early, Box::new(early.clone())).expect("push");
         assert_eq!(
             r.pop_ready(Some(Timestamp(i64::MIN)))
                 .expect("pop")
-                .as_ref(),
+                .as_deref(),
             Some(&early)
         );
         assert!(r

@@ -31,29 +31,32 @@ pub struct Spill {
     heads: BinaryHeap<Reverse<Head>>,
 }
 
-/// The next row of one run.
-struct Head {
-    key: RowKey,
-    row: Vec<u8>,
-    run: Run,
+/// A value ordered by its key alone: a row held in memory, or the next
+/// row of a run on disk.
+pub struct Keyed<T> {
+    pub key: RowKey,
+    pub value: T,
 }
 
-impl PartialEq for Head {
+impl<T> PartialEq for Keyed<T> {
     fn eq(&self, other: &Self) -> bool {
         self.key == other.key
     }
 }
-impl Eq for Head {}
-impl PartialOrd for Head {
+impl<T> Eq for Keyed<T> {}
+impl<T> PartialOrd for Keyed<T> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Head {
+impl<T> Ord for Keyed<T> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.key.cmp(&other.key)
     }
 }
+
+/// The next row of one run, and the rest of the run.
+type Head = Keyed<(Vec<u8>, Run)>;
 
 /// What is left of one run: `[pos, end)` of the file, the part of it
 /// already read into `buf` from `at`.
@@ -203,7 +206,10 @@ impl Spill {
             at: 0,
         };
         if let Some((key, row)) = run.next(&mut self.file)? {
-            self.heads.push(Reverse(Head { key, row, run }));
+            self.heads.push(Reverse(Keyed {
+                key,
+                value: (row, run),
+            }));
         }
         Ok(())
     }
@@ -218,17 +224,12 @@ impl Spill {
         let Some(Reverse(mut head)) = self.heads.pop() else {
             return Ok(None);
         };
-        let row = std::mem::take(&mut head.row);
-        if let Some((key, next)) = head.run.next(&mut self.file)? {
+        let row = std::mem::take(&mut head.value.0);
+        if let Some((key, next)) = head.value.1.next(&mut self.file)? {
             head.key = key;
-            head.row = next;
+            head.value.0 = next;
             self.heads.push(Reverse(head));
         }
         Ok(Some(row))
-    }
-
-    /// Rows still on disk: none once every run is read.
-    pub fn is_empty(&self) -> bool {
-        self.heads.is_empty()
     }
 }

@@ -87,17 +87,25 @@ fn rtt_grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
         .min(FIN_BACKOFF_MAX_NS.max(max))
 }
 
+/// Analysis time at which the connection ended (its latest segment's while
+/// it has not).
+fn ended_ns(c: &Connection) -> i64 {
+    c.ended_at.get().map_or(c.last_at.0, |t| t.0)
+}
+
 /// When an ended connection's grace runs out if nothing more arrives.
 fn deadline(cfg: &TrackerConfig, c: &Connection) -> i64 {
-    let end = c.ended_at.get().map_or(c.last_at.0, |t| t.0);
-    end.max(c.last_at.0).saturating_add(grace_ns(cfg, c))
+    ended_ns(c)
+        .max(c.last_at.0)
+        .saturating_add(grace_ns(cfg, c))
 }
 
 /// When to look at an ended connection first: after its round-trip grace,
 /// when the FINs' ACKs have had their time to come.
 fn first_look(cfg: &TrackerConfig, c: &Connection) -> i64 {
-    let end = c.ended_at.get().map_or(c.last_at.0, |t| t.0);
-    end.max(c.last_at.0).saturating_add(rtt_grace_ns(cfg, c))
+    ended_ns(c)
+        .max(c.last_at.0)
+        .saturating_add(rtt_grace_ns(cfg, c))
 }
 
 /// What a segment asks of the table's queues.
@@ -130,8 +138,11 @@ fn feed(
         return None;
     }
     conn.note_ended_at_segment(segments);
-    let end = conn.ended_at.get().map_or(conn.last_at.0, |t| t.0);
-    Some(Queue::Ended(first_look(cfg, conn), conn.first_frame, end))
+    Some(Queue::Ended(
+        first_look(cfg, conn),
+        conn.first_frame,
+        ended_ns(conn),
+    ))
 }
 
 /// An ended connection also expires after this many further segments while
@@ -564,10 +575,9 @@ impl Tracker {
     /// An ended connection that stood still: [`STILL_SEGMENTS`] segments
     /// since it ended while analysis time barely moved.
     fn stood_still(&self, c: &Connection, now: Timestamp) -> bool {
-        let end = c.ended_at.get().map_or(c.last_at.0, |t| t.0);
         c.ended()
             && self.stats.segments.saturating_sub(c.ended_at_segment) >= STILL_SEGMENTS
-            && now.0.saturating_sub(end) < STILL_TIME_NS
+            && now.0.saturating_sub(ended_ns(c)) < STILL_TIME_NS
     }
 
     /// Finishes the ended connections whose grace ran out by now, and those
