@@ -8,7 +8,7 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config`, `maybe` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `stream`, `due` → `connection` → `attempt` →
+//! `timeline`, `roles`, `key` → `tuple_map` → `stream`, `due` → `connection` → `grace` → `attempt` →
 //! `zeek_split` → `table`.
 
 /// Read-only accessors named after their fields, one line per field:
@@ -59,6 +59,7 @@ mod connection;
 mod due;
 mod end;
 mod endpoint;
+mod grace;
 mod key;
 mod maybe;
 mod roles;
@@ -66,6 +67,7 @@ mod side;
 mod stream;
 mod table;
 mod timeline;
+mod tuple_map;
 mod zeek;
 mod zeek_split;
 
@@ -82,3 +84,4 @@ pub use side::{ReplyTo, Side};
 pub use stream::StreamTrack;
 pub use table::{Tracker, TrackerStats};
 pub use timeline::{Timeline, TimelineEntry};
+pub use tuple_map::TupleHash;

@@ -17,8 +17,10 @@ use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
 use super::due::{Deadline, DueWheel};
 use super::end::EndReason;
+use super::grace::{conn_expired, deadline, ended_ns, expiry_reason, feed, final_reason, Queue};
 use super::key::{EndpointKey, TupleKey};
 use super::stream::StreamBook;
+use super::tuple_map::{TupleHash, TupleMap};
 use super::zeek_split::{Split, ZeekSplit};
 
 /// What the table holds per tuple.
@@ -50,99 +52,6 @@ impl Slot {
             Slot::Conn(c) => *c,
         }
     }
-}
-
-/// Longest grace for a connection whose FIN keeps coming after the end:
-/// Linux gives up on an orphaned FIN after 8 backed-off retransmissions,
-/// about 50 s from a 200 ms timeout.
-const FIN_BACKOFF_MAX_NS: i64 = 60_000_000_000;
-
-/// How long an ended connection waits for late segments: a few of its round
-/// trips plus one retransmission timeout, at most `grace`; doubled for each
-/// FIN that came after the end (the sender backs off while its FIN's ACK is
-/// lost), up to [`FIN_BACKOFF_MAX_NS`]; that long at once while a FIN is
-/// unacknowledged in a capture that shows its peer's ACKs, since its first
-/// retransmission may come seconds later (its ACK then brings the wait back
-/// to the grace).
-fn grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
-    if c.awaits_fin_retransmission() {
-        return FIN_BACKOFF_MAX_NS.max(ns(cfg.grace));
-    }
-    rtt_grace_ns(cfg, c)
-}
-
-/// The grace from the round trip and the FINs after the end alone: what
-/// an ended connection waits before the first look at its FINs' ACKs (the
-/// last ACK of a clean close comes a round trip after the end).
-fn rtt_grace_ns(cfg: &TrackerConfig, c: &Connection) -> i64 {
-    let max = ns(cfg.grace);
-    let grace = match c.handshake_rtt_ns() {
-        Some(rtt) => ns(cfg.grace_floor)
-            .saturating_add(rtt.saturating_mul(i64::from(cfg.grace_rtts)))
-            .min(max),
-        None => max,
-    };
-    grace
-        .saturating_mul(1i64 << c.fins_after_end.min(16))
-        .min(FIN_BACKOFF_MAX_NS.max(max))
-}
-
-/// Analysis time at which the connection ended (its latest segment's while
-/// it has not).
-fn ended_ns(c: &Connection) -> i64 {
-    c.ended_at.get().map_or(c.last_at.0, |t| t.0)
-}
-
-/// When an ended connection's grace runs out if nothing more arrives.
-fn deadline(cfg: &TrackerConfig, c: &Connection) -> i64 {
-    ended_ns(c)
-        .max(c.last_at.0)
-        .saturating_add(grace_ns(cfg, c))
-}
-
-/// When to look at an ended connection first: after its round-trip grace,
-/// when the FINs' ACKs have had their time to come.
-fn first_look(cfg: &TrackerConfig, c: &Connection) -> i64 {
-    ended_ns(c)
-        .max(c.last_at.0)
-        .saturating_add(rtt_grace_ns(cfg, c))
-}
-
-/// What a segment asks of the table's queues.
-enum Queue {
-    /// It ended the connection: its first look, first frame and end time.
-    Ended(i64, u64, i64),
-    /// It acknowledged the FIN an ended connection was waiting on: look
-    /// again at this time (first frame), not when the long wait runs out.
-    Sooner(i64, u64),
-}
-
-/// Feeds one segment to its connection, and says what the queues need.
-fn feed(
-    conn: &mut Connection,
-    seg: &Segment,
-    at: Timestamp,
-    cfg: &TrackerConfig,
-    next_stream: &mut u64,
-    segments: u64,
-) -> Option<Queue> {
-    let was_ended = conn.ended();
-    let was_awaiting = was_ended && conn.awaits_fin_retransmission();
-    conn.stream.on_segment(seg, next_stream);
-    conn.push(seg, at, cfg);
-    if was_ended {
-        return (was_awaiting && !conn.awaits_fin_retransmission())
-            .then(|| Queue::Sooner(first_look(cfg, conn), conn.first_frame));
-    }
-    if !conn.ended() {
-        return None;
-    }
-    conn.note_ended_at_segment(segments);
-    Some(Queue::Ended(
-        first_look(cfg, conn),
-        conn.first_frame,
-        ended_ns(conn),
-    ))
 }
 
 /// An ended connection also expires after this many further segments while
@@ -195,9 +104,9 @@ getters!(TrackerStats {
 /// others, by first frame.
 pub struct Tracker {
     cfg: TrackerConfig,
-    /// Boxed so that the table's spare capacity costs 16 bytes per slot
+    /// Boxed so that the table's spare capacity costs 32 bytes per entry
     /// (key and pointer), not a whole connection.
-    map: FxHashMap<TupleKey, Slot>,
+    map: TupleMap<Slot>,
     last_sweep: Timestamp,
     since_sweep: u64,
     stats: TrackerStats,
@@ -267,40 +176,6 @@ fn prefetch_lines<T>(value: &T) {
 /// Fan table entries allowed beyond the open connections before pruning.
 const FAN_SLACK: usize = 65_536;
 
-/// Whether a connection is past its grace (ended) or its idle or attempt
-/// timeout (not ended), at analysis time `now`; a function of the
-/// configuration alone so the per-segment path can call it while it holds
-/// the connection mutably.
-fn conn_expired(cfg: &TrackerConfig, c: &Connection, now: Timestamp) -> bool {
-    let idle = now.0.saturating_sub(c.last_at.0);
-    if let Some(end) = c.ended_at.get() {
-        let grace = grace_ns(cfg, c);
-        return now.0.saturating_sub(end.0) >= grace && idle >= grace;
-    }
-    idle >= ns(idle_limit(cfg, c))
-}
-
-/// A connection attempt the responder never answered (or one side only)
-/// waits `attempt_timeout`; an established one `idle_timeout`.
-fn idle_limit(cfg: &TrackerConfig, c: &Connection) -> std::time::Duration {
-    if !c.ep[1].seen() || !c.ep[0].seen() {
-        cfg.attempt_timeout
-    } else {
-        cfg.idle_timeout
-    }
-}
-
-/// Why an expired connection is finished: it had ended, or it went idle.
-fn expiry_reason(c: &Connection) -> EndReason {
-    if !c.ended() {
-        EndReason::IdleTimeout
-    } else if c.rst_count > 0 {
-        EndReason::Reset
-    } else {
-        EndReason::Closed
-    }
-}
-
 /// Why a connection Zeek's timers removed is finished.
 fn slot_expiry_reason(s: &Slot) -> EndReason {
     match s {
@@ -309,19 +184,10 @@ fn slot_expiry_reason(s: &Slot) -> EndReason {
     }
 }
 
-/// At the end of the capture: ended ones say how, the rest are still open.
-fn final_reason(c: &Connection) -> EndReason {
-    if c.ended() {
-        expiry_reason(c)
-    } else {
-        EndReason::EndOfCapture
-    }
-}
-
 impl Tracker {
     pub fn new(cfg: TrackerConfig) -> Self {
         Tracker {
-            map: FxHashMap::default(),
+            map: TupleMap::default(),
             last_sweep: Timestamp(i64::MIN),
             since_sweep: 0,
             stats: TrackerStats::default(),
@@ -360,51 +226,81 @@ impl Tracker {
         self.stats.clock.now()
     }
 
-    /// Asks the CPU to fetch the table slot and the connection of `seg`,
-    /// a segment that comes a few pushes later: with many connections open
-    /// every segment's lookup and connection miss the cache, and fetching
-    /// them ahead overlaps those misses with the work on the segments in
-    /// between. Changes nothing; a connection that ends before `seg`
-    /// arrives was fetched for nothing.
-    pub fn prefetch(&mut self, seg: &Segment) {
+    /// The canonical key of `seg`'s tuple.
+    fn key_of(&mut self, seg: &Segment) -> TupleKey {
         let (lo, hi) = if seg.src <= seg.dst {
             (seg.src, seg.dst)
         } else {
             (seg.dst, seg.src)
         };
-        let key = TupleKey::new_reusing(lo, hi, seg.tunnel, &mut self.spare_key);
-        match self.map.get(&key) {
-            Some(Slot::Conn(c)) => {
-                prefetch_lines(&**c);
-                if let Some(k) = c.timeline.next_write_near() {
-                    prefetch_lines(k);
-                }
-            }
+        TupleKey::new_reusing(lo, hi, seg.tunnel, &mut self.spare_key)
+    }
+
+    /// The hash of `seg`'s tuple, for [`Tracker::prefetch`] and
+    /// [`Tracker::push_hashed`], asking the CPU to fetch the table entry
+    /// it names: the first stage of the look-ahead, run far enough ahead
+    /// that the entry is in the cache when the second stage reads it.
+    pub fn probe(&mut self, seg: &Segment) -> TupleHash {
+        let key = self.key_of(seg);
+        let h = TupleHash::of(&key);
+        self.map.prefetch(h);
+        key.give_back(&mut self.spare_key);
+        h
+    }
+
+    /// Asks the CPU to fetch the connection of `seg` (its tuple's hash
+    /// `h` from [`Tracker::probe`]), a segment that comes a few pushes
+    /// later: with many connections open every segment's connection misses
+    /// the cache, and fetching it ahead overlaps those misses with the work
+    /// on the segments in between. Changes nothing; a connection that ends
+    /// before `seg` arrives was fetched for nothing.
+    pub fn prefetch(&mut self, seg: &Segment, h: TupleHash) {
+        let key = self.key_of(seg);
+        match self.map.get(h, &key) {
+            Some(Slot::Conn(c)) => prefetch_lines(&**c),
             Some(Slot::Attempt(a)) => prefetch_lines(&**a),
             None => {}
         }
         key.give_back(&mut self.spare_key);
     }
 
+    /// The last stage of the look-ahead: asks for where the timeline of
+    /// `seg`'s connection writes next. It reads the connection, so it runs
+    /// after [`Tracker::prefetch`] has brought that in; read at once, the
+    /// pointer would stall the look-ahead on the connection's miss.
+    pub fn prefetch_timeline(&mut self, seg: &Segment, h: TupleHash) {
+        let key = self.key_of(seg);
+        if let Some(Slot::Conn(c)) = self.map.get(h, &key) {
+            if let Some(k) = c.timeline.next_write_near() {
+                prefetch_lines(k);
+            }
+        }
+        key.give_back(&mut self.spare_key);
+    }
+
     /// Feeds one segment; finished connections go to `emit`.
     pub fn push(&mut self, seg: &Segment, emit: &mut dyn FnMut(Connection)) {
+        let key = self.key_of(seg);
+        let h = TupleHash::of(&key);
+        key.give_back(&mut self.spare_key);
+        self.push_hashed(seg, h, emit);
+    }
+
+    /// [`Tracker::push`] with the hash [`Tracker::probe`] gave for `seg`.
+    pub fn push_hashed(&mut self, seg: &Segment, h: TupleHash, emit: &mut dyn FnMut(Connection)) {
         let at = self.stats.clock.observe(seg.ts, seg.frame);
         self.stats.segments = self.stats.segments.saturating_add(1);
         if seg.flags.rst() {
             self.stats.rst_segments = self.stats.rst_segments.saturating_add(1);
         }
         self.finish_due(emit);
-        let (lo, hi) = if seg.src <= seg.dst {
-            (seg.src, seg.dst)
-        } else {
-            (seg.dst, seg.src)
-        };
-        let key = TupleKey::new_reusing(lo, hi, seg.tunnel, &mut self.spare_key);
+        let key = self.key_of(seg);
+        debug_assert_eq!(h, TupleHash::of(&key), "a hash from another segment");
         let segments = self.stats.segments;
         // Most segments belong to an established connection that goes on:
         // one table lookup for them. New tuples, attempts and restarts take
         // the general way below.
-        if let Some(Slot::Conn(conn)) = self.map.get_mut(&key) {
+        if let Some(Slot::Conn(conn)) = self.map.get_mut(h, &key) {
             let goes_on = match &self.zeek_split {
                 Some(z) => z.verdict(&key, seg, at) == Split::Continue,
                 None => !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at),
@@ -422,7 +318,7 @@ impl Tracker {
                 return;
             }
         }
-        let restart = match (&self.zeek_split, self.map.get(&key)) {
+        let restart = match (&self.zeek_split, self.map.get(h, &key)) {
             (Some(z), Some(s)) => match z.verdict(&key, seg, at) {
                 Split::Continue => None,
                 Split::Reused => Some(EndReason::NewGeneration),
@@ -431,13 +327,13 @@ impl Tracker {
             (_, s) => self.own_restart(s, &key, seg, at),
         };
         if let Some(reason) = restart {
-            if let Some(old) = self.map.remove(&key) {
+            if let Some(old) = self.map.remove(h, &key) {
                 let old = old.into_connection(&key, &self.cfg);
                 self.finish_one(key.clone(), old, reason, emit);
             }
         }
         let mut created = false;
-        if !self.map.contains_key(&key) {
+        if !self.map.contains_key(h, &key) {
             if self.map.len() >= self.cfg.max_open.max(1) {
                 self.finish_longest_idle(emit);
             }
@@ -466,9 +362,9 @@ impl Tracker {
                 c.stream = stream;
                 Slot::Conn(Box::new(c))
             };
-            self.map.insert(key.clone(), slot);
+            self.map.insert_new(h, key.clone(), slot);
         }
-        let Some(slot) = self.map.get_mut(&key) else {
+        let Some(slot) = self.map.get_mut(h, &key) else {
             return;
         };
         if !created {
@@ -588,14 +484,15 @@ impl Tracker {
         let mut reached = std::mem::take(&mut self.reached);
         self.due.pop_due(now.0, &mut reached);
         for (_, first_frame, key) in reached.drain(..) {
-            let Some(s) = self.map.get(&key) else {
+            let h = TupleHash::of(&key);
+            let Some(s) = self.map.get(h, &key) else {
                 continue;
             };
             if s.first_frame() != first_frame {
                 continue;
             }
             if self.slot_expired(&key, s, now) {
-                if let Some(s) = self.map.remove(&key) {
+                if let Some(s) = self.map.remove(h, &key) {
                     done.push((first_frame, key, s));
                 }
             } else if let Slot::Conn(c) = s {
@@ -621,12 +518,13 @@ impl Tracker {
             if now.0.saturating_sub(end) >= STILL_TIME_NS {
                 continue;
             }
-            let still = match self.map.get(&key) {
+            let h = TupleHash::of(&key);
+            let still = match self.map.get(h, &key) {
                 Some(Slot::Conn(c)) => c.first_frame == first_frame && self.stood_still(c, now),
                 _ => false,
             };
             if still {
-                if let Some(s) = self.map.remove(&key) {
+                if let Some(s) = self.map.remove(h, &key) {
                     done.push((first_frame, key, s));
                 }
             }
@@ -634,7 +532,7 @@ impl Tracker {
         if done.is_empty() {
             return;
         }
-        done.sort_by_key(|d| d.0);
+        done.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         for (_, key, s) in done {
             let c = s.into_connection(&key, &self.cfg);
             let reason = expiry_reason(&c);
@@ -649,14 +547,15 @@ impl Tracker {
     fn finish_longest_idle(&mut self, emit: &mut dyn FnMut(Connection)) {
         for _rescan in 0..2 {
             while let Some((last, first_frame, key)) = self.victims.pop() {
+                let h = TupleHash::of(&key);
                 let fresh = self
                     .map
-                    .get(&key)
+                    .get(h, &key)
                     .is_some_and(|s| s.first_frame() == first_frame && s.last_at().0 == last);
                 if !fresh {
                     continue;
                 }
-                if let Some(s) = self.map.remove(&key) {
+                if let Some(s) = self.map.remove(h, &key) {
                     let c = s.into_connection(&key, &self.cfg);
                     self.stats.finished_early = self.stats.finished_early.saturating_add(1);
                     if !c.ended() {
@@ -668,7 +567,7 @@ impl Tracker {
             }
             let want = (self.map.len() / 16).max(1);
             let mut oldest: BinaryHeap<(i64, u64, &TupleKey)> = BinaryHeap::with_capacity(want + 1);
-            for (k, s) in &self.map {
+            for (k, s) in self.map.iter() {
                 oldest.push((s.last_at().0, s.first_frame(), k));
                 if oldest.len() > want {
                     oldest.pop();
@@ -709,9 +608,12 @@ impl Tracker {
             .collect();
         let mut done: Vec<(u64, TupleKey, Slot)> = keys
             .into_iter()
-            .filter_map(|k| self.map.remove(&k).map(|s| (s.first_frame(), k, s)))
+            .filter_map(|k| {
+                let h = TupleHash::of(&k);
+                self.map.remove(h, &k).map(|s| (s.first_frame(), k, s))
+            })
             .collect();
-        done.sort_by_key(|d| d.0);
+        done.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         for (_, key, s) in done {
             let c = s.into_connection(&key, &self.cfg);
             let reason = expiry_reason(&c);
@@ -764,7 +666,7 @@ impl Tracker {
             .drain()
             .map(|(k, s)| (s.first_frame(), k, s))
             .collect();
-        rest.sort_by_key(|d| d.0);
+        rest.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         for (_, key, s) in rest {
             let c = s.into_connection(&key, &self.cfg);
             let reason = final_reason(&c);
