@@ -17,7 +17,7 @@ pub mod merge;
 use crate::diagnose::{classify, Flow};
 use crate::output::progress::Progress;
 use crate::output::sink::Next;
-use crate::track::{Connection, Tracker, TrackerConfig, TrackerStats, TupleHash};
+use crate::track::{Connection, Tracker, TrackerConfig, TrackerStats};
 use crate::wire::{Health, SkipReason};
 use crate::wire::{Segment, Timestamp};
 
@@ -212,27 +212,6 @@ const BATCH: usize = 4096;
 /// live capture's rows come out no later than with one thread per batch.
 const CONN_BATCH: usize = 1024;
 
-/// How many segments ahead the tracking thread asks for a segment's
-/// connection to be fetched into the cache ([`Tracker::prefetch`]).
-const PREFETCH_AHEAD: usize = 8;
-
-/// How many segments ahead it hashes a segment's tuple and asks for its
-/// table entry ([`Tracker::probe`]): the entry must be in the cache by the
-/// time the connection's fetch reads it, `PROBE_AHEAD - PREFETCH_AHEAD`
-/// segments later.
-const PROBE_AHEAD: usize = 16;
-
-/// How many segments ahead it asks for where a connection's timeline
-/// writes next ([`Tracker::prefetch_timeline`]), which reads the connection
-/// the stage before fetched.
-const TIMELINE_AHEAD: usize = 3;
-
-/// The hashes between probe and push, by position in the batch.
-const HASH_RING: usize = 32;
-const _: () = assert!(
-    PROBE_AHEAD < HASH_RING && PREFETCH_AHEAD < PROBE_AHEAD && TIMELINE_AHEAD < PREFETCH_AHEAD
-);
-
 /// As [`analyse_connections`], moving `progress` (bytes read, connections
 /// and resets finished so far). When `on_connection` says
 /// [`Next::Stop`], reading stops within the batches already handed over
@@ -319,27 +298,7 @@ pub fn analyse_watermarked(
             };
             let mut mark = start_mark;
             for mut batch in from_reader.iter() {
-                let mut hashes = [TupleHash::default(); HASH_RING];
-                for (i, seg) in batch.iter().take(PROBE_AHEAD).enumerate() {
-                    hashes[i % HASH_RING] = tracker.probe(seg);
-                }
-                for (i, seg) in batch.iter().take(PREFETCH_AHEAD).enumerate() {
-                    tracker.prefetch(seg, hashes[i % HASH_RING]);
-                }
-                for (i, seg) in batch.iter().enumerate() {
-                    if let Some(far) = batch.get(i + PROBE_AHEAD) {
-                        hashes[(i + PROBE_AHEAD) % HASH_RING] = tracker.probe(far);
-                    }
-                    if let Some(near) = batch.get(i + PREFETCH_AHEAD) {
-                        let h = hashes[(i + PREFETCH_AHEAD) % HASH_RING];
-                        tracker.prefetch(near, h);
-                    }
-                    if let Some(next) = batch.get(i + TIMELINE_AHEAD) {
-                        let h = hashes[(i + TIMELINE_AHEAD) % HASH_RING];
-                        tracker.prefetch_timeline(next, h);
-                    }
-                    tracker.push_hashed(seg, hashes[i % HASH_RING], &mut |c| out.push(c));
-                }
+                tracker.push_batch(&batch, &mut |c| out.push(c));
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }

@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 
 use crate::wire::TunnelId;
 
+/// The out-of-line part of a key that is not a plain IPv4 tuple.
+pub(super) type KeyBox = Box<(SocketAddr, SocketAddr, TunnelId)>;
+
 /// A canonical 4-tuple (lower address first) and the tunnel path it came
 /// in, as the table key: an IPv4 pair inline in 12 bytes (with a tunnel id
 /// below 2^24 in 3 more), anything else boxed, so a table slot stays 16
@@ -14,12 +17,22 @@ pub(super) enum TupleKey {
     V4([u8; 12]),
     /// IPv4 tuple, then the tunnel id in 24 bits big-endian.
     V4Tunnel([u8; 15]),
-    Other(Box<(SocketAddr, SocketAddr, TunnelId)>),
+    Other(KeyBox),
 }
 
 const _: () = assert!(std::mem::size_of::<TupleKey>() == 16);
 
 impl TupleKey {
+    /// The canonical key of `seg`'s tuple, built as [`TupleKey::new_reusing`].
+    pub(super) fn of_segment(seg: &crate::wire::Segment, spare: &mut Option<KeyBox>) -> Self {
+        let (lo, hi) = if seg.src <= seg.dst {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        TupleKey::new_reusing(lo, hi, seg.tunnel, spare)
+    }
+
     pub(super) fn new(lo: SocketAddr, hi: SocketAddr, tunnel: TunnelId) -> Self {
         match (lo, hi) {
             (SocketAddr::V4(a), SocketAddr::V4(b)) if tunnel < 1 << 24 => {
@@ -48,7 +61,7 @@ impl TupleKey {
         lo: SocketAddr,
         hi: SocketAddr,
         tunnel: TunnelId,
-        spare: &mut Option<Box<(SocketAddr, SocketAddr, TunnelId)>>,
+        spare: &mut Option<KeyBox>,
     ) -> Self {
         let inline = matches!((lo, hi), (SocketAddr::V4(_), SocketAddr::V4(_))) && tunnel < 1 << 24;
         match spare.take() {
@@ -64,7 +77,7 @@ impl TupleKey {
     }
 
     /// A key no longer needed: its box, if any, is kept for the next one.
-    pub(super) fn give_back(self, spare: &mut Option<Box<(SocketAddr, SocketAddr, TunnelId)>>) {
+    pub(super) fn give_back(self, spare: &mut Option<KeyBox>) {
         if let TupleKey::Other(b) = self {
             *spare = Some(b);
         }

@@ -9,7 +9,7 @@
 //!
 //! Inside, the order of imports is `side`, `config`, `maybe` → `zeek`, `endpoint`,
 //! `timeline`, `roles`, `key` → `tuple_map` → `stream`, `due` → `connection` → `grace` → `attempt` →
-//! `zeek_split` → `table`.
+//! `zeek_split` → `table` ⇄ `look_ahead`.
 
 /// Read-only accessors named after their fields, one line per field:
 /// code outside `track` reads tracker state through them and can never
@@ -61,6 +61,7 @@ mod end;
 mod endpoint;
 mod grace;
 mod key;
+mod look_ahead;
 mod maybe;
 mod roles;
 mod side;
@@ -84,4 +85,3 @@ pub use side::{ReplyTo, Side};
 pub use stream::StreamTrack;
 pub use table::{Tracker, TrackerStats};
 pub use timeline::{Timeline, TimelineEntry};
-pub use tuple_map::TupleHash;

@@ -18,7 +18,8 @@ use super::connection::Connection;
 use super::due::{Deadline, DueWheel};
 use super::end::EndReason;
 use super::grace::{conn_expired, deadline, ended_ns, expiry_reason, feed, final_reason, Queue};
-use super::key::{EndpointKey, TupleKey};
+use super::key::{EndpointKey, KeyBox, TupleKey};
+use super::look_ahead::{LookAhead, Stages};
 use super::stream::StreamBook;
 use super::tuple_map::{TupleHash, TupleMap};
 use super::zeek_split::{Split, ZeekSplit};
@@ -140,13 +141,7 @@ pub struct Tracker {
     streams: StreamBook,
     /// The box of the last IPv6 (or tunnelled) key built for a lookup, kept
     /// for the next one.
-    spare_key: Option<
-        Box<(
-            std::net::SocketAddr,
-            std::net::SocketAddr,
-            crate::wire::TunnelId,
-        )>,
-    >,
+    spare_key: Option<KeyBox>,
 
     /// First times of the connections open now (a multiset, nanoseconds ->
     /// how many): the earliest is the watermark below which no row can
@@ -155,6 +150,9 @@ pub struct Tracker {
 
     /// Zeek's connection timers, under `zeek_split` only.
     zeek_split: Option<ZeekSplit>,
+
+    /// The keys and hashes of the segments of a batch still to come.
+    look_ahead: LookAhead,
 }
 
 /// Starts fetching every cache line of `*value` into the cache.
@@ -203,6 +201,7 @@ impl Tracker {
             spare_key: None,
             open_since: std::collections::BTreeMap::new(),
             zeek_split: cfg.zeek_split.then(ZeekSplit::default),
+            look_ahead: LookAhead::default(),
             cfg,
         }
     }
@@ -226,171 +225,20 @@ impl Tracker {
         self.stats.clock.now()
     }
 
-    /// The canonical key of `seg`'s tuple.
-    fn key_of(&mut self, seg: &Segment) -> TupleKey {
-        let (lo, hi) = if seg.src <= seg.dst {
-            (seg.src, seg.dst)
-        } else {
-            (seg.dst, seg.src)
-        };
-        TupleKey::new_reusing(lo, hi, seg.tunnel, &mut self.spare_key)
-    }
-
-    /// The hash of `seg`'s tuple, for [`Tracker::prefetch`] and
-    /// [`Tracker::push_hashed`], asking the CPU to fetch the table entry
-    /// it names: the first stage of the look-ahead, run far enough ahead
-    /// that the entry is in the cache when the second stage reads it.
-    pub fn probe(&mut self, seg: &Segment) -> TupleHash {
-        let key = self.key_of(seg);
-        let h = TupleHash::of(&key);
-        self.map.prefetch(h);
-        key.give_back(&mut self.spare_key);
-        h
-    }
-
-    /// Asks the CPU to fetch the connection of `seg` (its tuple's hash
-    /// `h` from [`Tracker::probe`]), a segment that comes a few pushes
-    /// later: with many connections open every segment's connection misses
-    /// the cache, and fetching it ahead overlaps those misses with the work
-    /// on the segments in between. Changes nothing; a connection that ends
-    /// before `seg` arrives was fetched for nothing.
-    pub fn prefetch(&mut self, seg: &Segment, h: TupleHash) {
-        let key = self.key_of(seg);
-        match self.map.get(h, &key) {
-            Some(Slot::Conn(c)) => prefetch_lines(&**c),
-            Some(Slot::Attempt(a)) => prefetch_lines(&**a),
-            None => {}
-        }
-        key.give_back(&mut self.spare_key);
-    }
-
-    /// The last stage of the look-ahead: asks for where the timeline of
-    /// `seg`'s connection writes next. It reads the connection, so it runs
-    /// after [`Tracker::prefetch`] has brought that in; read at once, the
-    /// pointer would stall the look-ahead on the connection's miss.
-    pub fn prefetch_timeline(&mut self, seg: &Segment, h: TupleHash) {
-        let key = self.key_of(seg);
-        if let Some(Slot::Conn(c)) = self.map.get(h, &key) {
-            if let Some(k) = c.timeline.next_write_near() {
-                prefetch_lines(k);
-            }
-        }
-        key.give_back(&mut self.spare_key);
-    }
-
     /// Feeds one segment; finished connections go to `emit`.
     pub fn push(&mut self, seg: &Segment, emit: &mut dyn FnMut(Connection)) {
-        let key = self.key_of(seg);
-        let h = TupleHash::of(&key);
+        let key = TupleKey::of_segment(seg, &mut self.spare_key);
+        self.push_keyed(seg, &key, TupleHash::of(&key), emit);
         key.give_back(&mut self.spare_key);
-        self.push_hashed(seg, h, emit);
     }
 
-    /// [`Tracker::push`] with the hash [`Tracker::probe`] gave for `seg`.
-    pub fn push_hashed(&mut self, seg: &Segment, h: TupleHash, emit: &mut dyn FnMut(Connection)) {
-        let at = self.stats.clock.observe(seg.ts, seg.frame);
-        self.stats.segments = self.stats.segments.saturating_add(1);
-        if seg.flags.rst() {
-            self.stats.rst_segments = self.stats.rst_segments.saturating_add(1);
-        }
-        self.finish_due(emit);
-        let key = self.key_of(seg);
-        debug_assert_eq!(h, TupleHash::of(&key), "a hash from another segment");
-        let segments = self.stats.segments;
-        // Most segments belong to an established connection that goes on:
-        // one table lookup for them. New tuples, attempts and restarts take
-        // the general way below.
-        if let Some(Slot::Conn(conn)) = self.map.get_mut(h, &key) {
-            let goes_on = match &self.zeek_split {
-                Some(z) => z.verdict(&key, seg, at) == Split::Continue,
-                None => !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at),
-            };
-            if goes_on {
-                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
-                if let Some(z) = &mut self.zeek_split {
-                    z.after_conn(&key, conn, seg, at);
-                }
-                match ended {
-                    Some(q) => self.queue(key, q, segments),
-                    None => key.give_back(&mut self.spare_key),
-                }
-                self.after_segment(emit);
-                return;
-            }
-        }
-        let restart = match (&self.zeek_split, self.map.get(h, &key)) {
-            (Some(z), Some(s)) => match z.verdict(&key, seg, at) {
-                Split::Continue => None,
-                Split::Reused => Some(EndReason::NewGeneration),
-                Split::Removed => Some(slot_expiry_reason(s)),
-            },
-            (_, s) => self.own_restart(s, &key, seg, at),
-        };
-        if let Some(reason) = restart {
-            if let Some(old) = self.map.remove(h, &key) {
-                let old = old.into_connection(&key, &self.cfg);
-                self.finish_one(key.clone(), old, reason, emit);
-            }
-        }
-        let mut created = false;
-        if !self.map.contains_key(h, &key) {
-            if self.map.len() >= self.cfg.max_open.max(1) {
-                self.finish_longest_idle(emit);
-            }
-            self.stats.connections = self.stats.connections.saturating_add(1);
-            *self.open_since.entry(seg.ts.0).or_insert(0) += 1;
-            let (src, dst) = (EndpointKey::new(seg.src), EndpointKey::new(seg.dst));
-            let fan = (
-                self.fan.get(&src).copied().unwrap_or(0),
-                self.fan.get(&dst).copied().unwrap_or(0),
-            );
-            for ep in [src, dst] {
-                let n = self.fan.entry(ep).or_insert(0);
-                *n = n.saturating_add(1);
-            }
-            let continues = !self.evicted.is_empty() && self.evicted.remove(&key);
-            let mut stream = self.streams.start(&key);
-            let slot = if Attempt::starts(seg) {
-                created = true;
-                stream.on_segment(seg, &mut self.streams.next);
-                let mut a = Attempt::new(seg, at);
-                a.stream = stream.tcp_stream();
-                Slot::Attempt(Box::new(a))
-            } else {
-                let mut c = Connection::new(seg, at, fan);
-                c.continues_evicted = continues;
-                c.stream = stream;
-                Slot::Conn(Box::new(c))
-            };
-            self.map.insert_new(h, key.clone(), slot);
-        }
-        let Some(slot) = self.map.get_mut(h, &key) else {
-            return;
-        };
-        if !created {
-            if let Slot::Attempt(a) = slot {
-                if a.takes(seg, &key) {
-                    a.add(seg, at);
-                } else {
-                    *slot = Slot::Conn(Box::new(a.replay(&key, &self.cfg)));
-                }
-            }
-            if let Slot::Conn(conn) = slot {
-                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
-                if let Some(z) = &mut self.zeek_split {
-                    z.after_conn(&key, conn, seg, at);
-                }
-                if let Some(q) = ended {
-                    self.queue(key, q, segments);
-                    self.after_segment(emit);
-                    return;
-                }
-            }
-        } else if let (Some(z), Slot::Attempt(a)) = (&mut self.zeek_split, slot) {
-            z.after_attempt(&key, a, seg, at);
-        }
-        key.give_back(&mut self.spare_key);
-        self.after_segment(emit);
+    /// Feeds a batch of segments in order, as [`Tracker::push`] one by one
+    /// would, fetching each one's table entry and connection into the
+    /// cache a few segments before it is pushed.
+    pub fn push_batch(&mut self, batch: &[Segment], emit: &mut dyn FnMut(Connection)) {
+        let mut ahead = std::mem::take(&mut self.look_ahead);
+        ahead.run(self, batch, emit);
+        self.look_ahead = ahead;
     }
 
     /// Whether `seg` ends the tuple's connection `s` by rstscope's rules:
@@ -673,5 +521,149 @@ impl Tracker {
             self.finish_one(key, c, reason, emit);
         }
         self.stats
+    }
+}
+
+impl Stages for Tracker {
+    /// Asks the CPU to fetch the table entry a lookup of `h` reads: the
+    /// first stage of the look-ahead, run far enough ahead that the entry
+    /// is in the cache when the next stage reads it.
+    fn prefetch_entry(&self, h: TupleHash) {
+        self.map.prefetch(h);
+    }
+
+    /// Asks the CPU to fetch the connection of tuple `key` (hash `h`),
+    /// whose segment comes a few pushes later: with many connections open
+    /// every segment's connection misses the cache, and fetching it ahead
+    /// overlaps those misses with the work on the segments in between.
+    /// Changes nothing; a connection that ends before its segment arrives
+    /// was fetched for nothing.
+    fn prefetch_connection(&self, key: &TupleKey, h: TupleHash) {
+        match self.map.get(h, key) {
+            Some(Slot::Conn(c)) => prefetch_lines(&**c),
+            Some(Slot::Attempt(a)) => prefetch_lines(&**a),
+            None => {}
+        }
+    }
+
+    /// The last stage of the look-ahead: asks for where the timeline of
+    /// `key`'s connection writes next. It reads the connection, so it runs
+    /// after [`Stages::prefetch_connection`] has brought that in; read at
+    /// once, the pointer would stall the look-ahead on the connection's
+    /// miss.
+    fn prefetch_timeline(&self, key: &TupleKey, h: TupleHash) {
+        if let Some(Slot::Conn(c)) = self.map.get(h, key) {
+            if let Some(k) = c.timeline.next_write_near() {
+                prefetch_lines(k);
+            }
+        }
+    }
+
+    /// [`Tracker::push`] with `seg`'s canonical tuple `key` and its hash.
+    fn push_keyed(
+        &mut self,
+        seg: &Segment,
+        key: &TupleKey,
+        h: TupleHash,
+        emit: &mut dyn FnMut(Connection),
+    ) {
+        let at = self.stats.clock.observe(seg.ts, seg.frame);
+        self.stats.segments = self.stats.segments.saturating_add(1);
+        if seg.flags.rst() {
+            self.stats.rst_segments = self.stats.rst_segments.saturating_add(1);
+        }
+        self.finish_due(emit);
+        debug_assert_eq!(h, TupleHash::of(key), "a hash of another tuple");
+        let segments = self.stats.segments;
+        // Most segments belong to an established connection that goes on:
+        // one table lookup for them. New tuples, attempts and restarts take
+        // the general way below.
+        if let Some(Slot::Conn(conn)) = self.map.get_mut(h, key) {
+            let goes_on = match &self.zeek_split {
+                Some(z) => z.verdict(key, seg, at) == Split::Continue,
+                None => !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at),
+            };
+            if goes_on {
+                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
+                if let Some(z) = &mut self.zeek_split {
+                    z.after_conn(key, conn, seg, at);
+                }
+                if let Some(q) = ended {
+                    self.queue(key.clone(), q, segments);
+                }
+                self.after_segment(emit);
+                return;
+            }
+        }
+        let restart = match (&self.zeek_split, self.map.get(h, key)) {
+            (Some(z), Some(s)) => match z.verdict(key, seg, at) {
+                Split::Continue => None,
+                Split::Reused => Some(EndReason::NewGeneration),
+                Split::Removed => Some(slot_expiry_reason(s)),
+            },
+            (_, s) => self.own_restart(s, key, seg, at),
+        };
+        if let Some(reason) = restart {
+            if let Some(old) = self.map.remove(h, key) {
+                let old = old.into_connection(key, &self.cfg);
+                self.finish_one(key.clone(), old, reason, emit);
+            }
+        }
+        let mut created = false;
+        if !self.map.contains_key(h, key) {
+            if self.map.len() >= self.cfg.max_open.max(1) {
+                self.finish_longest_idle(emit);
+            }
+            self.stats.connections = self.stats.connections.saturating_add(1);
+            *self.open_since.entry(seg.ts.0).or_insert(0) += 1;
+            let (src, dst) = (EndpointKey::new(seg.src), EndpointKey::new(seg.dst));
+            let fan = (
+                self.fan.get(&src).copied().unwrap_or(0),
+                self.fan.get(&dst).copied().unwrap_or(0),
+            );
+            for ep in [src, dst] {
+                let n = self.fan.entry(ep).or_insert(0);
+                *n = n.saturating_add(1);
+            }
+            let continues = !self.evicted.is_empty() && self.evicted.remove(key);
+            let mut stream = self.streams.start(key);
+            let slot = if Attempt::starts(seg) {
+                created = true;
+                stream.on_segment(seg, &mut self.streams.next);
+                let mut a = Attempt::new(seg, at);
+                a.stream = stream.tcp_stream();
+                Slot::Attempt(Box::new(a))
+            } else {
+                let mut c = Connection::new(seg, at, fan);
+                c.continues_evicted = continues;
+                c.stream = stream;
+                Slot::Conn(Box::new(c))
+            };
+            self.map.insert_new(h, key.clone(), slot);
+        }
+        let Some(slot) = self.map.get_mut(h, key) else {
+            return;
+        };
+        if !created {
+            if let Slot::Attempt(a) = slot {
+                if a.takes(seg, key) {
+                    a.add(seg, at);
+                } else {
+                    *slot = Slot::Conn(Box::new(a.replay(key, &self.cfg)));
+                }
+            }
+            if let Slot::Conn(conn) = slot {
+                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
+                if let Some(z) = &mut self.zeek_split {
+                    z.after_conn(key, conn, seg, at);
+                }
+                if let Some(q) = ended {
+                    self.queue(key.clone(), q, segments);
+                }
+            }
+        } else if let (Some(z), Slot::Attempt(a)) = (&mut self.zeek_split, slot) {
+            z.after_attempt(key, a, seg, at);
+        }
+        self.after_segment(emit);
     }
 }
