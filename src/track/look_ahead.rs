@@ -4,8 +4,8 @@
 //! before, and where its timeline writes next [`TIMELINE_AHEAD`] before.
 //! With 100 000 connections open each of those is a cache miss that would
 //! otherwise stall the push; each stage reads only what the stage before
-//! fetched, so the look-ahead itself never waits on memory. The key and
-//! hash are built once per segment and kept here until its push.
+//! asked for, so no stage waits on a miss it could have avoided. The key
+//! and hash are built once per segment and kept here until its push.
 
 use crate::wire::Segment;
 
@@ -70,10 +70,7 @@ impl LookAhead {
         let slot = &mut self.keys[i % RING];
         let mut spare = None;
         std::mem::replace(slot, TupleKey::V4([0; 12])).give_back(&mut spare);
-        if let Some(b) = spare.take() {
-            self.spares.push(b);
-        }
-        let mut spare = self.spares.pop();
+        let mut spare = spare.or_else(|| self.spares.pop());
         *slot = TupleKey::of_segment(seg, &mut spare);
         self.spares.extend(spare);
         let h = TupleHash::of(slot);

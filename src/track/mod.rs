@@ -8,8 +8,8 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config`, `maybe` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `tuple_map` → `stream`, `due` → `connection` → `grace` → `attempt` →
-//! `zeek_split` → `table` ⇄ `look_ahead`.
+//! `timeline`, `roles`, `key` → `tuple_map` → `stream`, `due` → `connection` →
+//! `grace` → `attempt` → `zeek_split` → `look_ahead` → `table`.
 
 /// Read-only accessors named after their fields, one line per field:
 /// code outside `track` reads tracker state through them and can never

@@ -174,6 +174,13 @@ fn prefetch_lines<T>(value: &T) {
 /// Fan table entries allowed beyond the open connections before pruning.
 const FAN_SLACK: usize = 65_536;
 
+/// Puts connections to be finished in the order they are emitted: by first
+/// frame, ties (one frame, two tuples) by tuple, never by where the table
+/// happened to keep them.
+fn by_first_frame(done: &mut [(u64, TupleKey, Slot)]) {
+    done.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+}
+
 /// Why a connection Zeek's timers removed is finished.
 fn slot_expiry_reason(s: &Slot) -> EndReason {
     match s {
@@ -380,7 +387,7 @@ impl Tracker {
         if done.is_empty() {
             return;
         }
-        done.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        by_first_frame(&mut done);
         for (_, key, s) in done {
             let c = s.into_connection(&key, &self.cfg);
             let reason = expiry_reason(&c);
@@ -461,7 +468,7 @@ impl Tracker {
                 self.map.remove(h, &k).map(|s| (s.first_frame(), k, s))
             })
             .collect();
-        done.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        by_first_frame(&mut done);
         for (_, key, s) in done {
             let c = s.into_connection(&key, &self.cfg);
             let reason = expiry_reason(&c);
@@ -514,7 +521,7 @@ impl Tracker {
             .drain()
             .map(|(k, s)| (s.first_frame(), k, s))
             .collect();
-        rest.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        by_first_frame(&mut rest);
         for (_, key, s) in rest {
             let c = s.into_connection(&key, &self.cfg);
             let reason = final_reason(&c);

@@ -18,7 +18,7 @@ use super::key::TupleKey;
 /// A tuple's hash, computed once per segment and carried from the
 /// look-ahead to the push.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TupleHash(u64);
+pub(super) struct TupleHash(u64);
 
 impl TupleHash {
     pub(super) fn of(key: &TupleKey) -> Self {
