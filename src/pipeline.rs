@@ -17,7 +17,7 @@ pub mod merge;
 use crate::diagnose::{classify, Flow};
 use crate::output::progress::Progress;
 use crate::output::sink::Next;
-use crate::track::{Connection, Tracker, TrackerConfig, TrackerStats};
+use crate::track::{Connection, SegmentBatch, Tracker, TrackerConfig, TrackerStats};
 use crate::wire::{Health, SkipReason};
 use crate::wire::{Segment, Timestamp};
 
@@ -258,21 +258,21 @@ pub fn analyse_watermarked(
     let stop = AtomicBool::new(false);
     let (mut connections, mut resets) = (0u64, 0u64);
     let counter = progress.clone();
-    let (to_tracker, from_reader) = mpsc::sync_channel::<Vec<Segment>>(4);
-    let (recycle, recycled) = mpsc::sync_channel::<Vec<Segment>>(4);
+    let (to_tracker, from_reader) = mpsc::sync_channel::<SegmentBatch>(4);
+    let (recycle, recycled) = mpsc::sync_channel::<SegmentBatch>(4);
     let (to_output, from_tracker) = mpsc::sync_channel::<Handed>(4);
     let (give_back, given_back) = mpsc::sync_channel::<Vec<Connection>>(4);
     let stop = &stop;
     let (read, read_health, stats) = thread::scope(|scope| {
         let reading = scope.spawn(move || {
             let mut health = Health::default();
-            let mut batch = Vec::with_capacity(BATCH);
+            let mut batch = SegmentBatch::with_capacity(BATCH);
             let read = read_segments_until(inputs, &mut health, progress, stop, &mut |seg| {
                 batch.push(*seg);
                 if batch.len() == BATCH {
                     let next = recycled
                         .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                        .unwrap_or_else(|_| SegmentBatch::with_capacity(BATCH));
                     // A closed channel means the tracking side has stopped:
                     // stop reading too.
                     if to_tracker
@@ -304,7 +304,7 @@ pub fn analyse_watermarked(
                 }
                 // With nothing open, a connection yet to come starts no
                 // earlier than the last segment read.
-                let last = batch.last().map(|s| s.ts);
+                let last = batch.segments().last().map(|s| s.ts);
                 mark = tracker.watermark().or(last).or(mark);
                 out.mark(mark);
                 batch.clear();

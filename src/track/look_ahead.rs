@@ -1,19 +1,22 @@
 //! The tracker's look-ahead over a batch of segments: each segment's
-//! tuple is hashed and its table entry fetched [`PROBE_AHEAD`] segments
-//! before it is pushed, its connection fetched [`CONNECTION_AHEAD`]
-//! before, and where its timeline writes next [`TIMELINE_AHEAD`] before.
-//! With 100 000 connections open each of those is a cache miss that would
-//! otherwise stall the push; each stage reads only what the stage before
-//! asked for, so no stage waits on a miss it could have avoided. The key
-//! and hash are built once per segment and kept here until its push.
+//! table entry is fetched [`PROBE_AHEAD`] segments before it is pushed,
+//! its connection [`CONNECTION_AHEAD`] before, and where its timeline
+//! writes next [`TIMELINE_AHEAD`] before. With 100 000 connections open
+//! each of those is a cache miss that would otherwise stall the push; each
+//! stage reads only what the stage before asked for, so no stage waits on
+//! a miss it could have avoided.
+//!
+//! The keys and hashes come with the batch ([`SegmentBatch`]): they are
+//! built where the segments are read, on the reading thread, which has
+//! time to spare while the tracking thread has none.
 
 use crate::wire::Segment;
 
 use super::connection::Connection;
-use super::key::{KeyBox, TupleKey};
+use super::key::TupleKey;
 use super::tuple_map::TupleHash;
 
-/// How far ahead a segment's tuple is hashed and its entry fetched.
+/// How far ahead a segment's table entry is fetched.
 const PROBE_AHEAD: usize = 16;
 /// How far ahead its connection is fetched: the entry has had
 /// `PROBE_AHEAD - CONNECTION_AHEAD` pushes to arrive.
@@ -21,10 +24,63 @@ const CONNECTION_AHEAD: usize = 8;
 /// How far ahead its timeline's next write is fetched (that reads the
 /// connection, fetched `CONNECTION_AHEAD - TIMELINE_AHEAD` pushes before).
 const TIMELINE_AHEAD: usize = 3;
-/// Keys and hashes kept, by position in the batch.
-const RING: usize = 32;
-const _: () = assert!(PROBE_AHEAD < RING && TIMELINE_AHEAD < CONNECTION_AHEAD);
-const _: () = assert!(CONNECTION_AHEAD < PROBE_AHEAD);
+const _: () = assert!(TIMELINE_AHEAD < CONNECTION_AHEAD && CONNECTION_AHEAD < PROBE_AHEAD);
+
+/// Segments in capture order, each with its canonical tuple and that
+/// tuple's hash: one key and one hash per segment, built once.
+#[derive(Default)]
+pub struct SegmentBatch {
+    segments: Vec<Segment>,
+    /// `keys[i]` and `hashes[i]` belong to `segments[i]`. Keys past the
+    /// batch's length are left from before a [`SegmentBatch::clear`]:
+    /// their boxes (IPv6 and tunnelled tuples) are refilled, so a reused
+    /// batch allocates nothing per segment.
+    keys: Vec<TupleKey>,
+    hashes: Vec<TupleHash>,
+}
+
+impl SegmentBatch {
+    pub fn with_capacity(n: usize) -> Self {
+        SegmentBatch {
+            segments: Vec::with_capacity(n),
+            keys: Vec::with_capacity(n),
+            hashes: Vec::with_capacity(n),
+        }
+    }
+
+    /// Appends `seg`, keyed and hashed.
+    pub fn push(&mut self, seg: Segment) {
+        let i = self.segments.len();
+        let mut spare = None;
+        if let Some(old) = self.keys.get_mut(i) {
+            std::mem::replace(old, TupleKey::V4([0; 12])).give_back(&mut spare);
+            *old = TupleKey::of_segment(&seg, &mut spare);
+        } else {
+            self.keys.push(TupleKey::of_segment(&seg, &mut spare));
+        }
+        let key = &self.keys[i];
+        self.hashes.push(TupleHash::of(key));
+        self.segments.push(seg);
+    }
+
+    pub fn len(&self) -> usize {
+        self.segments.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Empties the batch, keeping its room and its keys' boxes.
+    pub fn clear(&mut self) {
+        self.segments.clear();
+        self.hashes.clear();
+    }
+}
 
 /// The stages a table offers the look-ahead: three that only fetch (and
 /// change nothing), and the push itself.
@@ -45,66 +101,33 @@ pub(super) trait Stages {
     );
 }
 
-/// The keys and hashes of the next [`PROBE_AHEAD`] segments.
-pub(super) struct LookAhead {
-    keys: Vec<TupleKey>,
-    hashes: [TupleHash; RING],
-    /// Boxes of IPv6 (and tunnelled) keys pushed already, for the next ones:
-    /// no allocation per segment.
-    spares: Vec<KeyBox>,
-}
-
-impl Default for LookAhead {
-    fn default() -> Self {
-        LookAhead {
-            keys: vec![TupleKey::V4([0; 12]); RING],
-            hashes: [TupleHash::default(); RING],
-            spares: Vec::new(),
-        }
-    }
-}
-
-impl LookAhead {
-    /// Keys segment `i` of the batch and fetches its table entry.
-    fn probe(&mut self, tracker: &impl Stages, i: usize, seg: &Segment) {
-        let slot = &mut self.keys[i % RING];
-        let mut spare = None;
-        std::mem::replace(slot, TupleKey::V4([0; 12])).give_back(&mut spare);
-        let mut spare = spare.or_else(|| self.spares.pop());
-        *slot = TupleKey::of_segment(seg, &mut spare);
-        self.spares.extend(spare);
-        let h = TupleHash::of(slot);
-        self.hashes[i % RING] = h;
+/// Pushes every segment of `batch` into `tracker` in order, each stage's
+/// fetch that many segments ahead.
+pub(super) fn run(
+    tracker: &mut impl Stages,
+    batch: &SegmentBatch,
+    emit: &mut dyn FnMut(Connection),
+) {
+    let (segs, keys, hashes) = (&batch.segments, &batch.keys, &batch.hashes);
+    let n = segs.len();
+    for &h in hashes.iter().take(PROBE_AHEAD) {
         tracker.prefetch_entry(h);
     }
-
-    /// Pushes every segment of `batch` into `tracker` in order.
-    pub(super) fn run(
-        &mut self,
-        tracker: &mut impl Stages,
-        batch: &[Segment],
-        emit: &mut dyn FnMut(Connection),
-    ) {
-        for (i, seg) in batch.iter().enumerate().take(PROBE_AHEAD) {
-            self.probe(tracker, i, seg);
+    for i in 0..n.min(CONNECTION_AHEAD) {
+        tracker.prefetch_connection(&keys[i], hashes[i]);
+    }
+    for (i, seg) in segs.iter().enumerate() {
+        if let Some(&h) = hashes.get(i + PROBE_AHEAD) {
+            tracker.prefetch_entry(h);
         }
-        for i in 0..batch.len().min(CONNECTION_AHEAD) {
-            tracker.prefetch_connection(&self.keys[i % RING], self.hashes[i % RING]);
+        let j = i + CONNECTION_AHEAD;
+        if j < n {
+            tracker.prefetch_connection(&keys[j], hashes[j]);
         }
-        for (i, seg) in batch.iter().enumerate() {
-            if let Some(far) = batch.get(i + PROBE_AHEAD) {
-                self.probe(tracker, i + PROBE_AHEAD, far);
-            }
-            if i + CONNECTION_AHEAD < batch.len() {
-                let j = (i + CONNECTION_AHEAD) % RING;
-                tracker.prefetch_connection(&self.keys[j], self.hashes[j]);
-            }
-            if i + TIMELINE_AHEAD < batch.len() {
-                let j = (i + TIMELINE_AHEAD) % RING;
-                tracker.prefetch_timeline(&self.keys[j], self.hashes[j]);
-            }
-            let j = i % RING;
-            tracker.push_keyed(seg, &self.keys[j], self.hashes[j], emit);
+        let j = i + TIMELINE_AHEAD;
+        if j < n {
+            tracker.prefetch_timeline(&keys[j], hashes[j]);
         }
+        tracker.push_keyed(seg, &keys[i], hashes[i], emit);
     }
 }

@@ -81,6 +81,7 @@ pub use config::{TrackerConfig, DEFAULT_MAX_OPEN};
 pub use connection::{Connection, Handshake, RstFact, State};
 pub use end::EndReason;
 pub use endpoint::{Endpoint, FinFact};
+pub use look_ahead::SegmentBatch;
 pub use side::{ReplyTo, Side};
 pub use stream::StreamTrack;
 pub use table::{Tracker, TrackerStats};

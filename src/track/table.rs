@@ -19,7 +19,7 @@ use super::due::{Deadline, DueWheel};
 use super::end::EndReason;
 use super::grace::{conn_expired, deadline, ended_ns, expiry_reason, feed, final_reason, Queue};
 use super::key::{EndpointKey, KeyBox, TupleKey};
-use super::look_ahead::{LookAhead, Stages};
+use super::look_ahead::{self, SegmentBatch, Stages};
 use super::stream::StreamBook;
 use super::tuple_map::{TupleHash, TupleMap};
 use super::zeek_split::{Split, ZeekSplit};
@@ -150,9 +150,6 @@ pub struct Tracker {
 
     /// Zeek's connection timers, under `zeek_split` only.
     zeek_split: Option<ZeekSplit>,
-
-    /// The keys and hashes of the segments of a batch still to come.
-    look_ahead: LookAhead,
 }
 
 /// Starts fetching every cache line of `*value` into the cache.
@@ -208,7 +205,6 @@ impl Tracker {
             spare_key: None,
             open_since: std::collections::BTreeMap::new(),
             zeek_split: cfg.zeek_split.then(ZeekSplit::default),
-            look_ahead: LookAhead::default(),
             cfg,
         }
     }
@@ -242,10 +238,8 @@ impl Tracker {
     /// Feeds a batch of segments in order, as [`Tracker::push`] one by one
     /// would, fetching each one's table entry and connection into the
     /// cache a few segments before it is pushed.
-    pub fn push_batch(&mut self, batch: &[Segment], emit: &mut dyn FnMut(Connection)) {
-        let mut ahead = std::mem::take(&mut self.look_ahead);
-        ahead.run(self, batch, emit);
-        self.look_ahead = ahead;
+    pub fn push_batch(&mut self, batch: &SegmentBatch, emit: &mut dyn FnMut(Connection)) {
+        look_ahead::run(self, batch, emit);
     }
 
     /// Whether `seg` ends the tuple's connection `s` by rstscope's rules:
