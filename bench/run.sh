@@ -82,12 +82,13 @@ fi
 
 # ---------------------------------------------------------------- build
 log "cargo build --release"
-cargo build --release --bin rstscope --example gencap --example decode >&2
+cargo build --release --bin rstscope --example gencap --example decode --example census >&2
 # RSTSCOPE=PATH times another build (the same command lines), e.g. the one
 # before a change, for a before/after table.
 RSTSCOPE=${RSTSCOPE:-${CARGO_TARGET_DIR:-$ROOT/target}/release/rstscope}
 DECODE=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/decode
 GENCAP=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/gencap
+CENSUS=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/census
 
 # ---------------------------------------------------------------- files
 # name | gencap arguments | what it is
@@ -220,6 +221,8 @@ for spec in "${FILES[@]}"; do
     measure "$name" 'rstscope flows --format csv F' "$RUNS" 0 "" "$RSTSCOPE" flows --format csv "$f"
     # Connections open at once, for the bytes each one costs.
     "$RSTSCOPE" report --format json "$f" | tr ',{' '\n\n' | sed -n 's/^ *"peak_open_connections": *\([0-9]*\).*/\1/p' | head -1 >"$TMP/open.$name"
+    # What the tracker held at its peak, by part (not timed).
+    "$CENSUS" "$f" | sed 's/.*census at segment [0-9]*: //' >"$TMP/census.$name"
     ((PEERS)) || continue
     measure "$name" 'tcptrace -n F' "$RUNS" 1 "" tcptrace -n "$f"
     if ((big)); then
@@ -269,6 +272,10 @@ mem_gb=$(awk '/MemTotal/ {printf "%.1f", $2 / 1024 / 1024}' /proc/meminfo)
         rss_d=$(get "$name" 'read+decode only (examples/decode)' 7)
         if [[ -n $open && -n $rss_r && -n $rss_d && $open -gt 0 ]]; then
             echo "Memory per open connection: peak RSS of \`report\` $(awk -v k="$rss_r" 'BEGIN {printf "%.1f", k / 1024}') MB, of reading and decoding alone $(awk -v k="$rss_d" 'BEGIN {printf "%.1f", k / 1024}') MB, $open connections open at the peak (tracked: in flight, waiting out their grace or their attempt timeout): $(awk -v r="$rss_r" -v d="$rss_d" -v o="$open" 'BEGIN {printf "%.0f", (r - d) * 1024 / o}') bytes per open connection, everything included."
+            echo
+        fi
+        if [[ -s $TMP/census.$name ]]; then
+            echo "Near that peak (\`examples/census\`: the tracker alone, counted every 65 536 segments): $(cat "$TMP/census.$name")."
             echo
         fi
         echo -n "Outcomes:"

@@ -9,7 +9,7 @@
 //!
 //! Inside, the order of imports is `side`, `config`, `maybe` → `zeek`, `endpoint`,
 //! `timeline`, `roles`, `key` → `tuple_map` → `stream`, `due` → `connection` →
-//! `grace` → `attempt` → `zeek_split` → `look_ahead` → `table`.
+//! `grace` → `attempt` → `census`, `zeek_split` → `look_ahead` → `table`.
 
 /// Read-only accessors named after their fields, one line per field:
 /// code outside `track` reads tracker state through them and can never
@@ -54,6 +54,7 @@ macro_rules! getters {
 }
 
 mod attempt;
+mod census;
 mod config;
 mod connection;
 mod due;
@@ -77,6 +78,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testwire;
 
+pub use census::Census;
 pub use config::{TrackerConfig, DEFAULT_MAX_OPEN};
 pub use connection::{Connection, Handshake, RstFact, State};
 pub use end::EndReason;

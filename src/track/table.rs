@@ -13,6 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::wire::{Clock, Segment, Timestamp};
 
 use super::attempt::Attempt;
+use super::census::Census;
 use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
 use super::due::{Deadline, DueWheel};
@@ -222,6 +223,20 @@ impl Tracker {
 
     pub fn open_connections(&self) -> usize {
         self.map.len()
+    }
+
+    /// What the table holds now, by kind, and its bytes (a walk over the
+    /// whole table: for the benchmark, not for every segment).
+    pub fn census(&self) -> Census {
+        let slot = std::mem::size_of::<Option<(TupleKey, Slot)>>();
+        let mut census = Census::new(self.map.capacity(), slot);
+        for (_, s) in self.map.iter() {
+            match s {
+                Slot::Conn(c) => census.count_connection(c),
+                Slot::Attempt(_) => census.count_attempt(),
+            }
+        }
+        census
     }
 
     fn now(&self) -> Timestamp {

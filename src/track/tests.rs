@@ -698,3 +698,31 @@ fn batches_track_as_single_pushes_do() {
     assert_eq!(single.len(), 4);
     assert_eq!(facts(&batched), facts(&single));
 }
+
+/// The census counts each table entry once, by what it is, and the
+/// timeline entries its connections keep.
+#[test]
+fn census_counts_open_ended_and_attempts() {
+    let mut open = Wire::between("10.0.0.1:40000", "10.0.0.2:80");
+    open.handshake().c(P | A, 1, 1, 10);
+    let mut ended = Wire::between("10.0.0.3:40000", "10.0.0.2:80");
+    ended.handshake().s(R, 1, 0, 0);
+    let mut half = Wire::between("10.0.0.4:40000", "10.0.0.2:80");
+    half.handshake().c(F | A, 1, 1, 0);
+    let mut attempt = Wire::between("10.0.0.5:40000", "10.0.0.2:80");
+    attempt.c(S, 0, 0, 0);
+    let mut t = Tracker::new(TrackerConfig::default());
+    for w in [&open, &ended, &half, &attempt] {
+        for s in &w.segs {
+            t.push(s, &mut |_| panic!("nothing finishes within the grace"));
+        }
+    }
+    let c = t.census();
+    assert_eq!(
+        (c.tracked, c.open, c.half_closed, c.ended, c.attempts),
+        (4, 2, 1, 1, 1)
+    );
+    assert_eq!(c.timeline_entries, 4 + 4 + 4);
+    assert!(c.timeline_room >= c.timeline_entries);
+    assert_eq!(c.bytes()[0].1, 3 * std::mem::size_of::<Connection>());
+}

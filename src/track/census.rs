@@ -1,0 +1,123 @@
+//! What the tracker holds at one moment, and what that costs in bytes: the
+//! benchmark's account of memory per open connection, by part.
+
+use std::fmt;
+
+use super::attempt::Attempt;
+use super::connection::{Connection, State};
+use super::timeline::Kept;
+
+/// The tracker's table at one moment, counted by what each entry is and
+/// what its connection keeps out of line. Read-only: counting changes
+/// nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Census {
+    /// Table entries: connections plus attempts.
+    pub(super) tracked: usize,
+    /// Connections still open (not closed or reset), half-closed ones included.
+    pub(super) open: usize,
+    /// Of those, half-closed: one side sent FIN, the other has not.
+    pub(super) half_closed: usize,
+    /// Closed or reset, waiting out their grace for late segments.
+    pub(super) ended: usize,
+    /// SYN-only attempts, kept compact until answered or timed out.
+    pub(super) attempts: usize,
+    /// Timeline entries kept, and the room allocated for them.
+    pub(super) timeline_entries: usize,
+    pub(super) timeline_room: usize,
+    /// Table slots allocated (used or not).
+    pub(super) table_slots: usize,
+    /// Bytes of one connection, one timeline entry, one attempt and one
+    /// table slot.
+    pub(super) connection_bytes: usize,
+    pub(super) entry_bytes: usize,
+    pub(super) attempt_bytes: usize,
+    pub(super) slot_bytes: usize,
+}
+
+getters!(Census {
+    tracked: usize,
+    open: usize,
+    half_closed: usize,
+    ended: usize,
+    attempts: usize,
+    timeline_entries: usize,
+    timeline_room: usize,
+    table_slots: usize,
+    connection_bytes: usize,
+    entry_bytes: usize,
+    attempt_bytes: usize,
+    slot_bytes: usize,
+});
+
+impl Census {
+    pub(super) fn new(table_slots: usize, slot_bytes: usize) -> Self {
+        Census {
+            table_slots,
+            slot_bytes,
+            connection_bytes: std::mem::size_of::<Connection>(),
+            entry_bytes: std::mem::size_of::<Kept>(),
+            attempt_bytes: std::mem::size_of::<Attempt>(),
+            ..Census::default()
+        }
+    }
+
+    pub(super) fn count_connection(&mut self, c: &Connection) {
+        self.tracked += 1;
+        match c.state {
+            State::Closed | State::Reset => self.ended += 1,
+            State::HalfClosed(_) => {
+                self.open += 1;
+                self.half_closed += 1;
+            }
+            _ => self.open += 1,
+        }
+        let t = &c.timeline;
+        self.timeline_entries += t.head.len() + t.key.len() + t.tail.len();
+        self.timeline_room += t.head.capacity() + t.key.capacity() + t.tail.capacity();
+    }
+
+    pub(super) fn count_attempt(&mut self) {
+        self.tracked += 1;
+        self.attempts += 1;
+    }
+
+    /// Bytes of the connections, their timelines, the attempts and the
+    /// table: what the tracker's memory is made of, before the allocator's
+    /// rounding and the smaller parts (SYN retries, Zeek's reassembly
+    /// blocks, queues).
+    pub fn bytes(&self) -> [(&'static str, usize); 4] {
+        [
+            (
+                "connections",
+                (self.open + self.ended) * self.connection_bytes,
+            ),
+            ("timelines", self.timeline_room * self.entry_bytes),
+            ("attempts", self.attempts * self.attempt_bytes),
+            ("table", self.table_slots * self.slot_bytes),
+        ]
+    }
+}
+
+impl fmt::Display for Census {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} tracked: {} open ({} half-closed), {} ended in their grace, {} attempts; \
+             {} timeline entries in room for {};",
+            self.tracked,
+            self.open,
+            self.half_closed,
+            self.ended,
+            self.attempts,
+            self.timeline_entries,
+            self.timeline_room
+        )?;
+        let parts = self.bytes();
+        let total: usize = parts.iter().map(|p| p.1).sum();
+        for (name, b) in parts {
+            write!(f, " {name} {:.1} MB,", b as f64 / 1e6)?;
+        }
+        write!(f, " together {:.1} MB", total as f64 / 1e6)
+    }
+}
