@@ -1,7 +1,7 @@
-//! The tracker alone, with a census of its table at the moment it tracked
-//! the most: how many connections were open, ended in their grace or
-//! SYN-only attempts, and the bytes of each part. Prints that census and
-//! the peak RSS, so memory per open connection can be read by part.
+//! The tracker alone, with a census of its table near the moment it
+//! tracked the most: how many connections were open, ended in their grace
+//! or SYN-only attempts, and the bytes of each part, so memory per open
+//! connection can be read by part.
 //!
 //!     cargo run --release --example census -- FILE...
 //!
@@ -9,8 +9,11 @@
 
 use rstscope::track::{Census, SegmentBatch, Tracker, TrackerConfig};
 
-/// Segments between two censuses: a census walks the whole table.
-const EVERY: u64 = 1 << 16;
+/// Segments handed to the tracker at once, as the pipeline does.
+const BATCH: usize = 4096;
+/// Segments between two censuses (a census walks the whole table): a
+/// multiple of the batch, so each census follows a whole batch.
+const EVERY: u64 = 16 * BATCH as u64;
 
 fn main() {
     let mut inputs: Vec<String> = std::env::args().skip(1).collect();
@@ -23,14 +26,14 @@ fn main() {
     };
     let mut tracker = Tracker::new(config);
     let mut health = rstscope::wire::Health::default();
-    let mut batch = SegmentBatch::with_capacity(4096);
+    let mut batch = SegmentBatch::with_capacity(BATCH);
     let (mut finished, mut seen) = (0u64, 0u64);
     let mut peak = Census::default();
     let mut at_segment = 0u64;
     let result = rstscope::pipeline::read_segments(&inputs, &mut health, &mut |s| {
         batch.push(*s);
         seen += 1;
-        if batch.len() == 4096 || seen % EVERY == 0 {
+        if batch.len() == BATCH {
             tracker.push_batch(&batch, &mut |_| finished += 1);
             batch.clear();
         }

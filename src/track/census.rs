@@ -25,13 +25,8 @@ pub struct Census {
     /// Timeline entries kept, and the room allocated for them.
     pub(super) timeline_entries: usize,
     pub(super) timeline_room: usize,
-    /// Table slots allocated (used or not).
+    /// Table slots allocated (used or not), and the bytes of one.
     pub(super) table_slots: usize,
-    /// Bytes of one connection, one timeline entry, one attempt and one
-    /// table slot.
-    pub(super) connection_bytes: usize,
-    pub(super) entry_bytes: usize,
-    pub(super) attempt_bytes: usize,
     pub(super) slot_bytes: usize,
 }
 
@@ -44,9 +39,6 @@ getters!(Census {
     timeline_entries: usize,
     timeline_room: usize,
     table_slots: usize,
-    connection_bytes: usize,
-    entry_bytes: usize,
-    attempt_bytes: usize,
     slot_bytes: usize,
 });
 
@@ -55,9 +47,6 @@ impl Census {
         Census {
             table_slots,
             slot_bytes,
-            connection_bytes: std::mem::size_of::<Connection>(),
-            entry_bytes: std::mem::size_of::<Kept>(),
-            attempt_bytes: std::mem::size_of::<Attempt>(),
             ..Census::default()
         }
     }
@@ -87,13 +76,14 @@ impl Census {
     /// rounding and the smaller parts (SYN retries, Zeek's reassembly
     /// blocks, queues).
     pub fn bytes(&self) -> [(&'static str, usize); 4] {
+        use std::mem::size_of;
         [
             (
                 "connections",
-                (self.open + self.ended) * self.connection_bytes,
+                (self.open + self.ended) * size_of::<Connection>(),
             ),
-            ("timelines", self.timeline_room * self.entry_bytes),
-            ("attempts", self.attempts * self.attempt_bytes),
+            ("timelines", self.timeline_room * size_of::<Kept>()),
+            ("attempts", self.attempts * size_of::<Attempt>()),
             ("table", self.table_slots * self.slot_bytes),
         ]
     }
