@@ -7,7 +7,7 @@
 //!
 //! With `--flows`, tracks as `rstscope flows` does (no timelines).
 
-use rstscope::track::{Census, SegmentBatch, Tracker, TrackerConfig};
+use rstscope::track::{connection_layout, Census, SegmentBatch, Tracker, TrackerConfig};
 
 /// Segments handed to the tracker at once, as the pipeline does.
 const BATCH: usize = 4096;
@@ -57,4 +57,9 @@ fn main() {
         finished,
         stats.peak_open(),
     );
+    let layout: Vec<String> = connection_layout()
+        .iter()
+        .map(|(name, bytes)| format!("{name} {bytes}"))
+        .collect();
+    println!("bytes: {}", layout.join(", "));
 }

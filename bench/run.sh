@@ -222,7 +222,7 @@ for spec in "${FILES[@]}"; do
     # Connections open at once, for the bytes each one costs.
     "$RSTSCOPE" report --format json "$f" | tr ',{' '\n\n' | sed -n 's/^ *"peak_open_connections": *\([0-9]*\).*/\1/p' | head -1 >"$TMP/open.$name"
     # What the tracker held at its peak, by part (not timed).
-    "$CENSUS" "$f" | sed 's/.*census at segment [0-9]*: //' >"$TMP/census.$name"
+    "$CENSUS" "$f" | sed -n '1s/.*census at segment [0-9]*: //p' >"$TMP/census.$name"
     ((PEERS)) || continue
     measure "$name" 'tcptrace -n F' "$RUNS" 1 "" tcptrace -n "$f"
     if ((big)); then

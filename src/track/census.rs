@@ -4,8 +4,11 @@
 use std::fmt;
 
 use super::attempt::Attempt;
-use super::connection::{Connection, State};
-use super::timeline::Kept;
+use super::connection::{Connection, Handshake, State};
+use super::endpoint::Endpoint;
+use super::stream::StreamTrack;
+use super::timeline::{Kept, Timeline};
+use super::zeek::Zeek;
 
 /// The tracker's table at one moment, counted by what each entry is and
 /// what its connection keeps out of line. Read-only: counting changes
@@ -87,6 +90,28 @@ impl Census {
             ("table", self.table_slots * self.slot_bytes),
         ]
     }
+}
+
+/// The parts of one connection and their bytes, the largest first, then
+/// what the fields of the connection itself take: where a smaller
+/// connection has to find its bytes.
+pub fn connection_layout() -> Vec<(&'static str, usize)> {
+    use std::mem::size_of;
+    let parts = [
+        ("endpoints (2)", 2 * size_of::<Endpoint>()),
+        ("zeek", size_of::<Zeek>()),
+        ("timeline", size_of::<Timeline>()),
+        ("handshake", size_of::<Handshake>()),
+        ("stream", size_of::<StreamTrack>()),
+    ];
+    let named: usize = parts.iter().map(|p| p.1).sum();
+    let mut v = vec![("connection", size_of::<Connection>())];
+    v.extend(parts);
+    v.push((
+        "its own fields",
+        size_of::<Connection>().saturating_sub(named),
+    ));
+    v
 }
 
 impl fmt::Display for Census {

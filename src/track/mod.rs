@@ -78,7 +78,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testwire;
 
-pub use census::Census;
+pub use census::{connection_layout, Census};
 pub use config::{TrackerConfig, DEFAULT_MAX_OPEN};
 pub use connection::{Connection, Handshake, RstFact, State};
 pub use end::EndReason;
