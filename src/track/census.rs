@@ -15,8 +15,6 @@ use super::zeek::Zeek;
 /// nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Census {
-    /// Table entries: connections plus attempts.
-    pub(super) tracked: usize,
     /// Connections still open (not closed or reset), half-closed ones included.
     pub(super) open: usize,
     /// Of those, half-closed: one side sent FIN, the other has not.
@@ -34,7 +32,6 @@ pub struct Census {
 }
 
 getters!(Census {
-    tracked: usize,
     open: usize,
     half_closed: usize,
     ended: usize,
@@ -46,6 +43,11 @@ getters!(Census {
 });
 
 impl Census {
+    /// Table entries: connections plus attempts.
+    pub fn tracked(&self) -> usize {
+        self.open + self.ended + self.attempts
+    }
+
     pub(super) fn new(table_slots: usize, slot_bytes: usize) -> Self {
         Census {
             table_slots,
@@ -55,7 +57,6 @@ impl Census {
     }
 
     pub(super) fn count_connection(&mut self, c: &Connection) {
-        self.tracked += 1;
         match c.state {
             State::Closed | State::Reset => self.ended += 1,
             State::HalfClosed(_) => {
@@ -64,13 +65,11 @@ impl Census {
             }
             _ => self.open += 1,
         }
-        let t = &c.timeline;
-        self.timeline_entries += t.head.len() + t.key.len() + t.tail.len();
-        self.timeline_room += t.head.capacity() + t.key.capacity() + t.tail.capacity();
+        self.timeline_entries += c.timeline.kept();
+        self.timeline_room += c.timeline.room();
     }
 
     pub(super) fn count_attempt(&mut self) {
-        self.tracked += 1;
         self.attempts += 1;
     }
 
@@ -92,9 +91,8 @@ impl Census {
     }
 }
 
-/// The parts of one connection and their bytes, the largest first, then
-/// what the fields of the connection itself take: where a smaller
-/// connection has to find its bytes.
+/// The whole connection's bytes, then those of its parts and of its own
+/// fields: where a smaller connection has to find its bytes.
 pub fn connection_layout() -> Vec<(&'static str, usize)> {
     use std::mem::size_of;
     let parts = [
@@ -120,7 +118,7 @@ impl fmt::Display for Census {
             f,
             "{} tracked: {} open ({} half-closed), {} ended in their grace, {} attempts; \
              {} timeline entries in room for {};",
-            self.tracked,
+            self.tracked(),
             self.open,
             self.half_closed,
             self.ended,

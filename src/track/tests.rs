@@ -719,7 +719,7 @@ fn census_counts_open_ended_and_attempts() {
     }
     let c = t.census();
     assert_eq!(
-        (c.tracked, c.open, c.half_closed, c.ended, c.attempts),
+        (c.tracked(), c.open, c.half_closed, c.ended, c.attempts),
         (4, 2, 1, 1, 1)
     );
     assert_eq!(c.timeline_entries, 4 + 4 + 4);

@@ -238,6 +238,16 @@ impl Timeline {
         }
     }
 
+    /// Segments kept, head, key and tail together.
+    pub(super) fn kept(&self) -> usize {
+        self.head.len() + self.key.len() + self.tail.len()
+    }
+
+    /// Segments there is room for without allocating.
+    pub(super) fn room(&self) -> usize {
+        self.head.capacity() + self.key.capacity() + self.tail.capacity()
+    }
+
     /// Segments kept from the start of the connection.
     pub fn head_len(&self) -> usize {
         self.head.len()
