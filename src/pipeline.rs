@@ -232,7 +232,16 @@ pub fn analyse_with_progress(
     on_connection: &mut dyn FnMut(&Connection, &Flow) -> Next,
 ) -> Result<TrackerStats, CaptureError> {
     let watermark = Cell::new(Some(Timestamp(i64::MIN)));
-    analyse_watermarked(inputs, health, config, progress, &watermark, on_connection)
+    let first_segment = Cell::new(None);
+    analyse_watermarked(
+        inputs,
+        health,
+        config,
+        progress,
+        &watermark,
+        &first_segment,
+        on_connection,
+    )
 }
 
 /// As [`analyse_with_progress`], keeping `watermark` at a time before which
@@ -246,12 +255,17 @@ pub fn analyse_with_progress(
 /// The tracking thread sends each batch's watermark after that batch's
 /// connections, so the caller sees it change at the same points of the
 /// sequence of rows as with one thread.
+///
+/// `first_segment` is set to the capture time of the first TCP segment
+/// read before the first connection is handed on, so that a time axis can
+/// start where the capture does.
 pub fn analyse_watermarked(
     inputs: &[String],
     health: &mut Health,
     config: TrackerConfig,
     progress: Progress,
     watermark: &Cell<Option<Timestamp>>,
+    first_segment: &Cell<Option<Timestamp>>,
     on_connection: &mut dyn FnMut(&Connection, &Flow) -> Next,
 ) -> Result<TrackerStats, CaptureError> {
     let start_mark = watermark.get();
@@ -297,7 +311,14 @@ pub fn analyse_watermarked(
                 stop,
             };
             let mut mark = start_mark;
+            let mut started = false;
             for mut batch in from_reader.iter() {
+                if !started {
+                    if let Some(first) = batch.segments().first() {
+                        out.start(first.ts);
+                        started = true;
+                    }
+                }
                 tracker.push_batch(&batch, &mut |c| out.push(c));
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -331,6 +352,10 @@ pub fn analyse_watermarked(
                 Handed::Rows(batch) => batch,
                 Handed::Watermark(w) => {
                     watermark.set(w);
+                    continue;
+                }
+                Handed::Start(t) => {
+                    first_segment.set(Some(t));
                     continue;
                 }
             };
@@ -371,6 +396,8 @@ pub fn analyse_watermarked(
 
 /// What the tracking thread hands to the output, in order.
 enum Handed {
+    /// The capture time of the first segment, before any row.
+    Start(Timestamp),
     Rows(Vec<Connection>),
     /// The watermark after a batch of segments (None: the capture ended).
     Watermark(Option<Timestamp>),
@@ -405,6 +432,13 @@ impl Handoff<'_> {
             .unwrap_or_else(|_| Vec::with_capacity(CONN_BATCH));
         let full = std::mem::replace(&mut self.batch, next);
         if self.to_output.send(Handed::Rows(full)).is_err() {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Hands on the time of the first segment (before any row).
+    fn start(&mut self, first: Timestamp) {
+        if self.to_output.send(Handed::Start(first)).is_err() {
             self.stop.store(true, Ordering::Relaxed);
         }
     }

@@ -415,3 +415,57 @@ fn closed_pipe_ends_quietly_with_status_0() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The first record's time of a little-endian microsecond pcap, read from
+/// the file itself: seconds and microseconds since the epoch.
+fn first_record_time(path: &str) -> (i64, u32) {
+    let bytes = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+    assert_eq!(
+        &bytes[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "{path}: not a LE usec pcap"
+    );
+    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    (i64::from(word(24)), word(28))
+}
+
+/// The report's time axis starts where the capture does: at its first
+/// segment, not at a bucket boundary before it (these captures' first
+/// reset, refusal or shutdown comes well after their first SYN).
+#[test]
+fn the_time_axis_starts_at_the_first_packet() {
+    for path in [
+        "fixtures/client-pool-shutdown.pcap",
+        "fixtures/client-abort.pcap",
+        "fixtures/refused.pcap",
+        "fixtures/server-abort.pcap",
+        "fixtures/middlebox-reset.pcap",
+    ] {
+        let (secs, usecs) = first_record_time(path);
+        let (day_s, usecs) = (secs.rem_euclid(86_400), usecs);
+        let hms = format!(
+            "{:02}:{:02}:{:02}.{:03}",
+            day_s / 3600,
+            day_s / 60 % 60,
+            day_s % 60,
+            usecs / 1000
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&rstscope(&["report", "--format", "json", path]).stdout)
+                .unwrap();
+        let start = json["timeseries"]["start"].as_str().unwrap();
+        assert!(
+            start.ends_with(&format!("{hms}{:03}Z", usecs % 1000)),
+            "{path}: timeseries.start {start}, first packet at {hms}"
+        );
+        let text = stdout(&rstscope(&["report", path]));
+        let chart = text
+            .lines()
+            .find(|l| l.contains(" |") && l.contains(" UTC"))
+            .unwrap_or_else(|| panic!("{path}: no chart line in\n{text}"));
+        assert!(
+            chart.trim_start().starts_with(&format!("{hms} |")),
+            "{path}: chart starts at {chart:?}, first packet at {hms}"
+        );
+    }
+}

@@ -54,6 +54,7 @@ fn analyse_one(
     job: &Job<'_>,
     input: &str,
     watermark: &Cell<Option<Timestamp>>,
+    first_segment: &Cell<Option<Timestamp>>,
     on_flow: &mut dyn FnMut(&Connection, &crate::diagnose::Flow) -> io::Result<()>,
 ) -> Result<One, EachError> {
     let mut health = Health::default();
@@ -65,6 +66,7 @@ fn analyse_one(
         job.config.clone(),
         Progress::hidden(),
         watermark,
+        first_segment,
         &mut |conn, flow| {
             connections += 1;
             if !job.filter.matches(flow) {
@@ -134,16 +136,22 @@ pub fn flows(job: &Job<'_>, format: FlowFormat, out: &mut dyn Write) -> Result<(
         let mut writer = TaggedWriter::new(file, format, &capture::display_name(input));
         let mut order = (format != FlowFormat::Ndjson).then(Reorder::default);
         let watermark = Cell::new(Some(Timestamp(i64::MIN)));
-        let analysed = analyse_one(job, input, &watermark, &mut |_conn, flow| {
-            let Some(order) = order.as_mut() else {
-                return writer.write(flow);
-            };
-            order.push(flow, Box::new(flow.clone()))?;
-            while let Some(row) = order.pop_ready(watermark.get())? {
-                writer.write(&row)?;
-            }
-            Ok(())
-        });
+        let analysed = analyse_one(
+            job,
+            input,
+            &watermark,
+            &Cell::new(None),
+            &mut |_conn, flow| {
+                let Some(order) = order.as_mut() else {
+                    return writer.write(flow);
+                };
+                order.push(flow, Box::new(flow.clone()))?;
+                while let Some(row) = order.pop_ready(watermark.get())? {
+                    writer.write(&row)?;
+                }
+                Ok(())
+            },
+        );
         // Rows read before a bad record go out too, before the error.
         if let Some(order) = order.as_mut() {
             while let Some(row) = order.pop_any()? {
@@ -207,10 +215,20 @@ pub fn report(
     let results = pipeline::parallel_map(job.captures.len(), &|i| {
         let mut rep = ConnectionReport::with_limits(limits);
         let watermark = Cell::new(None);
-        analyse_one(job, &job.captures[i], &watermark, &mut |conn, flow| {
-            rep.add(conn, flow);
-            Ok(())
-        })
+        let first_segment = Cell::new(None);
+        analyse_one(
+            job,
+            &job.captures[i],
+            &watermark,
+            &first_segment,
+            &mut |conn, flow| {
+                if let Some(t) = first_segment.take() {
+                    rep.anchor(t);
+                }
+                rep.add(conn, flow);
+                Ok(())
+            },
+        )
         .map(|one| (one, rep.finish()))
     });
     let mut done = Vec::with_capacity(results.len());

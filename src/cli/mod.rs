@@ -388,13 +388,18 @@ fn analyse_watermarked(
     // The first write error (a closed pipe, a full disk) is kept and
     // returned once reading stops.
     let mut write_error: Option<io::Error> = None;
+    let first_segment = Cell::new(None);
     let read = pipeline::analyse_watermarked(
         &common.captures,
         &mut health,
         config,
         progress,
         watermark,
+        &first_segment,
         &mut |conn, flow| {
+            if let Some(t) = first_segment.take() {
+                sink.capture_start(t);
+            }
             counted.connections += 1;
             if !filter.matches(flow) {
                 return Next::Continue;

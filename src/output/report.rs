@@ -184,6 +184,7 @@ use crate::diagnose::findings::{Findings, Rendered};
 use crate::diagnose::{Flow, Outcome};
 use crate::output::sink::{Next, Sink};
 use crate::track::Connection;
+use crate::wire::Timestamp;
 
 use super::findings::{finding_json, server_rows, write_findings, ReportJson};
 pub use super::finished::{outcome_meaning, plural, FinishedReport, ReportLimits};
@@ -217,6 +218,13 @@ impl ConnectionReport {
             engine: Findings::new(),
             table: TopConnections::default(),
         }
+    }
+
+    /// Starts the time axis at `first_segment`, the capture's first TCP
+    /// segment (before any [`ConnectionReport::add`]); without it the axis
+    /// starts at the first connection added.
+    pub fn anchor(&mut self, first_segment: Timestamp) {
+        self.engine.anchor(first_segment);
     }
 
     pub fn add(&mut self, conn: &Connection, flow: &Flow) {
@@ -402,5 +410,9 @@ impl Sink for ConnectionReport {
     fn connection(&mut self, conn: &Connection, flow: &Flow) -> io::Result<Next> {
         self.add(conn, flow);
         Ok(Next::Continue)
+    }
+
+    fn capture_start(&mut self, first_segment: Timestamp) {
+        self.anchor(first_segment);
     }
 }

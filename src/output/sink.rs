@@ -7,6 +7,7 @@ use std::io;
 
 use crate::diagnose::Flow;
 use crate::track::Connection;
+use crate::wire::Timestamp;
 
 /// What a sink wants after a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,4 +23,8 @@ pub trait Sink {
     /// One connection that passed the filters. An error (a closed pipe, a
     /// full disk) also ends the read and is reported by the caller.
     fn connection(&mut self, conn: &Connection, flow: &Flow) -> io::Result<Next>;
+
+    /// The capture time of the capture's first TCP segment, given once
+    /// before the first connection: where a time axis starts.
+    fn capture_start(&mut self, _first_segment: Timestamp) {}
 }

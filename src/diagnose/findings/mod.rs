@@ -208,6 +208,14 @@ impl Findings {
         Findings::default()
     }
 
+    /// Puts the time axis's origin at `t` (the capture's first segment),
+    /// so buckets start where the capture does; only before the first row.
+    pub fn anchor(&mut self, t: Timestamp) {
+        if self.total == 0 {
+            self.grid.anchor(t.0);
+        }
+    }
+
     /// Takes one row; `render` gives its timeline, and is called only for
     /// the connections kept as examples.
     pub fn add(&mut self, flow: &Flow, render: &mut dyn FnMut() -> Rendered) {

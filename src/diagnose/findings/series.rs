@@ -35,6 +35,15 @@ impl Grid {
             .div_euclid(self.size_ns)
     }
 
+    /// Sets the origin before any time is seen: bucket 0 then starts at
+    /// `t`, where the capture starts, instead of at the first time seen
+    /// (whose bucket boundaries may fall before the capture).
+    pub fn anchor(&mut self, t: i64) {
+        if self.origin.is_none() {
+            self.origin = Some(t);
+        }
+    }
+
     /// Takes `t` onto the axis; returns how many times buckets doubled,
     /// which every series must then [`Series::halve`] as often.
     pub fn see(&mut self, t: i64) -> u32 {
