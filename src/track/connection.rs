@@ -5,7 +5,7 @@ use crate::wire::{seq_diff, Flags, Segment, Timestamp};
 use super::config::TrackerConfig;
 use super::end::EndReason;
 use super::endpoint::{Endpoint, FinFact};
-use super::maybe::Maybe;
+use super::maybe::{Maybe, MaybeOrd};
 use super::roles::roles_for_first;
 use super::side::{ReplyTo, Side};
 use super::stream::StreamTrack;
@@ -16,15 +16,15 @@ use super::zeek;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Handshake {
     pub(super) syn: Maybe<Timestamp>,
-    pub(super) syn_ord: Maybe<u64>,
+    pub(super) syn_ord: MaybeOrd,
     /// The latest SYN before the first SYN-ACK: the one that was answered,
     /// where the handshake's round trip starts.
     pub(super) syn_answered: Maybe<Timestamp>,
     pub(super) synack: Maybe<Timestamp>,
-    pub(super) synack_ord: Maybe<u64>,
+    pub(super) synack_ord: MaybeOrd,
     /// The client's ACK of the SYN-ACK (possibly carrying data).
     pub(super) ack: Maybe<Timestamp>,
-    pub(super) ack_ord: Maybe<u64>,
+    pub(super) ack_ord: MaybeOrd,
     pub(super) syn_count: u32,
     pub(super) synack_count: u32,
     /// SYN-ACKs the server sent after the client had already ACKed one: the
@@ -343,7 +343,7 @@ impl Connection {
             && self.rst_count == 0
             && (0..2).any(|s| {
                 let peer_ack = self.ep[1 - s].highest_ack_rel.get();
-                self.ep[s].fin_seen && peer_ack.is_some_and(|a| a < self.ep[s].next_rel)
+                self.ep[s].fin_seen() && peer_ack.is_some_and(|a| a < self.ep[s].next_rel)
             })
     }
 
@@ -379,16 +379,16 @@ impl Connection {
             return false;
         }
         let ep = self.side(self.sender_side(seg));
-        let same_isn = match ep.isn {
+        let same_isn = match ep.isn() {
             Some(isn) => isn == seg.seq,
             // SYN not captured: the peer's ACK of it fixed the origin.
-            None => ep.base == Some(seg.seq),
+            None => ep.base() == Some(seg.seq),
         };
         !same_isn
     }
 
     pub(super) fn sender_side(&self, seg: &Segment) -> Side {
-        if seg.src == self.ep[0].addr && seg.dst == self.ep[1].addr {
+        if self.ep[0].is_at(&seg.src) && self.ep[1].is_at(&seg.dst) {
             Side::Client
         } else {
             Side::Server
@@ -415,11 +415,11 @@ impl Connection {
 
         // Relative sequence numbers: the ISN when the SYN is captured, else
         // as if a SYN had come just before the first byte seen.
-        if f.syn() && self.ep[me].isn.is_none() {
-            self.ep[me].isn = Some(seg.seq);
+        if f.syn() && self.ep[me].isn().is_none() {
+            self.ep[me].set_isn(seg.seq);
             self.ep[me].init_base(seg.seq);
-            self.ep[me].wscale = seg.wscale;
-        } else if self.ep[me].base.is_none() {
+            self.ep[me].set_wscale(seg.wscale);
+        } else if self.ep[me].base().is_none() {
             // A bare RST from a side never synchronised (a refusal) carries
             // its own seq, usually 0: show it as tcpdump does.
             let before = u32::from(!f.rst());
@@ -433,7 +433,7 @@ impl Connection {
         // Acknowledgement of the peer's sequence space.
         let mut rel_ack = None;
         if f.ack() {
-            if self.ep[peer].base.is_none() {
+            if self.ep[peer].base().is_none() {
                 self.ep[peer].init_base(seg.ack.wrapping_sub(1));
             }
             let a = self.ep[peer].rel(seg.ack);
@@ -448,7 +448,7 @@ impl Connection {
                 let ep = &mut self.ep[me];
                 if ep.highest_ack_rel.get().is_none_or(|h| a > h) {
                     ep.highest_ack_rel = Maybe::some(a);
-                    ep.highest_ack = Some(seg.ack);
+                    ep.set_highest_ack(seg.ack);
                 }
                 let p = &mut self.ep[peer];
                 if p.seen() && a > p.next_rel && a > p.acked_unseen_until {
@@ -469,7 +469,7 @@ impl Connection {
             self.handshake.syn_count = self.handshake.syn_count.saturating_add(1);
             if self.handshake.syn.is_none() {
                 self.handshake.syn = Maybe::some(seg.ts);
-                self.handshake.syn_ord = Maybe::some(ord);
+                self.handshake.syn_ord = MaybeOrd::some(ord);
             }
             if self.handshake.synack.is_none() {
                 self.handshake.syn_answered = Maybe::some(seg.ts);
@@ -479,11 +479,11 @@ impl Connection {
             self.handshake.synack_count = self.handshake.synack_count.saturating_add(1);
             if self.handshake.synack.is_none() {
                 self.handshake.synack = Maybe::some(seg.ts);
-                self.handshake.synack_ord = Maybe::some(ord);
+                self.handshake.synack_ord = MaybeOrd::some(ord);
                 // Window scaling is in force only when both SYNs offered it.
-                if self.ep[0].wscale.is_none() || seg.wscale.is_none() {
-                    self.ep[0].wscale = None;
-                    self.ep[1].wscale = None;
+                if self.ep[0].wscale().is_none() || seg.wscale.is_none() {
+                    self.ep[0].set_wscale(None);
+                    self.ep[1].set_wscale(None);
                 }
             }
             if self.handshake.ack.is_some() {
@@ -499,7 +499,7 @@ impl Connection {
             && rel_ack.is_some_and(|a| a >= 1)
         {
             self.handshake.ack = Maybe::some(seg.ts);
-            self.handshake.ack_ord = Maybe::some(ord);
+            self.handshake.ack_ord = MaybeOrd::some(ord);
         }
 
         // RST facts, before this segment updates the per-side counters, so
@@ -567,16 +567,16 @@ impl Connection {
         if !f.rst() {
             ep.ttl_min = ep.ttl_min.min(seg.ttl);
             ep.ttl_max = ep.ttl_max.max(seg.ttl);
-            ep.last_ttl = Some(seg.ttl);
+            ep.set_last_ttl(seg.ttl);
             ep.window = seg.window;
-            ep.window_scaled = !f.syn();
+            ep.set_window_scaled(!f.syn());
         }
         ep.gap_before_last = prev_last_time.map(|t| seg.ts.0.saturating_sub(t.0)).into();
         ep.last_ts = Maybe::some(seg.ts);
         ep.last_ord = Maybe::some(ord);
         ep.last_kind = ReplyTo::of(seg);
         let mut key = f.rst() && self.first_rst.as_ref().is_some_and(|r| r.ord == ord);
-        if f.fin() && !ep.fin_seen {
+        if f.fin() && !ep.fin_seen() {
             ep.set_fin(FinFact {
                 ord,
                 frame: seg.frame,
@@ -590,9 +590,9 @@ impl Connection {
         }
         let control = self.control(from, seg);
         self.set_state(self.next_state(from, control), at);
-        key |= self.handshake.syn_ord == Maybe::some(ord)
-            || self.handshake.synack_ord == Maybe::some(ord)
-            || self.handshake.ack_ord == Maybe::some(ord);
+        key |= self.handshake.syn_ord == MaybeOrd::some(ord)
+            || self.handshake.synack_ord == MaybeOrd::some(ord)
+            || self.handshake.ack_ord == MaybeOrd::some(ord);
 
         self.timeline.push(
             TimelineEntry {
@@ -618,7 +618,7 @@ impl Connection {
         if f.rst() {
             let acceptable = !(self.state == State::SynSent
                 && from == Side::Server
-                && !(f.ack() && self.ep[0].isn.map(|i| i.wrapping_add(1)) == Some(seg.ack)));
+                && !(f.ack() && self.ep[0].isn().map(|i| i.wrapping_add(1)) == Some(seg.ack)));
             Control::Rst { acceptable }
         } else if f.syn() {
             if f.ack() {
@@ -694,7 +694,7 @@ impl Connection {
             seq: seg.seq,
             rel_seq,
             ttl: seg.ttl,
-            ttl_delta: me.last_ttl.map(|t| i16::from(seg.ttl) - i16::from(t)),
+            ttl_delta: me.last_ttl().map(|t| i16::from(seg.ttl) - i16::from(t)),
             in_window: self.rst_in_window(from, seg),
             reply_to,
             latency: peer.last_ts.get().map(|t| seg.ts.0.saturating_sub(t.0)),
@@ -702,8 +702,8 @@ impl Connection {
             handshake_done: self.handshake.ack.get(),
             syn_before: self.handshake.syn.is_some(),
             synack_before: self.handshake.synack.is_some(),
-            client_fin_before: client.fin_seen,
-            server_fin_before: server.fin_seen,
+            client_fin_before: client.fin_seen(),
+            server_fin_before: server.fin_seen(),
             client_bytes_before: client.unique_bytes,
             server_bytes_before: server.unique_bytes,
             client_segments_before: client.packets,
@@ -724,8 +724,8 @@ impl Connection {
                 && client
                     .highest_ack_rel
                     .get()
-                    .is_some_and(|a| a > 1 + i64::from(server.fin_seen)),
-            sender_ttl_range: me.last_ttl.map(|_| (me.ttl_min, me.ttl_max)),
+                    .is_some_and(|a| a > 1 + i64::from(server.fin_seen())),
+            sender_ttl_range: me.last_ttl().map(|_| (me.ttl_min, me.ttl_max)),
             idle_before_answered: if reply_to == ReplyTo::None {
                 None
             } else {
@@ -745,7 +745,7 @@ impl Connection {
     /// the receiver's window (RCV.NXT <= seq < RCV.NXT + RCV.WND).
     pub(super) fn rst_in_window(&self, from: Side, seg: &Segment) -> Option<bool> {
         let rcv = &self.ep[from.peer().idx()];
-        match rcv.highest_ack {
+        match rcv.highest_ack() {
             Some(rcv_nxt) => {
                 let d = seq_diff(seg.seq, rcv_nxt);
                 let inside = |wnd: i64| if wnd == 0 { d == 0 } else { d >= 0 && d < wnd };
@@ -753,10 +753,10 @@ impl Connection {
                 // The scale is known only when both SYNs were captured (it
                 // is negotiated there); a SYN's own window is never scaled.
                 let scale_known = self.handshake.syn.is_some() && self.handshake.synack.is_some();
-                if !rcv.window_scaled {
+                if !rcv.window_scaled() {
                     Some(inside(raw))
                 } else if scale_known {
-                    Some(inside(raw << u32::from(rcv.wscale.unwrap_or(0).min(14))))
+                    Some(inside(raw << u32::from(rcv.wscale().unwrap_or(0).min(14))))
                 } else if inside(raw) {
                     Some(true)
                 } else if inside(raw << 14) {
@@ -769,7 +769,7 @@ impl Connection {
             }
             // The receiver only sent a SYN (SYN-SENT): RFC 793 accepts the
             // RST when it acknowledges that SYN.
-            None => match rcv.isn {
+            None => match rcv.isn() {
                 Some(isn) if seg.flags.ack() => Some(seg.ack == isn.wrapping_add(1)),
                 _ => None,
             },

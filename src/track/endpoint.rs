@@ -24,15 +24,64 @@ getters!(FinFact {
     at: Timestamp,
 });
 
+/// An endpoint's address in 20 bytes instead of `SocketAddr`'s 32: an
+/// address read off the wire has no IPv6 flow label or scope id (decode
+/// builds it from the IP and the port), so nothing is lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PackedAddr {
+    ip: [u8; 16],
+    port: u16,
+    v6: bool,
+}
+
+impl PackedAddr {
+    fn new(a: SocketAddr) -> Self {
+        let mut ip = [0u8; 16];
+        match a {
+            SocketAddr::V4(v4) => {
+                ip[..4].copy_from_slice(&v4.ip().octets());
+                PackedAddr {
+                    ip,
+                    port: v4.port(),
+                    v6: false,
+                }
+            }
+            SocketAddr::V6(v6) => PackedAddr {
+                ip: v6.ip().octets(),
+                port: v6.port(),
+                v6: true,
+            },
+        }
+    }
+
+    fn get(self) -> SocketAddr {
+        if self.v6 {
+            SocketAddr::from((self.ip, self.port))
+        } else {
+            SocketAddr::from(([self.ip[0], self.ip[1], self.ip[2], self.ip[3]], self.port))
+        }
+    }
+
+    /// Whether `a` is this address, without building a `SocketAddr`.
+    fn is(&self, a: &SocketAddr) -> bool {
+        match a {
+            SocketAddr::V4(v4) => {
+                !self.v6 && self.port == v4.port() && self.ip[..4] == v4.ip().octets()
+            }
+            SocketAddr::V6(v6) => self.v6 && self.port == v6.port() && self.ip == v6.ip().octets(),
+        }
+    }
+}
+
 /// One direction of a connection: what one endpoint sent and acknowledged.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
-    pub(super) addr: SocketAddr,
-    /// ISN from this side's SYN, when captured.
-    pub(super) isn: Option<u32>,
+    addr: PackedAddr,
+    /// ISN from this side's SYN, when captured (`HAS_ISN`).
+    isn: u32,
     /// Origin of relative sequence numbers (ISN, or one before the first
-    /// byte seen when the SYN was not captured).
-    pub(super) base: Option<u32>,
+    /// byte seen when the SYN was not captured), once set (`HAS_BASE`).
+    base: u32,
     /// Reference point for extending 32-bit sequence numbers to i64 relative
     /// ones: relative seqs survive wrap-around as long as successive segments
     /// are within 2^31 of the furthest one seen.
@@ -42,24 +91,28 @@ pub struct Endpoint {
     pub(super) next_rel: i64,
     /// One past the furthest payload byte sent (relative).
     pub(super) payload_end_rel: i64,
-    /// Highest ACK this side sent, in the peer's relative space, and raw.
+    /// Highest ACK this side sent, in the peer's relative space, and raw
+    /// (`HAS_HIGHEST_ACK`).
     pub(super) highest_ack_rel: Maybe<i64>,
-    pub(super) highest_ack: Option<u32>,
+    highest_ack: u32,
     pub(super) packets: u64,
     /// TCP payload bytes (retransmissions included, as on the wire).
     pub(super) bytes: u64,
-    /// The first FIN's facts, meaningful once `fin_seen`: a flag among the
+    /// The first FIN's facts, meaningful once `FIN_SEEN`: a flag among the
     /// small fields instead of an `Option`, whose tag would cost 8 bytes.
-    pub(super) fin_fact: FinFact,
-    pub(super) fin_seen: bool,
+    fin_fact: FinFact,
     pub(super) rsts: u32,
-    /// TTL / hop limit of the latest non-RST segment.
-    pub(super) last_ttl: Option<u8>,
+    /// TTL / hop limit of the latest non-RST segment (`HAS_LAST_TTL`).
+    last_ttl: u8,
     /// Last advertised window (raw header value), and whether it came from a
-    /// segment where scaling applies (not a SYN).
+    /// segment where scaling applies (not a SYN: `WINDOW_SCALED`).
     pub(super) window: u16,
-    pub(super) window_scaled: bool,
-    pub(super) wscale: Option<u8>,
+    /// Window scale from this side's SYN (`HAS_WSCALE`).
+    wscale: u8,
+    /// Which of the optional facts above are set (`HAS_ISN`, ...): one
+    /// byte instead of a tag and padding each, so the endpoint fits the
+    /// connection's size class.
+    bits: u8,
     pub(super) last_ts: Maybe<Timestamp>,
     pub(super) last_ord: Maybe<u64>,
     pub(super) last_kind: ReplyTo,
@@ -101,20 +154,22 @@ pub struct Endpoint {
     pub(super) gap_before_last: Maybe<i64>,
 }
 
+const HAS_ISN: u8 = 1;
+const HAS_BASE: u8 = 2;
+const HAS_HIGHEST_ACK: u8 = 4;
+const HAS_LAST_TTL: u8 = 8;
+const HAS_WSCALE: u8 = 16;
+const FIN_SEEN: u8 = 32;
+const WINDOW_SCALED: u8 = 64;
+
 getters!(Endpoint {
-    addr: SocketAddr,
-    isn: Option<u32>,
     next_rel: i64,
     payload_end_rel: i64,
     maybe highest_ack_rel: i64,
-    highest_ack: Option<u32>,
     packets: u64,
     bytes: u64,
     rsts: u32,
-    last_ttl: Option<u8>,
     window: u16,
-    window_scaled: bool,
-    wscale: Option<u8>,
     maybe last_ts: Timestamp,
     maybe last_ord: u64,
     bytes_since_peer_payload: u64,
@@ -131,24 +186,23 @@ getters!(Endpoint {
 impl Endpoint {
     pub(super) fn new(addr: SocketAddr) -> Self {
         Endpoint {
-            addr,
-            isn: None,
-            base: None,
+            addr: PackedAddr::new(addr),
+            isn: 0,
+            base: 0,
             ref_abs: 0,
             ref_rel: 0,
             next_rel: 0,
             payload_end_rel: 0,
             highest_ack_rel: Maybe::NONE,
-            highest_ack: None,
+            highest_ack: 0,
             packets: 0,
             bytes: 0,
             fin_fact: FinFact::default(),
-            fin_seen: false,
             rsts: 0,
-            last_ttl: None,
+            last_ttl: 0,
             window: 0,
-            window_scaled: false,
-            wscale: None,
+            wscale: 0,
+            bits: 0,
             last_ts: Maybe::NONE,
             last_ord: Maybe::NONE,
             last_kind: ReplyTo::None,
@@ -167,8 +221,90 @@ impl Endpoint {
         }
     }
 
+    /// The endpoint's address and port.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr.get()
+    }
+
+    /// Whether `a` is this endpoint's address and port.
+    pub(super) fn is_at(&self, a: &SocketAddr) -> bool {
+        self.addr.is(a)
+    }
+
+    fn has(&self, bit: u8) -> bool {
+        self.bits & bit != 0
+    }
+
+    fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.bits |= bit;
+        } else {
+            self.bits &= !bit;
+        }
+    }
+
+    /// ISN from this side's SYN, when captured.
+    pub fn isn(&self) -> Option<u32> {
+        self.has(HAS_ISN).then_some(self.isn)
+    }
+
+    pub(super) fn set_isn(&mut self, isn: u32) {
+        self.isn = isn;
+        self.set(HAS_ISN, true);
+    }
+
+    /// Origin of relative sequence numbers, once set.
+    pub(super) fn base(&self) -> Option<u32> {
+        self.has(HAS_BASE).then_some(self.base)
+    }
+
+    /// Highest ACK this side sent (raw).
+    pub fn highest_ack(&self) -> Option<u32> {
+        self.has(HAS_HIGHEST_ACK).then_some(self.highest_ack)
+    }
+
+    pub(super) fn set_highest_ack(&mut self, ack: u32) {
+        self.highest_ack = ack;
+        self.set(HAS_HIGHEST_ACK, true);
+    }
+
+    /// TTL / hop limit of the latest non-RST segment.
+    pub fn last_ttl(&self) -> Option<u8> {
+        self.has(HAS_LAST_TTL).then_some(self.last_ttl)
+    }
+
+    pub(super) fn set_last_ttl(&mut self, ttl: u8) {
+        self.last_ttl = ttl;
+        self.set(HAS_LAST_TTL, true);
+    }
+
+    /// Whether the last window came from a segment where scaling applies.
+    pub fn window_scaled(&self) -> bool {
+        self.has(WINDOW_SCALED)
+    }
+
+    pub(super) fn set_window_scaled(&mut self, scaled: bool) {
+        self.set(WINDOW_SCALED, scaled);
+    }
+
+    /// Window scale from this side's SYN.
+    pub fn wscale(&self) -> Option<u8> {
+        self.has(HAS_WSCALE).then_some(self.wscale)
+    }
+
+    pub(super) fn set_wscale(&mut self, wscale: Option<u8>) {
+        self.wscale = wscale.unwrap_or(0);
+        self.set(HAS_WSCALE, wscale.is_some());
+    }
+
+    /// This side sent a FIN.
+    pub(super) fn fin_seen(&self) -> bool {
+        self.has(FIN_SEEN)
+    }
+
     pub(super) fn init_base(&mut self, base: u32) {
-        self.base = Some(base);
+        self.base = base;
+        self.set(HAS_BASE, true);
         self.ref_abs = base;
         self.ref_rel = 0;
     }
@@ -235,12 +371,12 @@ impl Endpoint {
 
     /// This side's first FIN, when it sent one.
     pub fn fin(&self) -> Option<FinFact> {
-        self.fin_seen.then_some(self.fin_fact)
+        self.fin_seen().then_some(self.fin_fact)
     }
 
     pub(super) fn set_fin(&mut self, fact: FinFact) {
         self.fin_fact = fact;
-        self.fin_seen = true;
+        self.set(FIN_SEEN, true);
     }
 
     pub fn seen(&self) -> bool {

@@ -10,7 +10,7 @@ fn roles_from_syn_and_handshake() {
     let mut w = Wire::new();
     w.handshake().c(P | A, 1, 1, 10).s(A, 1, 11, 0);
     let c = w.one();
-    assert_eq!(c.client().addr, w.c);
+    assert_eq!(c.client().addr(), w.c);
     assert!(!c.roles_inferred);
     assert!(c.handshake_seen());
     assert_eq!(c.client().bytes, 10);
@@ -22,8 +22,8 @@ fn synack_sender_is_server_when_syn_missing() {
     let mut w = Wire::new();
     w.s(S | A, 0, 1, 0).c(A, 1, 1, 0).c(P | A, 1, 1, 5);
     let c = w.one();
-    assert_eq!(c.server().addr, w.s);
-    assert_eq!(c.client().addr, w.c);
+    assert_eq!(c.server().addr(), w.s);
+    assert_eq!(c.client().addr(), w.c);
     assert!(!c.roles_inferred);
     assert!(!c.handshake_seen());
     assert!(c.handshake.ack.is_some());
@@ -36,7 +36,7 @@ fn roles_inferred_by_port_midstream() {
     w.s(P | A, 100, 50, 20).c(A, 50, 120, 0);
     let c = w.one();
     assert!(c.roles_inferred);
-    assert_eq!(c.server().addr, w.s);
+    assert_eq!(c.server().addr(), w.s);
     // Relative numbering as if the SYN had just preceded the first byte.
     let e = c.timeline.entries();
     assert_eq!(e[0].rel_seq, 1);
@@ -72,7 +72,7 @@ fn midstream_server_is_the_endpoint_more_peers_talk_to() {
         .iter()
         .find(|c| c.roles_inferred)
         .expect("mid-stream connection");
-    assert_eq!(mid.server().addr, w.s);
+    assert_eq!(mid.server().addr(), w.s);
 }
 
 #[test]
@@ -220,8 +220,8 @@ fn bounded_timeline_keeps_first_rst() {
     }
     let c = w.one();
     let tl = &c.timeline;
-    assert_eq!(tl.head.len(), 16);
-    assert_eq!(tl.tail.len(), 16);
+    assert_eq!(tl.head_len(), 16);
+    assert_eq!(tl.tail_len(), 16);
     let kept = tl.entries();
     assert!(kept.iter().any(|e| e.flags.rst()), "first RST kept");
     // The data segment the RST answered is kept too.
@@ -245,10 +245,7 @@ fn without_timelines_keeps_no_segment_and_the_same_facts() {
     let none = track_with(&w.segs, TrackerConfig::default().without_timelines());
     let [none] = <[Connection; 1]>::try_from(none).expect("one connection");
     assert!(none.timeline.entries().is_empty());
-    assert_eq!(
-        none.timeline.head.capacity() + none.timeline.tail.capacity(),
-        0
-    );
+    assert_eq!(none.timeline.room(), 0);
     assert_eq!(none.timeline.left_out, 7);
     assert_eq!(none.segments, kept.segments);
     assert_eq!(none.state, kept.state);
@@ -396,7 +393,7 @@ fn max_open_finishes_the_longest_idle_early() {
     let ports: Vec<u16> = out
         .iter()
         .take(900)
-        .map(|c| c.client().addr.port())
+        .map(|c| c.client().addr().port())
         .collect();
     let want: Vec<u16> = (0..900).map(|i| 20000 + i).collect();
     assert_eq!(ports, want);
@@ -429,7 +426,7 @@ fn max_open_passes_over_connections_that_became_active() {
     }
     assert!(t.open_connections() <= 32);
     let stats = t.finish(&mut |c| out.push(c));
-    let b: Vec<&Connection> = out.iter().filter(|c| c.client().addr == busy.c).collect();
+    let b: Vec<&Connection> = out.iter().filter(|c| c.client().addr() == busy.c).collect();
     assert_eq!(b.len(), 1, "the active connection was never finished early");
     assert_eq!(b[0].segments, 203);
     assert_eq!(stats.finished_early, 200 + 1 - 32);
@@ -584,7 +581,7 @@ fn finished_while_time_moves(main: &Wire, secs: i64) -> Vec<(Connection, usize)>
         t.push(seg, &mut |c| out.push((c, i)));
     }
     t.finish(&mut |c| out.push((c, usize::MAX)));
-    out.retain(|(c, _)| c.client().addr == main.c);
+    out.retain(|(c, _)| c.client().addr() == main.c);
     out
 }
 
@@ -725,4 +722,46 @@ fn census_counts_open_ended_and_attempts() {
     assert_eq!(c.timeline_entries, 4 + 4 + 4);
     assert!(c.timeline_room >= c.timeline_entries);
     assert_eq!(c.bytes()[0].1, 3 * std::mem::size_of::<Connection>());
+}
+
+/// The timeline keeps the head, the key segments that fell out of the
+/// tail (while there is room for them) and the tail ring, in capture
+/// order, and counts the rest.
+#[test]
+fn timeline_keeps_head_key_and_tail_in_order() {
+    let cfg = TrackerConfig {
+        timeline_head: 3,
+        timeline_tail: 3,
+        timeline_key: 2,
+        ..TrackerConfig::default()
+    };
+    let mut tl = timeline::Timeline::default();
+    for ord in 0..12u64 {
+        tl.push(
+            timeline::TimelineEntry {
+                ord,
+                frame: ord + 1,
+                ts: Timestamp(ord as i64 * 1000),
+                from: if ord % 2 == 0 { Side::Server } else { Side::Client },
+                flags: crate::wire::Flags(crate::wire::Flags::ACK),
+                rel_seq: ord as i64 * 10,
+                rel_ack: Some(ord as i64),
+                window: 100,
+                len: 10,
+                key: [5, 7, 8].contains(&ord),
+            },
+            &cfg,
+        );
+    }
+    let ords = |tl: &timeline::Timeline| tl.entries().iter().map(|e| e.ord).collect::<Vec<_>>();
+    // 5 and 7 fell out of the tail as key segments; 8 found the key part
+    // full; 3, 4, 6 and 8 are left out.
+    assert_eq!(ords(&tl), [0, 1, 2, 5, 7, 9, 10, 11]);
+    assert_eq!((tl.head_len(), tl.tail_len(), tl.left_out()), (3, 3, 4));
+    assert_eq!(tl.next_write_near().map(|k| k.frame), Some(12));
+    // The latest client segment (11) becomes key, the server's latest (10)
+    // stays as it was.
+    tl.mark_last_from(Side::Client);
+    let key: Vec<u64> = tl.entries().iter().filter(|e| e.key).map(|e| e.ord).collect();
+    assert_eq!(key, [5, 7, 11]);
 }

@@ -1,7 +1,5 @@
 //! A connection's bounded timeline: head, tail and the deciding segments.
 
-use std::collections::VecDeque;
-
 use crate::wire::{Flags, Timestamp};
 
 use super::config::TrackerConfig;
@@ -156,11 +154,20 @@ impl From<TimelineEntry> for Kept {
 /// and up to `keep_key` key segments that fell out of the tail in between.
 /// The capacities come from [`TrackerConfig`] at each push, so the timeline
 /// itself does not carry them.
+///
+/// The three parts share one buffer, `[head | key | tail ring]`: one
+/// allocation per connection and 40 bytes in it, since with 100 000
+/// connections open every byte of the connection counts (it is allocated
+/// in a size class, and a few bytes decide which).
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
-    pub(super) head: Vec<Kept>,
-    pub(super) key: Vec<Kept>,
-    pub(super) tail: VecDeque<Kept>,
+    buf: Vec<Kept>,
+    head_len: u16,
+    key_len: u16,
+    tail_len: u16,
+    /// Where the oldest tail entry is in the ring (0 until the ring is
+    /// full and starts turning).
+    tail_start: u16,
     /// Segments seen but not kept.
     pub(super) left_out: u64,
 }
@@ -182,89 +189,137 @@ pub(super) fn reserve_up_to(len: usize, capacity: usize, cap: usize) -> usize {
     }
 }
 
+/// A part's length as stored (parts are capped far below `u16::MAX`).
+fn part_cap(cap: usize) -> usize {
+    cap.min(usize::from(u16::MAX))
+}
+
 impl Timeline {
+    /// Room for one more entry in the part now `part_len` long (at most
+    /// `cap`): the buffer grows as that part would on its own (doubling
+    /// from 4 up to its cap), never by more than the part needs.
+    fn make_room(&mut self, part_len: usize, cap: usize) {
+        if self.buf.len() == self.buf.capacity() {
+            self.buf
+                .reserve_exact(reserve_up_to(part_len, part_len, cap));
+        }
+    }
+
     pub(super) fn push(&mut self, e: TimelineEntry, cfg: &TrackerConfig) {
         let e: Kept = e.into();
-        if self.head.len() < cfg.timeline_head {
-            let more = reserve_up_to(self.head.len(), self.head.capacity(), cfg.timeline_head);
-            self.head.reserve_exact(more);
-            self.head.push(e);
+        let (head_cap, tail_cap, key_cap) = (
+            part_cap(cfg.timeline_head),
+            part_cap(cfg.timeline_tail),
+            part_cap(cfg.timeline_key),
+        );
+        let head_len = usize::from(self.head_len);
+        if head_len < head_cap {
+            // The key part and the tail stay empty until the head is full.
+            self.make_room(head_len, head_cap);
+            self.buf.push(e);
+            self.head_len += 1;
             return;
         }
-        // The oldest tail entry leaves before the new one comes, so the ring
+        // The oldest tail entry leaves as the new one comes, so the ring
         // never needs room for one more than the tail holds; with no tail at
         // all the new entry itself is the one that falls out.
-        let fallen = if cfg.timeline_tail == 0 {
+        let tail_len = usize::from(self.tail_len);
+        let fallen = if tail_cap == 0 {
             Some(e)
+        } else if tail_len >= tail_cap {
+            let ring = self.buf.len() - tail_len;
+            let oldest = ring + usize::from(self.tail_start);
+            let old = std::mem::replace(&mut self.buf[oldest], e);
+            self.tail_start = ((usize::from(self.tail_start) + 1) % tail_len) as u16;
+            Some(old)
         } else {
-            let fallen = if self.tail.len() >= cfg.timeline_tail {
-                self.tail.pop_front()
-            } else {
-                None
-            };
-            let more = reserve_up_to(self.tail.len(), self.tail.capacity(), cfg.timeline_tail);
-            self.tail.reserve_exact(more);
-            self.tail.push_back(e);
-            fallen
+            self.make_room(tail_len, tail_cap);
+            self.buf.push(e);
+            self.tail_len += 1;
+            None
         };
         if let Some(old) = fallen {
-            if old.key() && self.key.len() < cfg.timeline_key {
-                let more = reserve_up_to(self.key.len(), self.key.capacity(), cfg.timeline_key);
-                self.key.reserve_exact(more);
-                self.key.push(old);
+            let key_len = usize::from(self.key_len);
+            if old.key() && key_len < key_cap {
+                self.make_room(key_len, key_cap);
+                self.buf.insert(head_len + key_len, old);
+                self.key_len += 1;
             } else {
                 self.left_out += 1;
             }
         }
     }
 
+    /// The tail ring: its entries and where the oldest is.
+    fn ring(&self) -> (&[Kept], usize) {
+        let start = self.buf.len() - usize::from(self.tail_len);
+        (&self.buf[start..], usize::from(self.tail_start))
+    }
+
+    /// The head, then the key part.
+    fn head_and_key(&self) -> &[Kept] {
+        &self.buf[..self.buf.len() - usize::from(self.tail_len)]
+    }
+
     /// The entry the next push writes next to: the end of the head while it
     /// fills, then the newest tail entry (the ring's next slot is usually
     /// on the same cache line), for the tracker's look-ahead to prefetch.
     pub(super) fn next_write_near(&self) -> Option<&Kept> {
-        if self.tail.is_empty() {
-            self.head.last()
+        let (ring, start) = self.ring();
+        if ring.is_empty() {
+            self.buf[..usize::from(self.head_len)].last()
         } else {
-            self.tail.back()
+            ring.get((start + ring.len() - 1) % ring.len())
         }
     }
 
     /// Marks the latest kept segment from `from` as key, if still kept.
     pub(super) fn mark_last_from(&mut self, from: Side) {
-        if let Some(e) = self.tail.iter_mut().rev().find(|e| e.side() == from) {
-            e.bits |= KEPT_KEY;
-        } else if let Some(e) = self.head.iter_mut().rev().find(|e| e.side() == from) {
-            e.bits |= KEPT_KEY;
+        let ring_at = self.buf.len() - usize::from(self.tail_len);
+        let n = usize::from(self.tail_len);
+        let start = usize::from(self.tail_start);
+        // Newest first: the ring from its newest entry back, then the head.
+        let in_ring = (0..n)
+            .map(|back| ring_at + (start + n - 1 - back) % n)
+            .find(|&i| self.buf[i].side() == from);
+        let at = in_ring.or_else(|| {
+            (0..usize::from(self.head_len))
+                .rev()
+                .find(|&i| self.buf[i].side() == from)
+        });
+        if let Some(i) = at {
+            self.buf[i].bits |= KEPT_KEY;
         }
     }
 
     /// Segments kept, head, key and tail together.
     pub(super) fn kept(&self) -> usize {
-        self.head.len() + self.key.len() + self.tail.len()
+        self.buf.len()
     }
 
     /// Segments there is room for without allocating.
     pub(super) fn room(&self) -> usize {
-        self.head.capacity() + self.key.capacity() + self.tail.capacity()
+        self.buf.capacity()
     }
 
     /// Segments kept from the start of the connection.
     pub fn head_len(&self) -> usize {
-        self.head.len()
+        usize::from(self.head_len)
     }
 
     /// Segments kept from the end of the connection.
     pub fn tail_len(&self) -> usize {
-        self.tail.len()
+        usize::from(self.tail_len)
     }
 
     /// Kept segments in capture order.
     pub fn entries(&self) -> Vec<TimelineEntry> {
+        let (ring, start) = self.ring();
         let mut v: Vec<TimelineEntry> = self
-            .head
+            .head_and_key()
             .iter()
-            .chain(self.key.iter())
-            .chain(self.tail.iter())
+            .chain(ring[start..].iter())
+            .chain(ring[..start].iter())
             .map(|k| k.expand())
             .collect();
         v.sort_by_key(|e| e.ord);
