@@ -742,7 +742,11 @@ fn timeline_keeps_head_key_and_tail_in_order() {
                 ord,
                 frame: ord + 1,
                 ts: Timestamp(ord as i64 * 1000),
-                from: if ord % 2 == 0 { Side::Server } else { Side::Client },
+                from: if ord % 2 == 0 {
+                    Side::Server
+                } else {
+                    Side::Client
+                },
                 flags: crate::wire::Flags(crate::wire::Flags::ACK),
                 rel_seq: ord as i64 * 10,
                 rel_ack: Some(ord as i64),
@@ -762,6 +766,11 @@ fn timeline_keeps_head_key_and_tail_in_order() {
     // The latest client segment (11) becomes key, the server's latest (10)
     // stays as it was.
     tl.mark_last_from(Side::Client);
-    let key: Vec<u64> = tl.entries().iter().filter(|e| e.key).map(|e| e.ord).collect();
+    let key: Vec<u64> = tl
+        .entries()
+        .iter()
+        .filter(|e| e.key)
+        .map(|e| e.ord)
+        .collect();
     assert_eq!(key, [5, 7, 11]);
 }
