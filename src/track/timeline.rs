@@ -227,8 +227,7 @@ impl Timeline {
         let fallen = if tail_cap == 0 {
             Some(e)
         } else if tail_len >= tail_cap {
-            let ring = self.buf.len() - tail_len;
-            let oldest = ring + usize::from(self.tail_start);
+            let oldest = self.ring_at() + usize::from(self.tail_start);
             let old = std::mem::replace(&mut self.buf[oldest], e);
             self.tail_start = ((usize::from(self.tail_start) + 1) % tail_len) as u16;
             Some(old)
@@ -250,37 +249,46 @@ impl Timeline {
         }
     }
 
+    /// Where the tail ring starts in the buffer (after the head and key).
+    fn ring_at(&self) -> usize {
+        self.buf.len() - usize::from(self.tail_len)
+    }
+
     /// The tail ring: its entries and where the oldest is.
     fn ring(&self) -> (&[Kept], usize) {
-        let start = self.buf.len() - usize::from(self.tail_len);
-        (&self.buf[start..], usize::from(self.tail_start))
+        (&self.buf[self.ring_at()..], usize::from(self.tail_start))
     }
 
     /// The head, then the key part.
     fn head_and_key(&self) -> &[Kept] {
-        &self.buf[..self.buf.len() - usize::from(self.tail_len)]
+        &self.buf[..self.ring_at()]
+    }
+
+    /// Buffer positions of the tail ring's entries, newest first.
+    fn ring_newest_first(&self) -> impl Iterator<Item = usize> {
+        let (at, n, start) = (
+            self.ring_at(),
+            usize::from(self.tail_len),
+            usize::from(self.tail_start),
+        );
+        (0..n).map(move |back| at + (start + n - 1 - back) % n)
     }
 
     /// The entry the next push writes next to: the end of the head while it
     /// fills, then the newest tail entry (the ring's next slot is usually
     /// on the same cache line), for the tracker's look-ahead to prefetch.
     pub(super) fn next_write_near(&self) -> Option<&Kept> {
-        let (ring, start) = self.ring();
-        if ring.is_empty() {
-            self.buf[..usize::from(self.head_len)].last()
-        } else {
-            ring.get((start + ring.len() - 1) % ring.len())
+        match self.ring_newest_first().next() {
+            Some(i) => self.buf.get(i),
+            None => self.buf[..usize::from(self.head_len)].last(),
         }
     }
 
     /// Marks the latest kept segment from `from` as key, if still kept.
     pub(super) fn mark_last_from(&mut self, from: Side) {
-        let ring_at = self.buf.len() - usize::from(self.tail_len);
-        let n = usize::from(self.tail_len);
-        let start = usize::from(self.tail_start);
         // Newest first: the ring from its newest entry back, then the head.
-        let in_ring = (0..n)
-            .map(|back| ring_at + (start + n - 1 - back) % n)
+        let in_ring = self
+            .ring_newest_first()
             .find(|&i| self.buf[i].side() == from);
         let at = in_ring.or_else(|| {
             (0..usize::from(self.head_len))

@@ -209,11 +209,10 @@ impl Findings {
     }
 
     /// Puts the time axis's origin at `t` (the capture's first segment),
-    /// so buckets start where the capture does; only before the first row.
+    /// so buckets start where the capture does; only before the first row
+    /// (the grid keeps an origin once it has one).
     pub fn anchor(&mut self, t: Timestamp) {
-        if self.total == 0 {
-            self.grid.anchor(t.0);
-        }
+        self.grid.anchor(t.0);
     }
 
     /// Takes one row; `render` gives its timeline, and is called only for
