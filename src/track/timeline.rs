@@ -174,19 +174,27 @@ pub struct Timeline {
 
 getters!(Timeline { left_out: u64 });
 
-/// Grows `v` by doubling from 4, but never past `cap`: most connections
-/// have a handful of segments, and a full-capacity reservation up front
-/// would cost more than the entries.
-pub(super) fn reserve_up_to(len: usize, capacity: usize, cap: usize) -> usize {
-    if len < capacity {
-        0
-    } else {
-        len.saturating_mul(2)
-            .max(4)
-            .min(cap)
-            .max(len.saturating_add(1))
-            .saturating_sub(len)
+/// Bytes an allocator hands out for a request of `bytes`: size classes
+/// four to a power of two above 64 bytes (mimalloc's, and close to most
+/// others'), multiples of 8 below.
+fn size_class(bytes: usize) -> usize {
+    if bytes <= 64 {
+        return bytes.next_multiple_of(8);
     }
+    let floor_log2 = usize::BITS - 1 - bytes.leading_zeros();
+    bytes.next_multiple_of(1 << (floor_log2 - 2))
+}
+
+/// The room a full buffer of `len` entries grows to: half as much again
+/// (4 at first), rounded up to what its size class holds, so the bytes
+/// allocated are bytes the timeline can use. Most connections have a
+/// handful of segments: growing by doubling would leave a 9-entry
+/// timeline in room for 16, and a full-capacity reservation up front
+/// would cost more than the entries.
+pub(super) fn grown_room(len: usize) -> usize {
+    let entry = std::mem::size_of::<Kept>();
+    let want = len.saturating_add(len / 2).max(4);
+    (size_class(want.saturating_mul(entry)) / entry).max(len.saturating_add(1))
 }
 
 /// A part's length as stored (parts are capped far below `u16::MAX`).
@@ -196,12 +204,14 @@ fn part_cap(cap: usize) -> usize {
 
 impl Timeline {
     /// Room for one more entry in the part now `part_len` long (at most
-    /// `cap`): the buffer grows as that part would on its own (doubling
-    /// from 4 up to its cap), never by more than the part needs.
+    /// `cap`): the buffer grows by [`grown_room`], never by more than the
+    /// part can still take.
     fn make_room(&mut self, part_len: usize, cap: usize) {
-        if self.buf.len() == self.buf.capacity() {
-            self.buf
-                .reserve_exact(reserve_up_to(part_len, part_len, cap));
+        let len = self.buf.len();
+        if len == self.buf.capacity() {
+            let most = len.saturating_add(cap.saturating_sub(part_len));
+            let room = grown_room(len).min(most).max(len + 1);
+            self.buf.reserve_exact(room - len);
         }
     }
 
@@ -332,5 +342,59 @@ impl Timeline {
             .collect();
         v.sort_by_key(|e| e.ord);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each step is about half as much again and fills its size class
+    /// (40-byte entries: 160, 256, 384, 640 and 1 024 bytes).
+    #[test]
+    fn room_grows_to_fill_size_classes() {
+        assert_eq!(std::mem::size_of::<Kept>(), 40);
+        let ladder: Vec<usize> = std::iter::successors(Some(0), |&n| Some(grown_room(n)))
+            .take(7)
+            .collect();
+        assert_eq!(ladder, [0, 4, 6, 9, 16, 25, 38]);
+        assert_eq!(size_class(440), 448);
+        assert_eq!(size_class(64), 64);
+        assert_eq!(size_class(65), 80);
+    }
+
+    fn entry(ord: u64) -> TimelineEntry {
+        TimelineEntry {
+            ord,
+            frame: ord + 1,
+            ts: Timestamp(ord as i64),
+            from: Side::Client,
+            flags: Flags::default(),
+            rel_seq: 0,
+            rel_ack: None,
+            window: 0,
+            len: 0,
+            key: false,
+        }
+    }
+
+    /// A nine-segment connection's timeline takes room for nine, not for
+    /// sixteen; a long one stops growing at head plus tail.
+    #[test]
+    fn room_follows_the_segments_kept() {
+        let cfg = TrackerConfig::default();
+        let mut t = Timeline::default();
+        for ord in 0..9 {
+            t.push(entry(ord), &cfg);
+        }
+        assert_eq!((t.kept(), t.room()), (9, 9));
+        for ord in 9..100 {
+            t.push(entry(ord), &cfg);
+        }
+        let most = cfg.timeline_head + cfg.timeline_tail;
+        assert_eq!((t.kept(), t.room()), (most, most));
+        let ords: Vec<u64> = t.entries().iter().map(|e| e.ord).collect();
+        let want: Vec<u64> = (0..16).chain(84..100).collect();
+        assert_eq!(ords, want);
     }
 }
