@@ -194,7 +194,7 @@ fn size_class(bytes: usize) -> usize {
 pub(super) fn grown_room(len: usize) -> usize {
     let entry = std::mem::size_of::<Kept>();
     let want = len.saturating_add(len / 2).max(4);
-    (size_class(want.saturating_mul(entry)) / entry).max(len.saturating_add(1))
+    size_class(want.saturating_mul(entry)) / entry
 }
 
 /// A part's length as stored (parts are capped far below `u16::MAX`).
