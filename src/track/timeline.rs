@@ -397,4 +397,50 @@ mod tests {
         let want: Vec<u64> = (0..16).chain(84..100).collect();
         assert_eq!(ords, want);
     }
+
+    /// The timeline keeps the head, the key segments that fell out of the
+    /// tail (while there is room for them) and the tail ring, in capture
+    /// order, and counts the rest.
+    #[test]
+    fn timeline_keeps_head_key_and_tail_in_order() {
+        let cfg = TrackerConfig {
+            timeline_head: 3,
+            timeline_tail: 3,
+            timeline_key: 2,
+            ..TrackerConfig::default()
+        };
+        let mut tl = Timeline::default();
+        for ord in 0..12u64 {
+            let from = if ord % 2 == 0 {
+                Side::Server
+            } else {
+                Side::Client
+            };
+            let key = [5, 7, 8].contains(&ord);
+            tl.push(
+                TimelineEntry {
+                    from,
+                    key,
+                    ..entry(ord)
+                },
+                &cfg,
+            );
+        }
+        let ords = |tl: &Timeline| tl.entries().iter().map(|e| e.ord).collect::<Vec<_>>();
+        // 5 and 7 fell out of the tail as key segments; 8 found the key part
+        // full; 3, 4, 6 and 8 are left out.
+        assert_eq!(ords(&tl), [0, 1, 2, 5, 7, 9, 10, 11]);
+        assert_eq!((tl.head_len(), tl.tail_len(), tl.left_out()), (3, 3, 4));
+        assert_eq!(tl.next_write_near().map(|k| k.frame), Some(12));
+        // The latest client segment (11) becomes key, the server's latest (10)
+        // stays as it was.
+        tl.mark_last_from(Side::Client);
+        let key: Vec<u64> = tl
+            .entries()
+            .iter()
+            .filter(|e| e.key)
+            .map(|e| e.ord)
+            .collect();
+        assert_eq!(key, [5, 7, 11]);
+    }
 }
