@@ -8,7 +8,8 @@
 #   bash bench/digests.sh --every-output [RSTSCOPE] > digests.txt
 #
 # --every-output prints a line per output instead: `report` as text, JSON
-# and HTML, `flows` as CSV, JSON, Zeek and Zeek with --zeek-split.
+# and HTML, `flows` as CSV, JSON, Zeek and Zeek with --zeek-split, and
+# `timeline` (every connection's kept segments).
 #
 # RSTSCOPE defaults to target/release/rstscope (under CARGO_TARGET_DIR when
 # set); RSTSCOPE_CORPUS names the corpus (default ../shared/corpus).
@@ -30,7 +31,7 @@ done
 commands=("flows --format csv")
 ((EVERY)) && commands=("report" "report --format json" "report --format html"
     "flows --format csv" "flows --format json" "flows --format zeek"
-    "flows --format zeek --zeek-split")
+    "flows --format zeek --zeek-split" "timeline")
 for f in "${files[@]}"; do
     name=${f#"$ROOT"/}
     [[ $f == "$CORPUS"/* ]] && name=corpus/${f#"$CORPUS"/}

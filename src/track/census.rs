@@ -7,7 +7,7 @@ use super::attempt::Attempt;
 use super::connection::{Connection, Handshake, State};
 use super::endpoint::Endpoint;
 use super::stream::StreamTrack;
-use super::timeline::{Kept, Timeline};
+use super::timeline::Timeline;
 use super::zeek::Zeek;
 
 /// The tracker's table at one moment, counted by what each entry is and
@@ -21,10 +21,14 @@ pub struct Census {
     pub(super) half_closed: usize,
     /// Closed or reset, waiting out their grace for late segments.
     pub(super) ended: usize,
+    /// Of those, closed with a FIN still unacknowledged: they wait for its
+    /// retransmission, up to a minute, not the round-trip grace.
+    pub(super) awaiting_fin_ack: usize,
     /// SYN-only attempts, kept compact until answered or timed out.
     pub(super) attempts: usize,
-    /// Timeline entries kept, and the room allocated for them.
+    /// Timeline entries kept, their bytes, and the bytes allocated for them.
     pub(super) timeline_entries: usize,
+    pub(super) timeline_bytes: usize,
     pub(super) timeline_room: usize,
     /// Table slots allocated (used or not), and the bytes of one.
     pub(super) table_slots: usize,
@@ -35,8 +39,10 @@ getters!(Census {
     open: usize,
     half_closed: usize,
     ended: usize,
+    awaiting_fin_ack: usize,
     attempts: usize,
     timeline_entries: usize,
+    timeline_bytes: usize,
     timeline_room: usize,
     table_slots: usize,
     slot_bytes: usize,
@@ -58,7 +64,12 @@ impl Census {
 
     pub(super) fn count_connection(&mut self, c: &Connection) {
         match c.state {
-            State::Closed | State::Reset => self.ended += 1,
+            State::Closed | State::Reset => {
+                self.ended += 1;
+                if c.awaits_fin_retransmission() {
+                    self.awaiting_fin_ack += 1;
+                }
+            }
             State::HalfClosed(_) => {
                 self.open += 1;
                 self.half_closed += 1;
@@ -66,6 +77,7 @@ impl Census {
             _ => self.open += 1,
         }
         self.timeline_entries += c.timeline.kept();
+        self.timeline_bytes += c.timeline.bytes();
         self.timeline_room += c.timeline.room();
     }
 
@@ -84,7 +96,7 @@ impl Census {
                 "connections",
                 (self.open + self.ended) * size_of::<Connection>(),
             ),
-            ("timelines", self.timeline_room * size_of::<Kept>()),
+            ("timelines", self.timeline_room),
             ("attempts", self.attempts * size_of::<Attempt>()),
             ("table", self.table_slots * self.slot_bytes),
         ]
@@ -116,14 +128,16 @@ impl fmt::Display for Census {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} tracked: {} open ({} half-closed), {} ended in their grace, {} attempts; \
-             {} timeline entries in room for {};",
+            "{} tracked: {} open ({} half-closed), {} ended in their grace ({} awaiting a FIN's ACK), {} attempts; \
+             {} timeline entries in {} bytes, in room of {};",
             self.tracked(),
             self.open,
             self.half_closed,
             self.ended,
+            self.awaiting_fin_ack,
             self.attempts,
             self.timeline_entries,
+            self.timeline_bytes,
             self.timeline_room
         )?;
         let parts = self.bytes();

@@ -8,7 +8,7 @@
 //! May import: `wire`.
 //!
 //! Inside, the order of imports is `side`, `config`, `maybe` → `zeek`, `endpoint`,
-//! `timeline`, `roles`, `key` → `tuple_map` → `stream`, `due` → `connection` →
+//! `kept` → `timeline`, `roles`, `key` → `tuple_map` → `stream`, `due` → `connection` →
 //! `grace` → `attempt` → `census`, `zeek_split` → `look_ahead` → `table`.
 
 /// Read-only accessors named after their fields, one line per field:
@@ -61,6 +61,7 @@ mod due;
 mod end;
 mod endpoint;
 mod grace;
+mod kept;
 mod key;
 mod look_ahead;
 mod maybe;

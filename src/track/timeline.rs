@@ -3,6 +3,10 @@
 use crate::wire::{Flags, Timestamp};
 
 use super::config::TrackerConfig;
+use super::kept::{
+    fixed, from_fixed, head_record, read_head, side_of, HeadBase, Kept, Rel40, FIXED,
+    FIXED_BITS_AT, KEPT_KEY, KEPT_SERVER,
+};
 use super::side::Side;
 
 /// One kept segment of a connection's timeline, as [`Timeline::entries`]
@@ -39,86 +43,17 @@ getters!(TimelineEntry {
     key: bool,
 });
 
-/// A relative sequence number in 40 bits: the low 32 bits and the number of
-/// times the sender's space wrapped since its origin (-128..=127), which
-/// covers 500 GiB either way of the ISN before saturating.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Rel40 {
-    pub(super) lo: u32,
-    pub(super) hi: i8,
-}
-
-impl Rel40 {
-    pub(super) fn new(v: i64) -> Self {
-        let v = v.clamp(
-            i64::from(i8::MIN) << 32,
-            (i64::from(i8::MAX) << 32) | 0xffff_ffff,
-        );
-        Rel40 {
-            lo: v as u32,
-            hi: (v >> 32) as i8,
-        }
-    }
-    pub(super) fn get(self) -> i64 {
-        (i64::from(self.hi) << 32) | i64::from(self.lo)
-    }
-}
-
-pub(super) const KEPT_SERVER: u8 = 1;
-pub(super) const KEPT_KEY: u8 = 2;
-
-/// What the timeline stores per kept segment: 40 bytes, less than the expanded
-/// [`TimelineEntry`] (with thousands of connections open the timelines are
-/// most of the tracker's memory).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Kept {
-    pub(super) ts: Timestamp,
-    pub(super) frame: u64,
-    pub(super) seq: u32,
-    pub(super) ack: u32,
-    /// Position in the connection, saturating at `u32::MAX`.
-    pub(super) ord: u32,
-    pub(super) len: u32,
-    pub(super) window: u16,
-    pub(super) seq_hi: i8,
-    pub(super) ack_hi: i8,
-    pub(super) flags: Flags,
-    /// `KEPT_SERVER` | `KEPT_KEY`.
-    pub(super) bits: u8,
-}
-
 impl Kept {
-    pub(super) fn side(self) -> Side {
-        if self.bits & KEPT_SERVER != 0 {
-            Side::Server
-        } else {
-            Side::Client
-        }
-    }
-    pub(super) fn key(self) -> bool {
-        self.bits & KEPT_KEY != 0
-    }
+    /// The entry as outputs read it.
     pub(super) fn expand(self) -> TimelineEntry {
-        let rel_seq = Rel40 {
-            lo: self.seq,
-            hi: self.seq_hi,
-        }
-        .get();
-        let rel_ack = self.flags.ack().then_some(
-            Rel40 {
-                lo: self.ack,
-                hi: self.ack_hi,
-            }
-            .get(),
-        );
         TimelineEntry {
             ord: u64::from(self.ord),
             frame: self.frame,
             ts: self.ts,
             from: self.side(),
             flags: self.flags,
-            rel_seq,
-            rel_ack,
+            rel_seq: self.seq.get(),
+            rel_ack: self.flags.ack().then_some(self.ack.get()),
             window: self.window,
             len: self.len,
             key: self.key(),
@@ -128,18 +63,14 @@ impl Kept {
 
 impl From<TimelineEntry> for Kept {
     fn from(e: TimelineEntry) -> Self {
-        let seq = Rel40::new(e.rel_seq);
-        let ack = Rel40::new(e.rel_ack.unwrap_or(0));
         Kept {
             ts: e.ts,
             frame: e.frame,
-            seq: seq.lo,
-            ack: ack.lo,
+            seq: Rel40::new(e.rel_seq),
+            ack: Rel40::new(e.rel_ack.unwrap_or(0)),
             ord: u32::try_from(e.ord).unwrap_or(u32::MAX),
             len: e.len,
             window: e.window,
-            seq_hi: seq.hi,
-            ack_hi: ack.hi,
             flags: e.flags,
             bits: if e.from == Side::Server {
                 KEPT_SERVER
@@ -155,13 +86,17 @@ impl From<TimelineEntry> for Kept {
 /// The capacities come from [`TrackerConfig`] at each push, so the timeline
 /// itself does not carry them.
 ///
-/// The three parts share one buffer, `[head | key | tail ring]`: one
-/// allocation per connection and 40 bytes in it, since with 100 000
-/// connections open every byte of the connection counts (it is allocated
-/// in a size class, and a few bytes decide which).
+/// The three parts share one byte buffer, `[head | key | tail ring]`: one
+/// allocation per connection. The head holds variable-length records
+/// (`kept::head_record`, about 16 bytes each), the key part and the tail
+/// ring fixed ones (`kept::FIXED`), since ring entries are overwritten in
+/// place and key entries inserted; with 100 000 connections open every
+/// byte of the connection counts (it is allocated in a size class, and a
+/// few bytes decide which), so the parts' offsets are computed from their
+/// lengths instead of stored.
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
-    buf: Vec<Kept>,
+    buf: Vec<u8>,
     head_len: u16,
     key_len: u16,
     tail_len: u16,
@@ -185,16 +120,17 @@ fn size_class(bytes: usize) -> usize {
     bytes.next_multiple_of(1 << (floor_log2 - 2))
 }
 
-/// The room a full buffer of `len` entries grows to: half as much again
-/// (4 at first), rounded up to what its size class holds, so the bytes
-/// allocated are bytes the timeline can use. Most connections have a
-/// handful of segments: growing by doubling would leave a 9-entry
-/// timeline in room for 16, and a full-capacity reservation up front
+/// The smallest buffer: room for the first few head records.
+const FIRST_ROOM: usize = 64;
+
+/// The room a full buffer of `len` bytes grows to: half as much again
+/// ([`FIRST_ROOM`] at first), rounded up to what its size class holds, so
+/// the bytes allocated are bytes the timeline can use. Most connections
+/// have a handful of segments: growing by doubling would leave a short
+/// timeline in twice its room, and a full-capacity reservation up front
 /// would cost more than the entries.
 pub(super) fn grown_room(len: usize) -> usize {
-    let entry = std::mem::size_of::<Kept>();
-    let want = len.saturating_add(len / 2).max(4);
-    size_class(want.saturating_mul(entry)) / entry
+    size_class(len.saturating_add(len / 2).max(FIRST_ROOM))
 }
 
 /// A part's length as stored (parts are capped far below `u16::MAX`).
@@ -203,16 +139,22 @@ fn part_cap(cap: usize) -> usize {
 }
 
 impl Timeline {
-    /// Room for one more entry in the part now `part_len` long (at most
-    /// `cap`): the buffer grows by [`grown_room`], never by more than the
-    /// part can still take.
-    fn make_room(&mut self, part_len: usize, cap: usize) {
+    /// Room for `extra` more bytes: the buffer grows by [`grown_room`],
+    /// never beyond `most` bytes more than it holds (what the part being
+    /// written can still take), never by less than `extra`.
+    fn make_room(&mut self, extra: usize, most: usize) {
         let len = self.buf.len();
-        if len == self.buf.capacity() {
-            let most = len.saturating_add(cap.saturating_sub(part_len));
-            let room = grown_room(len).min(most).max(len + 1);
+        if len + extra > self.buf.capacity() {
+            let room = grown_room(len)
+                .min(len.saturating_add(most))
+                .max(len + extra);
             self.buf.reserve_exact(room - len);
         }
+    }
+
+    /// Where the head's records end (the key part starts).
+    fn head_end(&self) -> usize {
+        self.ring_at() - usize::from(self.key_len) * FIXED
     }
 
     pub(super) fn push(&mut self, e: TimelineEntry, cfg: &TrackerConfig) {
@@ -224,9 +166,16 @@ impl Timeline {
         );
         let head_len = usize::from(self.head_len);
         if head_len < head_cap {
-            // The key part and the tail stay empty until the head is full.
-            self.make_room(head_len, head_cap);
-            self.buf.push(e);
+            // The key part and the tail stay empty until the head is full,
+            // so the head's records end where the buffer does.
+            let base = if head_len == 0 {
+                HeadBase::default()
+            } else {
+                self.head_base()
+            };
+            let (record, n) = head_record(&e, base);
+            self.make_room(n, usize::MAX);
+            self.buf.extend_from_slice(&record[..n]);
             self.head_len += 1;
             return;
         }
@@ -237,21 +186,24 @@ impl Timeline {
         let fallen = if tail_cap == 0 {
             Some(e)
         } else if tail_len >= tail_cap {
-            let oldest = self.ring_at() + usize::from(self.tail_start);
-            let old = std::mem::replace(&mut self.buf[oldest], e);
+            let oldest = self.ring_at() + usize::from(self.tail_start) * FIXED;
+            let slot = &mut self.buf[oldest..oldest + FIXED];
+            let old = from_fixed(slot);
+            slot.copy_from_slice(&fixed(e));
             self.tail_start = ((usize::from(self.tail_start) + 1) % tail_len) as u16;
             Some(old)
         } else {
-            self.make_room(tail_len, tail_cap);
-            self.buf.push(e);
+            self.make_room(FIXED, (tail_cap - tail_len) * FIXED);
+            self.buf.extend_from_slice(&fixed(e));
             self.tail_len += 1;
             None
         };
         if let Some(old) = fallen {
             let key_len = usize::from(self.key_len);
             if old.key() && key_len < key_cap {
-                self.make_room(key_len, key_cap);
-                self.buf.insert(head_len + key_len, old);
+                self.make_room(FIXED, (key_cap - key_len) * FIXED);
+                let at = self.head_end() + key_len * FIXED;
+                self.buf.splice(at..at, fixed(old));
                 self.key_len += 1;
             } else {
                 self.left_out += 1;
@@ -259,38 +211,53 @@ impl Timeline {
         }
     }
 
+    /// What the head's records after the first are relative to.
+    fn head_base(&self) -> HeadBase {
+        HeadBase::of(&read_head(&self.buf, &mut 0, HeadBase::default()))
+    }
+
+    /// The head's records: (offset, entry), in order.
+    fn head(&self) -> impl Iterator<Item = (usize, Kept)> + '_ {
+        let mut at = 0;
+        let mut base = HeadBase::default();
+        (0..usize::from(self.head_len)).map(move |i| {
+            let start = at;
+            let k = read_head(&self.buf, &mut at, base);
+            if i == 0 {
+                base = HeadBase::of(&k);
+            }
+            (start, k)
+        })
+    }
+
     /// Where the tail ring starts in the buffer (after the head and key).
     fn ring_at(&self) -> usize {
-        self.buf.len() - usize::from(self.tail_len)
+        self.buf.len() - usize::from(self.tail_len) * FIXED
     }
 
-    /// The tail ring: its entries and where the oldest is.
-    fn ring(&self) -> (&[Kept], usize) {
-        (&self.buf[self.ring_at()..], usize::from(self.tail_start))
+    /// The fixed record at buffer offset `at`.
+    fn fixed_at(&self, at: usize) -> Kept {
+        from_fixed(&self.buf[at..at + FIXED])
     }
 
-    /// The head, then the key part.
-    fn head_and_key(&self) -> &[Kept] {
-        &self.buf[..self.ring_at()]
-    }
-
-    /// Buffer positions of the tail ring's entries, newest first.
+    /// Buffer offsets of the tail ring's records, newest first.
     fn ring_newest_first(&self) -> impl Iterator<Item = usize> {
         let (at, n, start) = (
             self.ring_at(),
             usize::from(self.tail_len),
             usize::from(self.tail_start),
         );
-        (0..n).map(move |back| at + (start + n - 1 - back) % n)
+        (0..n).map(move |back| at + ((start + n - 1 - back) % n) * FIXED)
     }
 
-    /// The entry the next push writes next to: the end of the head while it
-    /// fills, then the newest tail entry (the ring's next slot is usually
-    /// on the same cache line), for the tracker's look-ahead to prefetch.
-    pub(super) fn next_write_near(&self) -> Option<&Kept> {
+    /// The byte the next push writes at or next to: the end of the head
+    /// while it fills, then the newest tail record (the ring's next slot is
+    /// usually on the same cache line), for the tracker's look-ahead to
+    /// prefetch.
+    pub(super) fn next_write_near(&self) -> Option<&u8> {
         match self.ring_newest_first().next() {
             Some(i) => self.buf.get(i),
-            None => self.buf[..usize::from(self.head_len)].last(),
+            None => self.buf.last(),
         }
     }
 
@@ -299,23 +266,28 @@ impl Timeline {
         // Newest first: the ring from its newest entry back, then the head.
         let in_ring = self
             .ring_newest_first()
-            .find(|&i| self.buf[i].side() == from);
+            .map(|i| i + FIXED_BITS_AT)
+            .find(|&i| side_of(self.buf[i]) == from);
         let at = in_ring.or_else(|| {
-            (0..usize::from(self.head_len))
-                .rev()
-                .find(|&i| self.buf[i].side() == from)
+            self.head()
+                .filter(|(_, k)| k.side() == from)
+                .last()
+                .map(|(at, _)| at)
         });
         if let Some(i) = at {
-            self.buf[i].bits |= KEPT_KEY;
+            self.buf[i] |= KEPT_KEY;
         }
     }
 
     /// Segments kept, head, key and tail together.
     pub(super) fn kept(&self) -> usize {
-        self.buf.len()
+        usize::from(self.head_len) + usize::from(self.key_len) + usize::from(self.tail_len)
     }
 
-    /// Segments there is room for without allocating.
+    /// Bytes kept, and bytes allocated for them.
+    pub(super) fn bytes(&self) -> usize {
+        self.buf.len()
+    }
     pub(super) fn room(&self) -> usize {
         self.buf.capacity()
     }
@@ -332,13 +304,15 @@ impl Timeline {
 
     /// Kept segments in capture order.
     pub fn entries(&self) -> Vec<TimelineEntry> {
-        let (ring, start) = self.ring();
+        let key_at = self.head_end();
+        let ring_at = self.ring_at();
+        let (n, start) = (usize::from(self.tail_len), usize::from(self.tail_start));
         let mut v: Vec<TimelineEntry> = self
-            .head_and_key()
-            .iter()
-            .chain(ring[start..].iter())
-            .chain(ring[..start].iter())
-            .map(|k| k.expand())
+            .head()
+            .map(|(_, k)| k)
+            .chain((key_at..ring_at).step_by(FIXED).map(|at| self.fixed_at(at)))
+            .chain((0..n).map(|i| self.fixed_at(ring_at + ((start + i) % n) * FIXED)))
+            .map(Kept::expand)
             .collect();
         v.sort_by_key(|e| e.ord);
         v
@@ -349,15 +323,13 @@ impl Timeline {
 mod tests {
     use super::*;
 
-    /// Each step is about half as much again and fills its size class
-    /// (40-byte entries: 160, 256, 384, 640 and 1 024 bytes).
+    /// Each step is about half as much again and fills its size class.
     #[test]
     fn room_grows_to_fill_size_classes() {
-        assert_eq!(std::mem::size_of::<Kept>(), 40);
         let ladder: Vec<usize> = std::iter::successors(Some(0), |&n| Some(grown_room(n)))
             .take(7)
             .collect();
-        assert_eq!(ladder, [0, 4, 6, 9, 16, 25, 38]);
+        assert_eq!(ladder, [0, 64, 96, 160, 256, 384, 640]);
         assert_eq!(size_class(440), 448);
         assert_eq!(size_class(64), 64);
         assert_eq!(size_class(65), 80);
@@ -378,24 +350,50 @@ mod tests {
         }
     }
 
-    /// A nine-segment connection's timeline takes room for nine, not for
-    /// sixteen; a long one stops growing at head plus tail.
+    /// A realistic segment: a data segment every 10 ms, 200 frames apart.
+    fn data(ord: u64) -> TimelineEntry {
+        TimelineEntry {
+            ord,
+            frame: 1_000_000 + 200 * ord,
+            ts: Timestamp(1_700_000_000_000_000_000 + 10_000_000 * ord as i64),
+            from: if ord % 2 == 0 {
+                Side::Client
+            } else {
+                Side::Server
+            },
+            flags: Flags(Flags::ACK | Flags::PSH),
+            rel_seq: 1 + 100 * ord as i64,
+            rel_ack: Some(1 + 50 * ord as i64),
+            window: 502,
+            len: 100,
+            key: ord == 3,
+        }
+    }
+
+    /// Every entry comes back as it went in, the head's compact records
+    /// included; a head entry takes 16 bytes where a fixed record takes
+    /// 38, and a long timeline stops growing at head plus tail.
     #[test]
     fn room_follows_the_segments_kept() {
         let cfg = TrackerConfig::default();
         let mut t = Timeline::default();
         for ord in 0..9 {
-            t.push(entry(ord), &cfg);
+            t.push(data(ord), &cfg);
         }
-        assert_eq!((t.kept(), t.room()), (9, 9));
+        assert_eq!(t.entries(), (0..9).map(data).collect::<Vec<_>>());
+        // 20 bytes for the first (its full time and frame), 15 and 16 for
+        // the others, in room grown 64, 96, 160.
+        assert_eq!((t.bytes(), t.room()), (147, 160));
         for ord in 9..100 {
-            t.push(entry(ord), &cfg);
+            t.push(data(ord), &cfg);
         }
-        let most = cfg.timeline_head + cfg.timeline_tail;
-        assert_eq!((t.kept(), t.room()), (most, most));
-        let ords: Vec<u64> = t.entries().iter().map(|e| e.ord).collect();
-        let want: Vec<u64> = (0..16).chain(84..100).collect();
-        assert_eq!(ords, want);
+        assert_eq!(t.kept(), cfg.timeline_head + cfg.timeline_tail);
+        // A head of 261 bytes (17 from 140 ms on), then 16 fixed tail
+        // records: the room stops at what the tail still needed.
+        assert_eq!(t.bytes(), 261 + 16 * FIXED);
+        assert_eq!(t.room(), t.bytes());
+        let want: Vec<TimelineEntry> = (0..16).chain(84..100).map(data).collect();
+        assert_eq!(t.entries(), want);
     }
 
     /// The timeline keeps the head, the key segments that fell out of the
@@ -431,7 +429,14 @@ mod tests {
         // full; 3, 4, 6 and 8 are left out.
         assert_eq!(ords(&tl), [0, 1, 2, 5, 7, 9, 10, 11]);
         assert_eq!((tl.head_len(), tl.tail_len(), tl.left_out()), (3, 3, 4));
-        assert_eq!(tl.next_write_near().map(|k| k.frame), Some(12));
+        // The next write overwrites the oldest tail record (9), next to the
+        // newest (11).
+        let newest = tl.ring_newest_first().next();
+        assert_eq!(newest.map(|i| tl.fixed_at(i).ord), Some(11));
+        assert!(std::ptr::eq(
+            tl.next_write_near().unwrap(),
+            &tl.buf[newest.unwrap()]
+        ));
         // The latest client segment (11) becomes key, the server's latest (10)
         // stays as it was.
         tl.mark_last_from(Side::Client);
