@@ -59,8 +59,7 @@ fn analyse(path: &Path) -> Vec<Conn> {
                 frames: flow.frames,
                 community_id: flow.community_id.clone(),
                 rst_frames: conn
-                    .timeline()
-                    .entries()
+                    .timeline_entries()
                     .iter()
                     .filter(|e| e.flags().rst())
                     .map(|e| e.frame())

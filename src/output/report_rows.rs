@@ -18,8 +18,7 @@ pub const TABLE_ROWS: usize = 500;
 /// notes of the deciding segments. `ord` is the segment's position in the
 /// connection, so a reader sees where segments were not kept.
 pub fn segments_json(conn: &Connection, marks: &[Mark]) -> Vec<Value> {
-    conn.timeline()
-        .entries()
+    conn.timeline_entries()
         .iter()
         .map(|e| {
             let f = e.flags();

@@ -25,7 +25,7 @@ const NOTE_COLUMN: usize = 48;
 pub fn render(conn: &Connection, marks: &[Mark], indent: &str) -> String {
     let mut out = String::new();
     let mut expect = 0u64;
-    let entries = conn.timeline().entries();
+    let entries = conn.timeline_entries();
     let width = entries
         .iter()
         .map(|e| e.frame().to_string().len())

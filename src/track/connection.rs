@@ -5,6 +5,7 @@ use crate::wire::{seq_diff, Flags, Segment, Timestamp};
 use super::config::TrackerConfig;
 use super::end::EndReason;
 use super::endpoint::{Endpoint, FinFact};
+use super::kept::HeadBase;
 use super::maybe::{Maybe, MaybeOrd};
 use super::roles::roles_for_first;
 use super::side::{ReplyTo, Side};
@@ -291,6 +292,17 @@ impl Connection {
             response_at: Maybe::NONE,
             tunnel: seg.tunnel,
         }
+    }
+
+    /// What its timeline's head records are relative to: its first time
+    /// and frame, which never change.
+    fn head_base(&self) -> HeadBase {
+        HeadBase::new(self.first_time, self.first_frame)
+    }
+
+    /// Its kept segments in capture order.
+    pub fn timeline_entries(&self) -> Vec<TimelineEntry> {
+        self.timeline.entries(self.head_base())
     }
 
     /// The connection as it stood at its first RST, if it had one.
@@ -594,6 +606,7 @@ impl Connection {
             || self.handshake.synack_ord == MaybeOrd::some(ord)
             || self.handshake.ack_ord == MaybeOrd::some(ord);
 
+        let base = self.head_base();
         self.timeline.push(
             TimelineEntry {
                 ord,
@@ -607,6 +620,7 @@ impl Connection {
                 len: seg.payload_len,
                 key,
             },
+            base,
             cfg,
         );
     }

@@ -133,22 +133,18 @@ pub(super) fn from_fixed(r: &[u8]) -> Kept {
 /// (a 64-bit value takes ten at most), and one of up to five.
 pub(super) const HEAD_MAX: usize = 2 + 6 * 10 + 5;
 
-/// What head records are written relative to: the head's first record
-/// (zero for the first record itself).
-#[derive(Clone, Copy, Debug, Default)]
+/// What head records are written relative to: the connection's first
+/// time and frame, which it keeps anyway and never changes, so that a push
+/// reads nothing of the buffer but where it writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct HeadBase {
     ts: i64,
     frame: u64,
-    ord: u32,
 }
 
 impl HeadBase {
-    pub(super) fn of(k: &Kept) -> Self {
-        HeadBase {
-            ts: k.ts.0,
-            frame: k.frame,
-            ord: k.ord,
-        }
+    pub(super) fn new(ts: Timestamp, frame: u64) -> Self {
+        HeadBase { ts: ts.0, frame }
     }
 }
 
@@ -190,10 +186,10 @@ fn get_varint(buf: &[u8], at: &mut usize) -> u64 {
     v
 }
 
-/// The head record of `k` relative to `base`: bits, flags, then time,
-/// frame and position as differences from the base (wrapping, so any
-/// value round-trips), the sequence number, the ACK number when the ACK
-/// flag is set, the length and the window.
+/// The head record of `k` relative to `base`: bits, flags, then time and
+/// frame as differences from the base (wrapping, so any value
+/// round-trips), the position, the sequence number, the ACK number when
+/// the ACK flag is set, the length and the window.
 pub(super) fn head_record(k: &Kept, base: HeadBase) -> ([u8; HEAD_MAX], usize) {
     let mut out = [0u8; HEAD_MAX];
     out[0] = k.bits;
@@ -205,11 +201,7 @@ pub(super) fn head_record(k: &Kept, base: HeadBase) -> ([u8; HEAD_MAX], usize) {
         &mut n,
         zigzag(k.frame.wrapping_sub(base.frame) as i64),
     );
-    put_varint(
-        &mut out,
-        &mut n,
-        zigzag(i64::from(k.ord.wrapping_sub(base.ord) as i32)),
-    );
+    put_varint(&mut out, &mut n, u64::from(k.ord));
     put_varint(&mut out, &mut n, zigzag(k.seq.get()));
     if k.flags.ack() {
         put_varint(&mut out, &mut n, zigzag(k.ack.get()));
@@ -229,9 +221,7 @@ pub(super) fn read_head(buf: &[u8], at: &mut usize, base: HeadBase) -> Kept {
     let frame = base
         .frame
         .wrapping_add(unzigzag(get_varint(buf, at)) as u64);
-    let ord = base
-        .ord
-        .wrapping_add(unzigzag(get_varint(buf, at)) as i32 as u32);
+    let ord = u32::try_from(get_varint(buf, at)).unwrap_or(u32::MAX);
     let seq = Rel40::new(unzigzag(get_varint(buf, at)));
     let ack = Rel40::new(if flags.ack() {
         unzigzag(get_varint(buf, at))
@@ -293,7 +283,7 @@ mod tests {
     /// a timeline never shows a number the capture did not have.
     #[test]
     fn records_give_back_what_went_in() {
-        let base = HeadBase::of(&kept(1_700_000_000_123_456_789, 7, 3, 0, 0, 0));
+        let base = HeadBase::new(Timestamp(1_700_000_000_123_456_789), 7);
         let cases = [
             kept(i64::MIN, 0, 0, i64::MIN, i64::MAX, Flags::ACK),
             kept(i64::MAX, u64::MAX, u32::MAX, i64::MAX, i64::MIN, 0xff),
@@ -319,10 +309,10 @@ mod tests {
     }
 
     /// A typical data segment a tenth of a second and a thousand frames
-    /// after the head's first takes 17 bytes in the head, not 38.
+    /// after the connection's first takes 17 bytes in the head, not 38.
     #[test]
     fn head_records_of_a_typical_segment_are_small() {
-        let first = kept(1_700_000_000_000_000_000, 5_000_000, 0, 0, 0, Flags::SYN);
+        let base = HeadBase::new(Timestamp(1_700_000_000_000_000_000), 5_000_000);
         let data = kept(
             1_700_000_000_100_000_000,
             5_001_000,
@@ -331,7 +321,7 @@ mod tests {
             518,
             Flags::ACK | Flags::PSH,
         );
-        let (_, n) = head_record(&data, HeadBase::of(&first));
+        let (_, n) = head_record(&data, base);
         assert_eq!(n, 2 + 4 + 2 + 1 + 2 + 2 + 2 + 2);
     }
 }

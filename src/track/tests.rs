@@ -37,7 +37,7 @@ fn roles_inferred_by_port_midstream() {
     assert!(c.roles_inferred);
     assert_eq!(c.server().addr(), w.s);
     // Relative numbering as if the SYN had just preceded the first byte.
-    let e = c.timeline.entries();
+    let e = c.timeline_entries();
     assert_eq!(e[0].rel_seq, 1);
     assert_eq!(e[1].rel_ack, Some(21));
 }
@@ -174,7 +174,7 @@ fn relative_seq_survives_wrap() {
     w.c(P | A, 1, 1, 10).c(P | A, 11, 1, 10).c(P | A, 21, 1, 10);
     w.s(A, 1, 31, 0);
     let c = w.one();
-    let e = c.timeline.entries();
+    let e = c.timeline_entries();
     assert_eq!(e[5].rel_seq, 21);
     assert_eq!(c.client().next_rel, 31);
     assert_eq!(c.server().highest_ack_rel(), Some(31));
@@ -221,7 +221,7 @@ fn bounded_timeline_keeps_first_rst() {
     let tl = &c.timeline;
     assert_eq!(tl.head_len(), 16);
     assert_eq!(tl.tail_len(), 16);
-    let kept = tl.entries();
+    let kept = c.timeline_entries();
     assert!(kept.iter().any(|e| e.flags.rst()), "first RST kept");
     // The data segment the RST answered is kept too.
     assert!(kept.iter().any(|e| e.ord == 22));
@@ -243,14 +243,14 @@ fn without_timelines_keeps_no_segment_and_the_same_facts() {
     let kept = w.one();
     let none = track_with(&w.segs, TrackerConfig::default().without_timelines());
     let [none] = <[Connection; 1]>::try_from(none).expect("one connection");
-    assert!(none.timeline.entries().is_empty());
+    assert!(none.timeline_entries().is_empty());
     assert_eq!(none.timeline.room(), 0);
     assert_eq!(none.timeline.left_out, 7);
     assert_eq!(none.segments, kept.segments);
     assert_eq!(none.state, kept.state);
     assert_eq!(none.first_rst, kept.first_rst);
     assert_eq!(none.handshake, kept.handshake);
-    assert_eq!(kept.timeline.entries().len(), 7);
+    assert_eq!(kept.timeline_entries().len(), 7);
 }
 
 #[test]

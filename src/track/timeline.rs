@@ -157,7 +157,9 @@ impl Timeline {
         self.ring_at() - usize::from(self.key_len) * FIXED
     }
 
-    pub(super) fn push(&mut self, e: TimelineEntry, cfg: &TrackerConfig) {
+    /// Keeps `e` if its part has room; `base` is the connection's
+    /// [`HeadBase`], the same at every push.
+    pub(super) fn push(&mut self, e: TimelineEntry, base: HeadBase, cfg: &TrackerConfig) {
         let e: Kept = e.into();
         let (head_cap, tail_cap, key_cap) = (
             part_cap(cfg.timeline_head),
@@ -168,11 +170,6 @@ impl Timeline {
         if head_len < head_cap {
             // The key part and the tail stay empty until the head is full,
             // so the head's records end where the buffer does.
-            let base = if head_len == 0 {
-                HeadBase::default()
-            } else {
-                self.head_base()
-            };
             let (record, n) = head_record(&e, base);
             self.make_room(n, usize::MAX);
             self.buf.extend_from_slice(&record[..n]);
@@ -211,22 +208,13 @@ impl Timeline {
         }
     }
 
-    /// What the head's records after the first are relative to.
-    fn head_base(&self) -> HeadBase {
-        HeadBase::of(&read_head(&self.buf, &mut 0, HeadBase::default()))
-    }
-
-    /// The head's records: (offset, entry), in order.
-    fn head(&self) -> impl Iterator<Item = (usize, Kept)> + '_ {
+    /// The head's records written relative to `base`: (offset, entry), in
+    /// order.
+    fn head(&self, base: HeadBase) -> impl Iterator<Item = (usize, Kept)> + '_ {
         let mut at = 0;
-        let mut base = HeadBase::default();
-        (0..usize::from(self.head_len)).map(move |i| {
+        (0..usize::from(self.head_len)).map(move |_| {
             let start = at;
-            let k = read_head(&self.buf, &mut at, base);
-            if i == 0 {
-                base = HeadBase::of(&k);
-            }
-            (start, k)
+            (start, read_head(&self.buf, &mut at, base))
         })
     }
 
@@ -269,7 +257,8 @@ impl Timeline {
             .map(|i| i + FIXED_BITS_AT)
             .find(|&i| side_of(self.buf[i]) == from);
         let at = in_ring.or_else(|| {
-            self.head()
+            // Any base finds the records and their sides.
+            self.head(HeadBase::default())
                 .filter(|(_, k)| k.side() == from)
                 .last()
                 .map(|(at, _)| at)
@@ -302,13 +291,14 @@ impl Timeline {
         usize::from(self.tail_len)
     }
 
-    /// Kept segments in capture order.
-    pub fn entries(&self) -> Vec<TimelineEntry> {
+    /// Kept segments in capture order (`base`: the connection's
+    /// [`HeadBase`]; `Connection::timeline_entries` passes it).
+    pub(super) fn entries(&self, base: HeadBase) -> Vec<TimelineEntry> {
         let key_at = self.head_end();
         let ring_at = self.ring_at();
         let (n, start) = (usize::from(self.tail_len), usize::from(self.tail_start));
         let mut v: Vec<TimelineEntry> = self
-            .head()
+            .head(base)
             .map(|(_, k)| k)
             .chain((key_at..ring_at).step_by(FIXED).map(|at| self.fixed_at(at)))
             .chain((0..n).map(|i| self.fixed_at(ring_at + ((start + i) % n) * FIXED)))
@@ -370,6 +360,11 @@ mod tests {
         }
     }
 
+    /// The base of the connection `data` segments belong to.
+    fn data_base() -> HeadBase {
+        HeadBase::new(Timestamp(1_700_000_000_000_000_000), 1_000_000)
+    }
+
     /// Every entry comes back as it went in, the head's compact records
     /// included; a head entry takes 16 bytes where a fixed record takes
     /// 38, and a long timeline stops growing at head plus tail.
@@ -378,22 +373,22 @@ mod tests {
         let cfg = TrackerConfig::default();
         let mut t = Timeline::default();
         for ord in 0..9 {
-            t.push(data(ord), &cfg);
+            t.push(data(ord), data_base(), &cfg);
         }
-        assert_eq!(t.entries(), (0..9).map(data).collect::<Vec<_>>());
-        // 20 bytes for the first (its full time and frame), 15 and 16 for
-        // the others, in room grown 64, 96, 160.
-        assert_eq!((t.bytes(), t.room()), (147, 160));
+        assert_eq!(t.entries(data_base()), (0..9).map(data).collect::<Vec<_>>());
+        // 10 bytes for the first (at the connection's first time and
+        // frame), 15 and 16 for the others, in room grown 64, 96, 160.
+        assert_eq!((t.bytes(), t.room()), (137, 160));
         for ord in 9..100 {
-            t.push(data(ord), &cfg);
+            t.push(data(ord), data_base(), &cfg);
         }
         assert_eq!(t.kept(), cfg.timeline_head + cfg.timeline_tail);
-        // A head of 261 bytes (17 from 140 ms on), then 16 fixed tail
-        // records: the room stops at what the tail still needed.
-        assert_eq!(t.bytes(), 261 + 16 * FIXED);
+        // A head of 251 bytes (17 a record from 140 ms on), then 16 fixed
+        // tail records: the room stops at what the tail still needed.
+        assert_eq!(t.bytes(), 251 + 16 * FIXED);
         assert_eq!(t.room(), t.bytes());
         let want: Vec<TimelineEntry> = (0..16).chain(84..100).map(data).collect();
-        assert_eq!(t.entries(), want);
+        assert_eq!(t.entries(data_base()), want);
     }
 
     /// The timeline keeps the head, the key segments that fell out of the
@@ -421,10 +416,16 @@ mod tests {
                     key,
                     ..entry(ord)
                 },
+                HeadBase::default(),
                 &cfg,
             );
         }
-        let ords = |tl: &Timeline| tl.entries().iter().map(|e| e.ord).collect::<Vec<_>>();
+        let ords = |tl: &Timeline| {
+            tl.entries(HeadBase::default())
+                .iter()
+                .map(|e| e.ord)
+                .collect::<Vec<_>>()
+        };
         // 5 and 7 fell out of the tail as key segments; 8 found the key part
         // full; 3, 4, 6 and 8 are left out.
         assert_eq!(ords(&tl), [0, 1, 2, 5, 7, 9, 10, 11]);
@@ -441,7 +442,7 @@ mod tests {
         // stays as it was.
         tl.mark_last_from(Side::Client);
         let key: Vec<u64> = tl
-            .entries()
+            .entries(HeadBase::default())
             .iter()
             .filter(|e| e.key)
             .map(|e| e.ord)
