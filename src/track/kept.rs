@@ -129,9 +129,10 @@ pub(super) fn from_fixed(r: &[u8]) -> Kept {
     }
 }
 
-/// The longest head record: two bytes, six varints of up to ten bytes
-/// (a 64-bit value takes ten at most), and one of up to five.
-pub(super) const HEAD_MAX: usize = 2 + 6 * 10 + 5;
+/// The longest head record: two bytes, then varints (seven bits a byte)
+/// of 64-bit time, frame, sequence and ACK (ten bytes at most each),
+/// 32-bit position and length (five) and the 16-bit window (three).
+pub(super) const HEAD_MAX: usize = 2 + 4 * 10 + 2 * 5 + 3;
 
 /// What head records are written relative to: the connection's first
 /// time and frame, which it keeps anyway and never changes, so that a push
