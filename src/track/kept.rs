@@ -10,6 +10,8 @@
 //! overwritten and moved, keep fixed 38-byte records. Both forms give back
 //! exactly the [`Kept`] that went in.
 
+use integer_encoding::VarInt;
+
 use crate::wire::{Flags, Timestamp};
 
 use super::side::Side;
@@ -149,41 +151,18 @@ impl HeadBase {
     }
 }
 
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
+/// Appends `v` as a varint (LEB128; zigzag for signed types).
+fn put<V: VarInt>(out: &mut [u8; HEAD_MAX], n: &mut usize, v: V) {
+    *n += v.encode_var(&mut out[*n..]);
 }
 
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
-/// Appends `v` in LEB128 (seven bits a byte, low first).
-fn put_varint(out: &mut [u8; HEAD_MAX], n: &mut usize, mut v: u64) {
-    while v >= 0x80 {
-        out[*n] = (v as u8) | 0x80;
-        *n += 1;
-        v >>= 7;
-    }
-    out[*n] = v as u8;
-    *n += 1;
-}
-
-/// Reads a LEB128 value at `*at`, moving `*at` past it. Records are only
-/// ever written by [`head_record`], so a value never runs past the buffer;
-/// a cut one reads as what it has.
-fn get_varint(buf: &[u8], at: &mut usize) -> u64 {
-    let mut v = 0u64;
-    let mut shift = 0u32;
-    while let Some(&b) = buf.get(*at) {
-        *at += 1;
-        if shift < 64 {
-            v |= u64::from(b & 0x7f) << shift;
-        }
-        shift += 7;
-        if b & 0x80 == 0 {
-            break;
-        }
-    }
+/// Reads a varint at `*at`, moving `*at` past it. Records are only ever
+/// written by [`head_record`], so a value is never cut short or too wide
+/// for its type; if one were, it would read as the type's default and
+/// leave `*at` where it is.
+fn get<V: VarInt + Default>(buf: &[u8], at: &mut usize) -> V {
+    let (v, n) = buf.get(*at..).and_then(V::decode_var).unwrap_or_default();
+    *at += n;
     v
 }
 
@@ -196,19 +175,15 @@ pub(super) fn head_record(k: &Kept, base: HeadBase) -> ([u8; HEAD_MAX], usize) {
     out[0] = k.bits;
     out[1] = k.flags.0;
     let mut n = 2;
-    put_varint(&mut out, &mut n, zigzag(k.ts.0.wrapping_sub(base.ts)));
-    put_varint(
-        &mut out,
-        &mut n,
-        zigzag(k.frame.wrapping_sub(base.frame) as i64),
-    );
-    put_varint(&mut out, &mut n, u64::from(k.ord));
-    put_varint(&mut out, &mut n, zigzag(k.seq.get()));
+    put(&mut out, &mut n, k.ts.0.wrapping_sub(base.ts));
+    put(&mut out, &mut n, k.frame.wrapping_sub(base.frame) as i64);
+    put(&mut out, &mut n, k.ord);
+    put(&mut out, &mut n, k.seq.get());
     if k.flags.ack() {
-        put_varint(&mut out, &mut n, zigzag(k.ack.get()));
+        put(&mut out, &mut n, k.ack.get());
     }
-    put_varint(&mut out, &mut n, u64::from(k.len));
-    put_varint(&mut out, &mut n, u64::from(k.window));
+    put(&mut out, &mut n, k.len);
+    put(&mut out, &mut n, k.window);
     (out, n)
 }
 
@@ -218,19 +193,13 @@ pub(super) fn read_head(buf: &[u8], at: &mut usize, base: HeadBase) -> Kept {
     let bits = buf[*at];
     let flags = Flags(buf[*at + 1]);
     *at += 2;
-    let ts = base.ts.wrapping_add(unzigzag(get_varint(buf, at)));
-    let frame = base
-        .frame
-        .wrapping_add(unzigzag(get_varint(buf, at)) as u64);
-    let ord = u32::try_from(get_varint(buf, at)).unwrap_or(u32::MAX);
-    let seq = Rel40::new(unzigzag(get_varint(buf, at)));
-    let ack = Rel40::new(if flags.ack() {
-        unzigzag(get_varint(buf, at))
-    } else {
-        0
-    });
-    let len = u32::try_from(get_varint(buf, at)).unwrap_or(u32::MAX);
-    let window = u16::try_from(get_varint(buf, at)).unwrap_or(u16::MAX);
+    let ts = base.ts.wrapping_add(get(buf, at));
+    let frame = base.frame.wrapping_add(get::<i64>(buf, at) as u64);
+    let ord = get(buf, at);
+    let seq = Rel40::new(get(buf, at));
+    let ack = Rel40::new(if flags.ack() { get(buf, at) } else { 0 });
+    let len = get(buf, at);
+    let window = get(buf, at);
     Kept {
         ts: Timestamp(ts),
         frame,
