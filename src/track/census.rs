@@ -33,6 +33,10 @@ pub struct Census {
     /// Table slots allocated (used or not), and the bytes of one.
     pub(super) table_slots: usize,
     pub(super) slot_bytes: usize,
+    /// Bytes of the tracker's other tables: endpoints' connection counts,
+    /// finished tuples' stream numbers, grace deadlines, the order
+    /// connections ended in, open connections' first times.
+    pub(super) bookkeeping: usize,
 }
 
 getters!(Census {
@@ -46,6 +50,7 @@ getters!(Census {
     timeline_room: usize,
     table_slots: usize,
     slot_bytes: usize,
+    bookkeeping: usize,
 });
 
 impl Census {
@@ -81,6 +86,10 @@ impl Census {
         self.timeline_room += c.timeline.room();
     }
 
+    pub(super) fn count_bookkeeping(&mut self, bytes: usize) {
+        self.bookkeeping += bytes;
+    }
+
     pub(super) fn count_attempt(&mut self) {
         self.attempts += 1;
     }
@@ -89,7 +98,7 @@ impl Census {
     /// table: what the tracker's memory is made of, before the allocator's
     /// rounding and the smaller parts (SYN retries, Zeek's reassembly
     /// blocks, queues).
-    pub fn bytes(&self) -> [(&'static str, usize); 4] {
+    pub fn bytes(&self) -> [(&'static str, usize); 5] {
         use std::mem::size_of;
         [
             (
@@ -99,8 +108,29 @@ impl Census {
             ("timelines", self.timeline_room),
             ("attempts", self.attempts * size_of::<Attempt>()),
             ("table", self.table_slots * self.slot_bytes),
+            ("bookkeeping", self.bookkeeping),
         ]
     }
+}
+
+/// Buckets hashbrown allocates for a map or set of `capacity`: a power of
+/// two, at most seven eighths used.
+fn buckets(capacity: usize) -> usize {
+    match capacity {
+        0 => 0,
+        c if c < 8 => (c + 1).next_power_of_two(),
+        c => (c * 8 / 7).next_power_of_two(),
+    }
+}
+
+/// Bytes of a hash map's buckets: keys, values and a control byte each.
+pub(super) fn hash_map_bytes<K, V, S>(m: &std::collections::HashMap<K, V, S>) -> usize {
+    buckets(m.capacity()) * (std::mem::size_of::<(K, V)>() + 1)
+}
+
+/// [`hash_map_bytes`] for a set.
+pub(super) fn hash_set_bytes<K, S>(m: &std::collections::HashSet<K, S>) -> usize {
+    buckets(m.capacity()) * (std::mem::size_of::<K>() + 1)
 }
 
 /// The whole connection's bytes, then those of its parts and of its own

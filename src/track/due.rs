@@ -140,6 +140,14 @@ impl DueWheel {
     pub(super) fn clear(&mut self) {
         *self = DueWheel::default();
     }
+
+    /// Bytes the wheel holds: its buckets' room and the far deadlines'.
+    pub(super) fn bytes(&self) -> usize {
+        let d = std::mem::size_of::<Deadline>();
+        self.buckets.capacity() * std::mem::size_of::<Vec<Deadline>>()
+            + self.buckets.iter().map(|b| b.capacity() * d).sum::<usize>()
+            + self.far.capacity() * d
+    }
 }
 
 #[cfg(test)]

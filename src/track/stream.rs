@@ -131,6 +131,12 @@ impl StreamBook {
         }
     }
 
+    /// Bytes the book holds: its map's buckets and its order's room.
+    pub(super) fn bytes(&self) -> usize {
+        super::census::hash_map_bytes(&self.ended)
+            + self.order.capacity() * std::mem::size_of::<(u64, TupleKey)>()
+    }
+
     /// End of the capture: nothing more to remember.
     pub(super) fn clear(&mut self) {
         self.ended = FxHashMap::default();

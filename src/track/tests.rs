@@ -709,4 +709,8 @@ fn census_counts_open_ended_and_attempts() {
     assert_eq!(c.timeline_entries, 4 + 4 + 4 + 5);
     assert!(c.timeline_room >= c.timeline_bytes && c.timeline_bytes > 0);
     assert_eq!(c.bytes()[0].1, 4 * std::mem::size_of::<Connection>());
+    // The side tables count too: the ended connections' grace deadlines
+    // at least.
+    assert_eq!(c.bytes()[4], ("bookkeeping", c.bookkeeping));
+    assert!(c.bookkeeping >= 2 * std::mem::size_of::<super::due::Deadline>());
 }
