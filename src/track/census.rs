@@ -113,26 +113,6 @@ impl Census {
     }
 }
 
-/// Buckets hashbrown allocates for a map or set of `capacity`: a power of
-/// two, at most seven eighths used.
-fn buckets(capacity: usize) -> usize {
-    match capacity {
-        0 => 0,
-        c if c < 8 => (c + 1).next_power_of_two(),
-        c => (c * 8 / 7).next_power_of_two(),
-    }
-}
-
-/// Bytes of a hash map's buckets: keys, values and a control byte each.
-pub(super) fn hash_map_bytes<K, V, S>(m: &std::collections::HashMap<K, V, S>) -> usize {
-    buckets(m.capacity()) * (std::mem::size_of::<(K, V)>() + 1)
-}
-
-/// [`hash_map_bytes`] for a set.
-pub(super) fn hash_set_bytes<K, S>(m: &std::collections::HashSet<K, S>) -> usize {
-    buckets(m.capacity()) * (std::mem::size_of::<K>() + 1)
-}
-
 /// The whole connection's bytes, then those of its parts and of its own
 /// fields: where a smaller connection has to find its bytes.
 pub fn connection_layout() -> Vec<(&'static str, usize)> {

@@ -60,6 +60,7 @@ mod connection;
 mod due;
 mod end;
 mod endpoint;
+mod footprint;
 mod grace;
 mod kept;
 mod key;

@@ -133,7 +133,7 @@ impl StreamBook {
 
     /// Bytes the book holds: its map's buckets and its order's room.
     pub(super) fn bytes(&self) -> usize {
-        super::census::hash_map_bytes(&self.ended)
+        super::footprint::hash_map_bytes(&self.ended)
             + self.order.capacity() * std::mem::size_of::<(u64, TupleKey)>()
     }
 

@@ -13,11 +13,12 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::wire::{Clock, Segment, Timestamp};
 
 use super::attempt::Attempt;
-use super::census::{hash_map_bytes, hash_set_bytes, Census};
+use super::census::Census;
 use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
 use super::due::{Deadline, DueWheel};
 use super::end::EndReason;
+use super::footprint::{hash_map_bytes, hash_set_bytes};
 use super::grace::{conn_expired, deadline, ended_ns, expiry_reason, feed, final_reason, Queue};
 use super::key::{EndpointKey, KeyBox, TupleKey};
 use super::look_ahead::{self, SegmentBatch, Stages};
