@@ -5,7 +5,12 @@ use std::process::ExitCode;
 /// output thread frees them; mimalloc's per-thread pages make both sides
 /// cheaper than glibc's arenas (bench/PROFILE.md). Transparent huge pages
 /// stay off (`no_thp`): they cut TLB misses with 100 000 connections open
-/// but add ~15 MB of peak RSS on captures with 1 000 open.
+/// but add ~15 MB of peak RSS on captures with 1 000 open. mimalloc 2, not
+/// 3 (`v2`): Rust asks for every block with its alignment, and mimalloc 3
+/// serves an 8-aligned 768-byte connection from the 896-byte class
+/// whenever its own class has no free block at hand (a size that is not
+/// a power of two is not "naturally aligned" there), which kept every
+/// connection at 896 bytes (bench/PROFILE.md).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -204,7 +204,6 @@ pub struct Connection {
     /// capture, or when it was finished; a half-closed side was stuck at
     /// least until then.
     pub(super) observed_until: Timestamp,
-    pub(super) segments: u64,
     pub(super) handshake: Handshake,
     pub(super) rst_count: u32,
     /// FINs that came after the connection ended: retransmissions whose
@@ -250,7 +249,6 @@ getters!(Connection {
     last_time: Timestamp,
     last_at: Timestamp,
     observed_until: Timestamp,
-    segments: u64,
     handshake: Handshake,
     rst_count: u32,
     ref timeline: Timeline,
@@ -265,6 +263,11 @@ getters!(Connection {
 });
 
 impl Connection {
+    /// Segments seen: each one counts on the side that sent it.
+    pub fn segments(&self) -> u64 {
+        self.ep[0].packets.saturating_add(self.ep[1].packets)
+    }
+
     pub(super) fn new(seg: &Segment, at: Timestamp, fan: (u32, u32)) -> Self {
         let (client, server, inferred) = roles_for_first(seg, fan);
         Connection {
@@ -275,7 +278,6 @@ impl Connection {
             last_time: seg.ts,
             last_at: at,
             observed_until: at,
-            segments: 0,
             handshake: Handshake::default(),
             rst_count: 0,
             fins_after_end: 0,
@@ -322,7 +324,7 @@ impl Connection {
 
     /// Sum of capture gaps in both directions.
     pub fn gaps(&self) -> u32 {
-        self.ep[0].gaps.saturating_add(self.ep[1].gaps)
+        self.ep[0].gaps().saturating_add(self.ep[1].gaps())
     }
 
     pub fn handshake_seen(&self) -> bool {
@@ -415,8 +417,7 @@ impl Connection {
         if f.fin() && self.ended_at.is_some() {
             self.fins_after_end = self.fins_after_end.saturating_add(1);
         }
-        let ord = self.segments;
-        self.segments = self.segments.saturating_add(1);
+        let ord = self.segments();
         let prev_last_time = if ord == 0 { None } else { Some(self.last_time) };
         if seg.ts > self.last_time {
             self.last_time = seg.ts;
@@ -463,13 +464,8 @@ impl Connection {
                     ep.set_highest_ack(seg.ack);
                 }
                 let p = &mut self.ep[peer];
-                if p.seen() && a > p.next_rel && a > p.acked_unseen_until {
-                    let from_rel = p.next_rel.max(p.acked_unseen_until);
-                    p.missed = p
-                        .missed
-                        .saturating_add(a.saturating_sub(from_rel).unsigned_abs());
-                    p.acked_unseen_until = a;
-                    p.gaps = p.gaps.saturating_add(1);
+                if p.seen() && a > p.next_rel && a > p.acked_unseen_until() {
+                    p.acked_unseen(a);
                 }
             }
         }
@@ -585,7 +581,7 @@ impl Connection {
         }
         ep.gap_before_last = prev_last_time.map(|t| seg.ts.0.saturating_sub(t.0)).into();
         ep.last_ts = Maybe::some(seg.ts);
-        ep.last_ord = Maybe::some(ord);
+        ep.last_ord = MaybeOrd::some(ord);
         ep.last_kind = ReplyTo::of(seg);
         let mut key = f.rst() && self.first_rst.as_ref().is_some_and(|r| r.ord == ord);
         if f.fin() && !ep.fin_seen() {

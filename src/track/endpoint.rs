@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use crate::wire::{seq_diff, Timestamp};
 
-use super::maybe::Maybe;
+use super::maybe::{Maybe, MaybeOrd};
 use super::side::ReplyTo;
 
 /// First FIN sent by one side.
@@ -98,9 +98,15 @@ pub struct Endpoint {
     pub(super) packets: u64,
     /// TCP payload bytes (retransmissions included, as on the wire).
     pub(super) bytes: u64,
-    /// The first FIN's facts, meaningful once `FIN_SEEN`: a flag among the
-    /// small fields instead of an `Option`, whose tag would cost 8 bytes.
-    fin_fact: FinFact,
+    /// The first FIN's facts (a `FinFact` taken apart, so that its
+    /// position, saturated at `u32::MAX` as `MaybeOrd`'s are, packs with
+    /// the other 4-byte fields), meaningful once `FIN_SEEN`: a flag among
+    /// the small fields instead of an `Option`, whose tag would cost 8
+    /// bytes.
+    fin_ord: u32,
+    fin_frame: u64,
+    fin_ts: Timestamp,
+    fin_at: Timestamp,
     pub(super) rsts: u32,
     /// TTL / hop limit of the latest non-RST segment (`HAS_LAST_TTL`).
     last_ttl: u8,
@@ -114,19 +120,13 @@ pub struct Endpoint {
     /// connection's size class.
     bits: u8,
     pub(super) last_ts: Maybe<Timestamp>,
-    pub(super) last_ord: Maybe<u64>,
+    pub(super) last_ord: MaybeOrd,
     pub(super) last_kind: ReplyTo,
     /// Payload bytes sent since the peer last sent payload: after a client's
     /// request, what the server answered (and the client may not have read).
     pub(super) bytes_since_peer_payload: u64,
-    /// Sequence space the peer ACKed that this side was never seen sending.
-    pub(super) acked_unseen_until: i64,
-    /// ACKs from the peer that covered sequence space never captured from
-    /// this side (the capture dropped packets).
-    pub(super) gaps: u32,
-    /// Bytes of this side's sequence space the peer ACKed but the capture
-    /// never showed (Zeek's `missed_bytes`, per side).
-    pub(super) missed: u64,
+    /// What loss and reordering left: absent (all zero) until the first.
+    loss: Option<Box<Loss>>,
 
     // Facts for the per-connection fields and the findings, updated in
     // O(1) per segment without allocating.
@@ -136,14 +136,6 @@ pub struct Endpoint {
     pub(super) unique_bytes: u64,
     /// Lowest relative payload start seen (0 before any payload).
     pub(super) payload_start_rel: i64,
-    /// The latest stretch of sequence space a segment jumped over, as
-    /// `[start, end)` (empty when `start >= end`): a segment reordered on
-    /// the way, or resent after a loss before the capture point, fills it
-    /// with bytes seen for the first time. One hole a side keeps this
-    /// O(1); a second jump before the first hole fills replaces it.
-    pub(super) hole: (i64, i64),
-    /// Data segments that resent sequence space already seen.
-    pub(super) retransmits: u32,
     /// When this side sent its first payload byte.
     pub(super) first_payload_ts: Maybe<Timestamp>,
     /// Range of TTL / hop limit over this side's non-RST segments: a RST
@@ -152,6 +144,29 @@ pub struct Endpoint {
     pub(super) ttl_max: u8,
     /// Ns of silence on the connection before this side's latest segment.
     pub(super) gap_before_last: Maybe<i64>,
+}
+
+/// One side's traces of loss and reordering. Most connections have none,
+/// and with 100 000 open every byte of the connection counts, so they live
+/// out of line, allocated at the first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Loss {
+    /// Sequence space the peer ACKed that this side was never seen sending.
+    acked_unseen_until: i64,
+    /// ACKs from the peer that covered sequence space never captured from
+    /// this side (the capture dropped packets).
+    gaps: u32,
+    /// Data segments that resent sequence space already seen.
+    retransmits: u32,
+    /// Bytes of this side's sequence space the peer ACKed but the capture
+    /// never showed (Zeek's `missed_bytes`, per side).
+    missed: u64,
+    /// The latest stretch of sequence space a segment jumped over, as
+    /// `[start, end)` (empty when `start >= end`): a segment reordered on
+    /// the way, or resent after a loss before the capture point, fills it
+    /// with bytes seen for the first time. One hole a side keeps this
+    /// O(1); a second jump before the first hole fills replaces it.
+    hole: (i64, i64),
 }
 
 const HAS_ISN: u8 = 1;
@@ -173,10 +188,7 @@ getters!(Endpoint {
     maybe last_ts: Timestamp,
     maybe last_ord: u64,
     bytes_since_peer_payload: u64,
-    gaps: u32,
-    missed: u64,
     unique_bytes: u64,
-    retransmits: u32,
     maybe first_payload_ts: Timestamp,
     ttl_min: u8,
     ttl_max: u8,
@@ -197,28 +209,70 @@ impl Endpoint {
             highest_ack: 0,
             packets: 0,
             bytes: 0,
-            fin_fact: FinFact::default(),
+            fin_ord: 0,
+            fin_frame: 0,
+            fin_ts: Timestamp(0),
+            fin_at: Timestamp(0),
             rsts: 0,
             last_ttl: 0,
             window: 0,
             wscale: 0,
             bits: 0,
             last_ts: Maybe::NONE,
-            last_ord: Maybe::NONE,
+            last_ord: MaybeOrd::NONE,
             last_kind: ReplyTo::None,
             bytes_since_peer_payload: 0,
-            acked_unseen_until: 0,
-            gaps: 0,
-            missed: 0,
+            loss: None,
             unique_bytes: 0,
             payload_start_rel: 0,
-            hole: (0, 0),
-            retransmits: 0,
             first_payload_ts: Maybe::NONE,
             ttl_min: u8::MAX,
             ttl_max: 0,
             gap_before_last: Maybe::NONE,
         }
+    }
+
+    /// Sequence space the peer ACKed that this side was never seen sending.
+    pub(super) fn acked_unseen_until(&self) -> i64 {
+        self.loss.as_ref().map_or(0, |l| l.acked_unseen_until)
+    }
+
+    /// ACKs from the peer that covered sequence space never captured from
+    /// this side (the capture dropped packets).
+    pub fn gaps(&self) -> u32 {
+        self.loss.as_ref().map_or(0, |l| l.gaps)
+    }
+
+    /// Bytes of this side's sequence space the peer ACKed but the capture
+    /// never showed (Zeek's `missed_bytes`, per side).
+    pub fn missed(&self) -> u64 {
+        self.loss.as_ref().map_or(0, |l| l.missed)
+    }
+
+    /// Data segments that resent sequence space already seen.
+    pub fn retransmits(&self) -> u32 {
+        self.loss.as_ref().map_or(0, |l| l.retransmits)
+    }
+
+    fn hole(&self) -> (i64, i64) {
+        self.loss.as_ref().map_or((0, 0), |l| l.hole)
+    }
+
+    fn loss_mut(&mut self) -> &mut Loss {
+        self.loss.get_or_insert_with(Box::default)
+    }
+
+    /// The peer ACKed up to `ack`, beyond anything this side was seen
+    /// sending or ACKed unseen before: the capture missed what lies
+    /// between.
+    pub(super) fn acked_unseen(&mut self, ack: i64) {
+        let from = self.next_rel.max(self.acked_unseen_until());
+        let loss = self.loss_mut();
+        loss.missed = loss
+            .missed
+            .saturating_add(ack.saturating_sub(from).unsigned_abs());
+        loss.acked_unseen_until = ack;
+        loss.gaps = loss.gaps.saturating_add(1);
     }
 
     /// The endpoint's address and port.
@@ -337,7 +391,7 @@ impl Endpoint {
         if end > hi {
             new += end - start.max(hi);
             if start > hi {
-                self.hole = (hi, start);
+                self.loss_mut().hole = (hi, start);
             }
         }
         if start < lo {
@@ -346,14 +400,14 @@ impl Endpoint {
         }
         // What falls in the hole (always below `hi`) is sequence space seen
         // for the first time.
-        let (h0, h1) = self.hole;
+        let (h0, h1) = self.hole();
         let (f0, f1) = (start.max(h0), end.min(h1));
         let filled = (f1 - f0).max(0);
         if filled > 0 {
             new += filled;
             // Shrink the hole from the side the segment filled; one in the
             // middle keeps the larger remainder.
-            self.hole = if f0 == h0 || (f1 != h1 && h1 - f1 > f0 - h0) {
+            self.loss_mut().hole = if f0 == h0 || (f1 != h1 && h1 - f1 > f0 - h0) {
                 (f1, h1)
             } else {
                 (h0, f0)
@@ -365,17 +419,26 @@ impl Endpoint {
         // fills the hole, as Zeek's `t`: the wire cannot tell a segment
         // reordered on the way from one resent after a loss upstream.
         if start < hi && end > lo && !keepalive {
-            self.retransmits = self.retransmits.saturating_add(1);
+            let loss = self.loss_mut();
+            loss.retransmits = loss.retransmits.saturating_add(1);
         }
     }
 
     /// This side's first FIN, when it sent one.
     pub fn fin(&self) -> Option<FinFact> {
-        self.fin_seen().then_some(self.fin_fact)
+        self.fin_seen().then_some(FinFact {
+            ord: u64::from(self.fin_ord),
+            frame: self.fin_frame,
+            ts: self.fin_ts,
+            at: self.fin_at,
+        })
     }
 
     pub(super) fn set_fin(&mut self, fact: FinFact) {
-        self.fin_fact = fact;
+        self.fin_ord = u32::try_from(fact.ord).unwrap_or(u32::MAX);
+        self.fin_frame = fact.frame;
+        self.fin_ts = fact.ts;
+        self.fin_at = fact.at;
         self.set(FIN_SEEN, true);
     }
 

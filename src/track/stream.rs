@@ -21,13 +21,22 @@ use super::maybe::Maybe;
 pub struct StreamTrack {
     /// `tcp.stream` of the connection's first segment, once it came.
     first: Maybe<u64>,
-    /// `tcp.stream` of the tuple's latest segment.
-    pub(super) current: u64,
+    /// `tcp.stream` of the tuple's latest segment, below 2^62; the two
+    /// bits above say which of `base` are set (an `Option` each would cost
+    /// the connection 8 bytes, and a stream count never nears 2^62).
+    current_and_set: u64,
     /// tshark's base sequence number per direction (0: from the tuple's
     /// lower endpoint), set from the direction's first segment (its seq for
     /// a SYN, seq - 1 otherwise) or from the first ACK the other way
     /// (ack - 1).
-    pub(super) base: [Option<u32>; 2],
+    base: [u32; 2],
+}
+
+/// The bits of `StreamTrack::current_and_set` that hold the stream.
+const STREAM_BITS: u64 = (1 << 62) - 1;
+
+fn base_bit(d: usize) -> u64 {
+    1 << (62 + d)
 }
 
 fn direction(seg: &Segment) -> usize {
@@ -41,26 +50,39 @@ impl StreamTrack {
         *next = next.saturating_add(1);
         StreamTrack {
             first: Maybe::NONE,
-            current: n,
-            base: [None, None],
+            current_and_set: n & STREAM_BITS,
+            base: [0; 2],
         }
     }
 
     /// `tcp.stream` of the connection's first segment: the index tshark
     /// gives the connection.
     pub fn tcp_stream(&self) -> u64 {
-        self.first.get().unwrap_or(self.current)
+        self.first.get().unwrap_or(self.current())
+    }
+
+    fn current(&self) -> u64 {
+        self.current_and_set & STREAM_BITS
+    }
+
+    fn base(&self, d: usize) -> Option<u32> {
+        (self.current_and_set & base_bit(d) != 0).then_some(self.base[d])
+    }
+
+    fn set_base(&mut self, d: usize, seq: u32) {
+        self.base[d] = seq;
+        self.current_and_set |= base_bit(d);
     }
 
     /// The state an attempt (pure SYNs with one ISN from one side) implies.
     pub(super) fn of_attempt(stream: u64, syn: &Segment) -> Self {
-        let mut base = [None, None];
-        base[direction(syn)] = Some(syn.seq);
-        StreamTrack {
+        let mut st = StreamTrack {
             first: Maybe::some(stream),
-            current: stream,
-            base,
-        }
+            current_and_set: stream & STREAM_BITS,
+            base: [0; 2],
+        };
+        st.set_base(direction(syn), syn.seq);
+        st
     }
 
     /// Moves to the segment's stream (a new one on port reuse, as tshark
@@ -68,23 +90,26 @@ impl StreamTrack {
     pub(super) fn on_segment(&mut self, seg: &Segment, next: &mut u64) {
         let d = direction(seg);
         let f = seg.flags;
-        if f.syn() && !f.ack() && self.base[d].is_some_and(|b| b != seg.seq) {
-            self.current = *next;
+        if f.syn() && !f.ack() && self.base(d).is_some_and(|b| b != seg.seq) {
+            self.current_and_set = *next & STREAM_BITS;
             *next = next.saturating_add(1);
-            self.base = [None, None];
+            self.base = [0; 2];
         }
-        if self.base[d].is_none() {
-            self.base[d] = Some(if f.syn() {
-                seg.seq
-            } else {
-                seg.seq.wrapping_sub(1)
-            });
+        if self.base(d).is_none() {
+            self.set_base(
+                d,
+                if f.syn() {
+                    seg.seq
+                } else {
+                    seg.seq.wrapping_sub(1)
+                },
+            );
         }
-        if f.ack() && self.base[1 - d].is_none() {
-            self.base[1 - d] = Some(seg.ack.wrapping_sub(1));
+        if f.ack() && self.base(1 - d).is_none() {
+            self.set_base(1 - d, seg.ack.wrapping_sub(1));
         }
         if self.first.is_none() {
-            self.first = Maybe::some(self.current);
+            self.first = Maybe::some(self.current());
         }
     }
 }

@@ -103,11 +103,7 @@ pub struct Timeline {
     /// Where the oldest tail entry is in the ring (0 until the ring is
     /// full and starts turning).
     tail_start: u16,
-    /// Segments seen but not kept.
-    pub(super) left_out: u64,
 }
-
-getters!(Timeline { left_out: u64 });
 
 /// Bytes an allocator hands out for a request of `bytes`: size classes
 /// four to a power of two above 64 bytes (mimalloc's, and close to most
@@ -202,8 +198,6 @@ impl Timeline {
                 let at = self.head_end() + key_len * FIXED;
                 self.buf.splice(at..at, fixed(old));
                 self.key_len += 1;
-            } else {
-                self.left_out += 1;
             }
         }
     }
@@ -429,7 +423,7 @@ mod tests {
         // 5 and 7 fell out of the tail as key segments; 8 found the key part
         // full; 3, 4, 6 and 8 are left out.
         assert_eq!(ords(&tl), [0, 1, 2, 5, 7, 9, 10, 11]);
-        assert_eq!((tl.head_len(), tl.tail_len(), tl.left_out()), (3, 3, 4));
+        assert_eq!((tl.head_len(), tl.tail_len(), tl.kept()), (3, 3, 8));
         // The next write overwrites the oldest tail record (9), next to the
         // newest (11).
         let newest = tl.ring_newest_first().next();

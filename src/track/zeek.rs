@@ -152,11 +152,12 @@ struct Reassembly {
     /// Relative position of this side's FIN, or [`NO_SEQ`]: ACKs of the
     /// FIN are not ACKs of data.
     fin_at: i64,
-    gaps: u32,
-    /// Too many blocks above a hole: stop looking for gaps (Zeek gives up
-    /// reassembly in the same situation).
-    given_up: bool,
 }
+
+/// `Reassembly::delivered` once there were too many blocks above a hole:
+/// nothing lies beyond it, so no data or ACK is looked at again (Zeek
+/// gives up reassembly in the same situation).
+const GIVEN_UP: i64 = i64::MAX;
 
 impl Default for Reassembly {
     fn default() -> Self {
@@ -164,8 +165,6 @@ impl Default for Reassembly {
             delivered: 1,
             blocks: ThinVec::new(),
             fin_at: NO_SEQ,
-            gaps: 0,
-            given_up: false,
         }
     }
 }
@@ -176,7 +175,7 @@ const MAX_BLOCKS: usize = 1024;
 impl Reassembly {
     /// Captured payload `[start, end)`.
     fn data(&mut self, start: i64, end: i64) {
-        if self.given_up || end <= self.delivered {
+        if end <= self.delivered {
             return;
         }
         if start <= self.delivered {
@@ -194,7 +193,7 @@ impl Reassembly {
         }
         self.blocks.insert(i, (s, e));
         if self.blocks.len() > MAX_BLOCKS {
-            self.given_up = true;
+            self.delivered = GIVEN_UP;
             self.blocks = ThinVec::new();
         }
     }
@@ -218,7 +217,7 @@ impl Reassembly {
         } else {
             ack
         };
-        if self.given_up || ack <= self.delivered {
+        if ack <= self.delivered {
             return;
         }
         while let Some(&(s, e)) = self.blocks.first() {
@@ -245,8 +244,6 @@ pub struct Zeek {
     ep: [ZeekEndpoint; 2],
     reasm: [Reassembly; 2],
     history: CompactString,
-    /// A segment was seen (the first one decides Zeek's originator).
-    started: bool,
     /// Zeek's originator (`Side::Client` until the first segment).
     orig: Side,
     /// Zeek's `is_partial`: a side's first segment was not a SYN.
@@ -256,6 +253,10 @@ pub struct Zeek {
     /// Zeek's `missed_bytes`: content gaps while both sides were cleanly
     /// established (or closing from there).
     missed: u64,
+    /// Content gaps per direction (by [`Side::idx`] of the side whose data
+    /// is missing), for the `G` letter's powers of ten: here rather than in
+    /// each `Reassembly`, where the padding after it cost 8 bytes a side.
+    gaps: [u32; 2],
     /// The outer UDP flow of the latest segment (`Segment::outer_flow`),
     /// and how often it changed, up to [`TUNNEL_CHANGES`] + 1.
     outer_flow: u32,
@@ -272,11 +273,11 @@ impl Default for Zeek {
             ep: Default::default(),
             reasm: Default::default(),
             history: CompactString::default(),
-            started: false,
             orig: Side::Client,
             partial: false,
             sides_seen: 0,
             missed: 0,
+            gaps: [0; 2],
             outer_flow: 0,
             tunnel_changes: 0,
         }
@@ -323,8 +324,8 @@ impl Zeek {
     ) {
         let (me, peer) = (from.idx(), from.peer().idx());
         let f = seg.flags;
-        if !self.started {
-            self.started = true;
+        // The first segment (no side seen yet) decides Zeek's originator.
+        if self.sides_seen == 0 {
             self.orig = from;
             self.outer_flow = seg.outer_flow;
             if flips_at_start(seg) {
@@ -397,22 +398,22 @@ impl Zeek {
         };
         let trusted = clean(&self.ep[0]) && clean(&self.ep[1]);
         let upper = side == self.orig;
-        let (reasm, history, missed) = (
-            &mut self.reasm[side.idx()],
+        let i = side.idx();
+        let (reasm, history, missed, gaps) = (
+            &mut self.reasm[i],
             &mut self.history,
             &mut self.missed,
+            &mut self.gaps[i],
         );
-        let mut gaps = reasm.gaps;
         reasm.acked(ack, |len| {
             if trusted {
-                gaps = gaps.saturating_add(1);
-                if log_letter_due(gaps) {
+                *gaps = gaps.saturating_add(1);
+                if log_letter_due(*gaps) {
                     history.push(letter('G', upper));
                 }
                 *missed = missed.saturating_add(len);
             }
         });
-        reasm.gaps = gaps;
     }
 
     /// Zeek's history letters, per `update_history()` in Zeek's TCP analyzer:
