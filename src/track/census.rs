@@ -94,10 +94,10 @@ impl Census {
         self.attempts += 1;
     }
 
-    /// Bytes of the connections, their timelines, the attempts and the
-    /// table: what the tracker's memory is made of, before the allocator's
-    /// rounding and the smaller parts (SYN retries, Zeek's reassembly
-    /// blocks, queues).
+    /// Bytes of the connections, their timelines, the attempts, the table
+    /// and the side tables (`bookkeeping`): what the tracker's memory is
+    /// made of, before the allocator's rounding and the smaller parts (SYN
+    /// retries, Zeek's reassembly blocks, loss facts out of line).
     pub fn bytes(&self) -> [(&'static str, usize); 5] {
         use std::mem::size_of;
         [

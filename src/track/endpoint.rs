@@ -129,7 +129,7 @@ pub struct Endpoint {
     loss: Option<Box<Loss>>,
 
     // Facts for the per-connection fields and the findings, updated in
-    // O(1) per segment without allocating.
+    // O(1) per segment, allocating only `loss`, once, at the first loss.
     /// Payload sequence space covered: each byte once however often resent
     /// (Zeek's `orig_bytes`). Exact when segments arrive in order, fill
     /// the latest `hole`, or come before everything else captured.

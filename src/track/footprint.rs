@@ -1,5 +1,6 @@
-//! Bytes a standard hash map or set holds, for the census: a leaf, so
-//! every table that counts its own bytes can use it.
+//! Bytes a standard hash map, set or deque holds, for the census: a
+//! leaf, so every table that counts its own bytes can use it, each size
+//! taken from the collection's own element type.
 
 /// Buckets hashbrown allocates for a map or set of `capacity`: a power of
 /// two, at most seven eighths used.
@@ -21,6 +22,11 @@ pub(super) fn hash_set_bytes<K, S>(m: &std::collections::HashSet<K, S>) -> usize
     buckets(m.capacity()) * (std::mem::size_of::<K>() + 1)
 }
 
+/// Bytes of a deque's room.
+pub(super) fn deque_bytes<T>(d: &std::collections::VecDeque<T>) -> usize {
+    d.capacity() * std::mem::size_of::<T>()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{HashMap, HashSet};
@@ -37,5 +43,8 @@ mod tests {
         let s: HashSet<u32> = (0..3).collect();
         assert_eq!(hash_set_bytes(&s), 4 * 5);
         assert_eq!(hash_map_bytes(&HashMap::<u8, u8>::new()), 0);
+        let d: std::collections::VecDeque<(u64, u32)> =
+            std::collections::VecDeque::with_capacity(10);
+        assert_eq!(deque_bytes(&d), d.capacity() * 16);
     }
 }

@@ -158,8 +158,7 @@ impl StreamBook {
 
     /// Bytes the book holds: its map's buckets and its order's room.
     pub(super) fn bytes(&self) -> usize {
-        super::footprint::hash_map_bytes(&self.ended)
-            + self.order.capacity() * std::mem::size_of::<(u64, TupleKey)>()
+        super::footprint::hash_map_bytes(&self.ended) + super::footprint::deque_bytes(&self.order)
     }
 
     /// End of the capture: nothing more to remember.

@@ -18,7 +18,7 @@ use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
 use super::due::{Deadline, DueWheel};
 use super::end::EndReason;
-use super::footprint::{hash_map_bytes, hash_set_bytes};
+use super::footprint::{deque_bytes, hash_map_bytes, hash_set_bytes};
 use super::grace::{conn_expired, deadline, ended_ns, expiry_reason, feed, final_reason, Queue};
 use super::key::{EndpointKey, KeyBox, TupleKey};
 use super::look_ahead::{self, SegmentBatch, Stages};
@@ -243,10 +243,10 @@ impl Tracker {
             hash_map_bytes(&self.fan)
                 + self.streams.bytes()
                 + self.due.bytes()
-                + self.ended.capacity() * std::mem::size_of::<(u64, u64, TupleKey, i64)>()
+                + deque_bytes(&self.ended)
                 + first_times
                 + hash_set_bytes(&self.evicted)
-                + self.evicted_order.capacity() * std::mem::size_of::<TupleKey>(),
+                + deque_bytes(&self.evicted_order),
         );
         census
     }

@@ -225,6 +225,7 @@ fn bounded_timeline_keeps_first_rst() {
     assert!(kept.iter().any(|e| e.flags.rst()), "first RST kept");
     // The data segment the RST answered is kept too.
     assert!(kept.iter().any(|e| e.ord == 22));
+    assert_eq!(kept.len(), tl.kept());
     assert_eq!(c.first_rst.as_ref().map(|r| r.sender_kept_sending), Some(0));
 }
 
