@@ -12,7 +12,10 @@ pub(super) type KeyBox = Box<(SocketAddr, SocketAddr, TunnelId)>;
 /// in, as the table key: an IPv4 pair inline in 12 bytes (with a tunnel id
 /// below 2^24 in 3 more), anything else boxed, so a table slot stays 16
 /// bytes instead of 64.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+// `PartialEq` by hand is the derived comparison done faster (same result
+// for every pair), so the derived `Hash` stays consistent with it.
+#[allow(clippy::derived_hash_with_manual_eq)]
+#[derive(Clone, Debug, Eq, Hash, PartialOrd, Ord)]
 pub(super) enum TupleKey {
     V4([u8; 12]),
     /// IPv4 tuple, then the tunnel id in 24 bits big-endian.
@@ -21,6 +24,27 @@ pub(super) enum TupleKey {
 }
 
 const _: () = assert!(std::mem::size_of::<TupleKey>() == 16);
+
+/// The derived comparison, but an IPv4 tuple's 12 bytes as two words: the
+/// table compares keys three times a segment, and the derived one compares
+/// the arrays byte-wise.
+impl PartialEq for TupleKey {
+    fn eq(&self, other: &Self) -> bool {
+        fn words(k: &[u8; 12]) -> (u64, u32) {
+            let (lo, hi) = k.split_at(8);
+            (
+                u64::from_ne_bytes(lo.try_into().unwrap_or_default()),
+                u32::from_ne_bytes(hi.try_into().unwrap_or_default()),
+            )
+        }
+        match (self, other) {
+            (TupleKey::V4(a), TupleKey::V4(b)) => words(a) == words(b),
+            (TupleKey::V4Tunnel(a), TupleKey::V4Tunnel(b)) => a == b,
+            (TupleKey::Other(a), TupleKey::Other(b)) => a == b,
+            _ => false,
+        }
+    }
+}
 
 impl TupleKey {
     /// The canonical key of `seg`'s tuple, built as [`TupleKey::new_reusing`].
