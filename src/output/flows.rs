@@ -29,65 +29,195 @@ pub const CSV_FIELDS: [&str; FIELDS.len() + 2] = {
 /// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: what LibreOffice, Excel and pandas
 /// read as a date and time (an RFC 3339 `T`/`Z` makes it text in Calc).
 pub fn spreadsheet_time(t: Timestamp) -> String {
-    let text = t.rfc3339();
-    text.trim_end_matches('Z').replacen('T', " ", 1)
+    let mut s = String::with_capacity(26);
+    t.write_spreadsheet(&mut s);
+    s
 }
 
-fn secs_str(x: f64) -> String {
-    format!("{x:.6}")
+/// Where a row's fields are formatted: each one in `scratch`, handed to
+/// `field` and forgotten, so a row costs no allocation per field.
+struct FieldWriter<'a, F> {
+    scratch: &'a mut String,
+    field: F,
 }
 
-fn opt<T>(x: &Option<T>, f: impl Fn(&T) -> String) -> String {
-    x.as_ref().map(f).unwrap_or_default()
+impl<F: FnMut(&str) -> io::Result<()>> FieldWriter<'_, F> {
+    fn text(&mut self, s: &str) -> io::Result<()> {
+        (self.field)(s)
+    }
+
+    fn show(&mut self, v: impl std::fmt::Display) -> io::Result<()> {
+        use std::fmt::Write as _;
+        self.scratch.clear();
+        // Writing to a String cannot fail.
+        let _ = write!(self.scratch, "{v}");
+        (self.field)(self.scratch)
+    }
+
+    /// An integer, by itoa: the row's most common field, and `fmt`'s
+    /// machinery costs several times the digits.
+    fn int(&mut self, n: impl itoa::Integer) -> io::Result<()> {
+        let mut digits = itoa::Buffer::new();
+        (self.field)(digits.format(n))
+    }
+
+    /// Frames as `first-last`.
+    fn frames(&mut self, f: &[u64; 2]) -> io::Result<()> {
+        let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
+        self.scratch.clear();
+        self.scratch.push_str(a.format(f[0]));
+        self.scratch.push('-');
+        self.scratch.push_str(b.format(f[1]));
+        (self.field)(self.scratch)
+    }
+
+    /// Seconds with six decimals.
+    fn secs(&mut self, x: f64) -> io::Result<()> {
+        self.show(format_args!("{x:.6}"))
+    }
+
+    fn time(&mut self, t: Timestamp) -> io::Result<()> {
+        self.scratch.clear();
+        t.write_spreadsheet(self.scratch);
+        (self.field)(self.scratch)
+    }
+
+    fn epoch(&mut self, t: Timestamp) -> io::Result<()> {
+        self.scratch.clear();
+        t.write_epoch_seconds(self.scratch);
+        (self.field)(self.scratch)
+    }
+
+    /// `put` of the value, or an empty field for a fact the wire did not
+    /// establish.
+    fn opt<T>(
+        &mut self,
+        x: &Option<T>,
+        put: impl FnOnce(&mut Self, &T) -> io::Result<()>,
+    ) -> io::Result<()> {
+        match x {
+            Some(v) => put(self, v),
+            None => (self.field)(""),
+        }
+    }
 }
 
-/// One CSV row, aligned with [`CSV_FIELDS`]: timestamps for spreadsheets,
-/// durations in seconds with six decimals, empty for a fact the wire did
-/// not establish, 0 for a count known to be zero (`rst_count` without RST).
+/// Hands each field of `flow`'s CSV row to `field`, in [`CSV_FIELDS`]'
+/// order: timestamps for spreadsheets, durations in seconds with six
+/// decimals, empty for a fact the wire did not establish, 0 for a count
+/// known to be zero (`rst_count` without RST).
+fn each_csv_field(
+    flow: &Flow,
+    scratch: &mut String,
+    field: impl FnMut(&str) -> io::Result<()>,
+) -> io::Result<()> {
+    let w = &mut FieldWriter { scratch, field };
+    w.text(&flow.client)?;
+    w.int(flow.client_port)?;
+    w.text(&flow.server)?;
+    w.int(flow.server_port)?;
+    w.time(flow.first_time)?;
+    w.time(flow.last_time)?;
+    w.secs(flow.duration)?;
+    w.int(flow.packets_c2s)?;
+    w.int(flow.packets_s2c)?;
+    w.int(flow.bytes_c2s)?;
+    w.int(flow.bytes_s2c)?;
+    w.int(flow.retransmits_c2s)?;
+    w.int(flow.retransmits_s2c)?;
+    w.opt(&flow.response_time, |w, x| w.secs(*x))?;
+    w.show(flow.handshake_seen)?;
+    w.opt(&flow.handshake_rtt, |w, x| w.secs(*x))?;
+    w.int(flow.syn_retransmits)?;
+    w.int(flow.synack_retransmits)?;
+    w.text(flow.fin_by.name())?;
+    w.show(flow.roles_inferred)?;
+    w.text(flow.end_reason.name())?;
+    w.text(flow.outcome.name())?;
+    w.text(flow.zeek_state)?;
+    w.text(&flow.history)?;
+    w.frames(&flow.frames)?;
+    w.int(flow.tcp_stream)?;
+    w.text(&flow.community_id)?;
+    w.opt(&flow.rst_by, |w, s| w.text(s.name()))?;
+    w.int(flow.rst_count.unwrap_or(0))?;
+    w.opt(&flow.rst_time, |w, t| w.time(*t))?;
+    w.opt(&flow.rst_after_handshake, |w, x| w.secs(*x))?;
+    w.opt(&flow.rst_reply_to, |w, r| w.text(r.name()))?;
+    w.opt(&flow.rst_latency, |w, x| w.secs(*x))?;
+    w.opt(&flow.idle_before_rst, |w, x| w.secs(*x))?;
+    w.opt(&flow.rst_in_window, |w, b| w.show(b))?;
+    w.opt(&flow.rst_ttl_delta, |w, d| w.int(*d))?;
+    w.text(flow.rst_suspect.as_deref().unwrap_or_default())?;
+    w.text(&flow.evidence)?;
+    w.text(&flow.tunnel)?;
+    w.epoch(flow.first_time)?;
+    w.opt(&flow.rst_time, |w, t| w.epoch(*t))
+}
+
+/// One CSV row, aligned with [`CSV_FIELDS`] (see [`each_csv_field`]).
 pub fn csv_record(flow: &Flow) -> Vec<String> {
-    vec![
-        flow.client.clone(),
-        flow.client_port.to_string(),
-        flow.server.clone(),
-        flow.server_port.to_string(),
-        spreadsheet_time(flow.first_time),
-        spreadsheet_time(flow.last_time),
-        secs_str(flow.duration),
-        flow.packets_c2s.to_string(),
-        flow.packets_s2c.to_string(),
-        flow.bytes_c2s.to_string(),
-        flow.bytes_s2c.to_string(),
-        flow.retransmits_c2s.to_string(),
-        flow.retransmits_s2c.to_string(),
-        opt(&flow.response_time, |x| secs_str(*x)),
-        flow.handshake_seen.to_string(),
-        opt(&flow.handshake_rtt, |x| secs_str(*x)),
-        flow.syn_retransmits.to_string(),
-        flow.synack_retransmits.to_string(),
-        flow.fin_by.name().to_string(),
-        flow.roles_inferred.to_string(),
-        flow.end_reason.name().to_string(),
-        flow.outcome.name().to_string(),
-        flow.zeek_state.to_string(),
-        flow.history.clone(),
-        crate::diagnose::frames_str(&flow.frames),
-        flow.tcp_stream.to_string(),
-        flow.community_id.clone(),
-        opt(&flow.rst_by, |s| s.name().to_string()),
-        flow.rst_count.unwrap_or(0).to_string(),
-        opt(&flow.rst_time, |t| spreadsheet_time(*t)),
-        opt(&flow.rst_after_handshake, |x| secs_str(*x)),
-        opt(&flow.rst_reply_to, |r| r.name().to_string()),
-        opt(&flow.rst_latency, |x| secs_str(*x)),
-        opt(&flow.idle_before_rst, |x| secs_str(*x)),
-        opt(&flow.rst_in_window, |b| b.to_string()),
-        opt(&flow.rst_ttl_delta, |d| d.to_string()),
-        flow.rst_suspect.clone().unwrap_or_default(),
-        flow.evidence.clone(),
-        flow.tunnel.clone(),
-        flow.first_time.epoch_seconds(),
-        opt(&flow.rst_time, |t| t.epoch_seconds()),
-    ]
+    let mut fields = Vec::with_capacity(CSV_FIELDS.len());
+    let mut scratch = String::new();
+    // Collecting into a Vec cannot fail.
+    let _ = each_csv_field(flow, &mut scratch, |f| {
+        fields.push(f.to_string());
+        Ok(())
+    });
+    fields
+}
+
+/// The bytes [`CsvRows`]' encoder writes to. csv's writer lends its inner
+/// writer only immutably, hence the cell: the bytes of one record are read
+/// and cleared through it.
+#[derive(Default)]
+struct RowBytes(std::cell::RefCell<Vec<u8>>);
+
+impl Write for RowBytes {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.get_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Encodes CSV records one by one with one reused encoder, so a row costs
+/// one allocation (its own bytes) instead of one per field.
+struct CsvRows {
+    out: csv::Writer<RowBytes>,
+    scratch: String,
+}
+
+impl CsvRows {
+    fn new() -> Self {
+        CsvRows {
+            out: csv::WriterBuilder::new()
+                .quote_style(csv::QuoteStyle::Necessary)
+                .from_writer(RowBytes::default()),
+            scratch: String::new(),
+        }
+    }
+
+    /// Hands `flow`'s record to `then`, encoded as [`encode_csv`] would
+    /// encode [`csv_record`]'s fields.
+    fn encode<T>(
+        &mut self,
+        flow: &Flow,
+        then: impl FnOnce(&[u8]) -> io::Result<T>,
+    ) -> io::Result<T> {
+        let out = &mut self.out;
+        each_csv_field(flow, &mut self.scratch, |f| {
+            out.write_field(f).map_err(csv_err)
+        })?;
+        out.write_record(None::<&[u8]>).map_err(csv_err)?;
+        out.flush()?;
+        let mut bytes = out.get_ref().0.borrow_mut();
+        let done = then(&bytes);
+        bytes.clear();
+        done
+    }
 }
 
 /// Rows of one capture among several independent ones (`--each`), each
@@ -187,7 +317,7 @@ enum Encoder<W: Write> {
     /// CSV records are encoded one by one ([`encode_csv`]) and copied to
     /// `out`, so that a record encoded earlier ([`HeldRow::Csv`]) goes out
     /// the same way.
-    Csv(W),
+    Csv(W, Box<CsvRows>),
     Json {
         out: W,
         rows: u64,
@@ -238,7 +368,7 @@ impl<W: Write> FlowWriter<W> {
             FlowFormat::Csv => {
                 let mut out = out;
                 out.write_all(&encode_csv(CSV_FIELDS)?)?;
-                Encoder::Csv(out)
+                Encoder::Csv(out, Box::new(CsvRows::new()))
             }
             FlowFormat::Json => {
                 let mut out = out;
@@ -264,9 +394,7 @@ impl<W: Write> FlowWriter<W> {
     /// now exactly as [`FlowWriter::write`] would.
     pub fn held(&mut self, flow: &Flow) -> io::Result<HeldRow> {
         match &mut self.sink {
-            Encoder::Csv(_) => Ok(HeldRow::Csv(
-                encode_csv(csv_record(flow))?.into_boxed_slice(),
-            )),
+            Encoder::Csv(_, rows) => rows.encode(flow, |b| Ok(HeldRow::Csv(b.into()))),
             _ => Ok(HeldRow::Flow(Box::new(flow.clone()))),
         }
     }
@@ -274,7 +402,7 @@ impl<W: Write> FlowWriter<W> {
     /// Writes a row kept by [`FlowWriter::held`].
     pub fn write_held(&mut self, row: &HeldRow) -> io::Result<()> {
         match (row, &mut self.sink) {
-            (HeldRow::Csv(bytes), Encoder::Csv(out)) => out.write_all(bytes),
+            (HeldRow::Csv(bytes), Encoder::Csv(out, _)) => out.write_all(bytes),
             (HeldRow::Flow(flow), _) => self.write(flow),
             (HeldRow::Csv(_), _) => Err(io::Error::other("a CSV row held for another format")),
         }
@@ -282,7 +410,7 @@ impl<W: Write> FlowWriter<W> {
 
     pub fn write(&mut self, flow: &Flow) -> io::Result<()> {
         match &mut self.sink {
-            Encoder::Csv(out) => out.write_all(&encode_csv(csv_record(flow))?),
+            Encoder::Csv(out, rows) => rows.encode(flow, |b| out.write_all(b)),
             Encoder::Json { out, rows } => {
                 out.write_all(if *rows == 0 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, flow)?;
@@ -301,7 +429,7 @@ impl<W: Write> FlowWriter<W> {
     /// connection as it finishes rather than at the end of the capture.
     pub fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
-            Encoder::Csv(out) => out.flush(),
+            Encoder::Csv(out, _) => out.flush(),
             Encoder::Json { out, .. } => out.flush(),
             Encoder::Ndjson(out) => out.flush(),
             Encoder::Zeek(z) => z.flush(),
@@ -311,7 +439,7 @@ impl<W: Write> FlowWriter<W> {
     /// Closes the output and gives the writer back.
     pub fn finish(self) -> io::Result<W> {
         match self.sink {
-            Encoder::Csv(mut out) => {
+            Encoder::Csv(mut out, _) => {
                 out.flush()?;
                 Ok(out)
             }

@@ -2,6 +2,8 @@
 //! time and sequence arithmetic shared by tracking and classification.
 
 use std::fmt;
+
+use jiff::fmt::temporal::DateTimePrinter;
 use std::net::SocketAddr;
 
 /// Capture time in nanoseconds since the Unix epoch. An `i64` of nanoseconds
@@ -26,24 +28,48 @@ impl Timestamp {
     /// Seconds since the epoch with six decimals (microseconds, as
     /// elsewhere): Zeek's `ts` and the CSV's `first_ts`.
     pub fn epoch_seconds(self) -> String {
+        let mut s = String::new();
+        self.write_epoch_seconds(&mut s);
+        s
+    }
+
+    /// [`Timestamp::epoch_seconds`], appended to `out`.
+    pub fn write_epoch_seconds(self, out: &mut String) {
+        use std::fmt::Write as _;
         let secs = self.0.div_euclid(1_000_000_000);
         let micros = self.0.rem_euclid(1_000_000_000) / 1000;
-        format!("{secs}.{micros:06}")
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{secs}.{micros:06}");
     }
 
     /// RFC 3339, UTC, microseconds: what spreadsheets sort correctly.
     pub fn rfc3339(self) -> String {
-        let secs = self.0.div_euclid(1_000_000_000);
-        let micros = self.0.rem_euclid(1_000_000_000) / 1000;
-        let days = secs.div_euclid(86_400);
-        let tod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-            tod / 3600,
-            (tod / 60) % 60,
-            tod % 60
-        )
+        let mut s = String::with_capacity(27);
+        self.write_rfc3339(&mut s);
+        s
+    }
+
+    /// [`Timestamp::rfc3339`], appended to `out`.
+    pub fn write_rfc3339(self, out: &mut String) {
+        const PRINTER: DateTimePrinter = DateTimePrinter::new().precision(Some(6));
+        // Writing to a String cannot fail.
+        let _ = PRINTER.print_timestamp(&self.jiff(), out);
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, appended to `out`: what
+    /// LibreOffice, Excel and pandas read as a date and time (an RFC 3339
+    /// `T`/`Z` makes it text in Calc).
+    pub fn write_spreadsheet(self, out: &mut String) {
+        const PRINTER: DateTimePrinter = DateTimePrinter::new().separator(b' ').precision(Some(6));
+        let civil = jiff::tz::TimeZone::UTC.to_datetime(self.jiff());
+        // Writing to a String cannot fail.
+        let _ = PRINTER.print_datetime(&civil, out);
+    }
+
+    /// As jiff's timestamp: every `i64` of nanoseconds is within its range
+    /// (years -9999..=9999), so the fallback is never taken.
+    fn jiff(self) -> jiff::Timestamp {
+        jiff::Timestamp::from_nanosecond(i128::from(self.0)).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
     }
 }
 
@@ -52,21 +78,6 @@ impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.rfc3339())
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// TCP header flags, in the bit positions of the header's flags byte.
@@ -196,6 +207,25 @@ mod tests {
             Timestamp::from_parts(1_709_210_096, 789_012_345).rfc3339(),
             "2024-02-29T12:34:56.789012Z"
         );
+        // Microseconds are truncated, never rounded up into the next second.
+        assert_eq!(
+            Timestamp::from_parts(1_709_210_096, 999_999_999).rfc3339(),
+            "2024-02-29T12:34:56.999999Z"
+        );
+        // Before the epoch the fraction still counts forward from the second.
+        assert_eq!(Timestamp(-1).rfc3339(), "1969-12-31T23:59:59.999999Z");
+        // The ends of an i64 of nanoseconds (numpy's datetime64[ns] limits).
+        assert_eq!(Timestamp(i64::MAX).rfc3339(), "2262-04-11T23:47:16.854775Z");
+        assert_eq!(Timestamp(i64::MIN).rfc3339(), "1677-09-21T00:12:43.145224Z");
+    }
+
+    #[test]
+    fn spreadsheet_time_and_epoch_seconds() {
+        let t = Timestamp::from_parts(1_709_210_096, 789_012_345);
+        let mut s = String::from("x");
+        t.write_spreadsheet(&mut s);
+        assert_eq!(s, "x2024-02-29 12:34:56.789012");
+        assert_eq!(t.epoch_seconds(), "1709210096.789012");
     }
 
     #[test]
