@@ -3,7 +3,7 @@
 //! etherparse's lax IP slicing so a snap-length-cut packet still yields
 //! every header that was captured.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use etherparse::{err::Layer, IpNumber, LaxIpSlice, LenSource, TcpOptionElement, TcpSlice};
 
@@ -195,6 +195,48 @@ fn erspan<'a>(
 }
 
 /// The segment of an IP datagram known to carry TCP.
+/// Where a source-routed IPv4 datagram is bound: with a loose or strict
+/// source route (RFC 791) not yet completed, the header's destination is
+/// only the next hop, and the route's last address is the host the TCP
+/// connection is with (its replies come from there). Wireshark takes the
+/// same address as `ip.dst`, so `tcp.stream` agrees. `None` without such a
+/// route, or once it is completed (the header then names the host itself).
+pub(super) fn source_routed_to(options: &[u8]) -> Option<Ipv4Addr> {
+    const END: u8 = 0;
+    const NO_OP: u8 = 1;
+    const LOOSE_ROUTE: u8 = 131;
+    const STRICT_ROUTE: u8 = 137;
+    let mut rest = options;
+    while let [kind, tail @ ..] = rest {
+        match *kind {
+            END => return None,
+            NO_OP => {
+                rest = tail;
+                continue;
+            }
+            _ => {}
+        }
+        let len = usize::from(*tail.first()?);
+        if len < 2 || len > rest.len() {
+            return None;
+        }
+        let (option, after) = rest.split_at(len);
+        if matches!(*kind, LOOSE_ROUTE | STRICT_ROUTE) {
+            // Type, length, pointer, then addresses; the pointer (1-based)
+            // names the next one, past the last once the route is done.
+            let addresses = len.saturating_sub(3) / 4;
+            let pointer = usize::from(*option.get(2)?);
+            if addresses == 0 || pointer + 3 > 3 + 4 * addresses {
+                return None;
+            }
+            let a = option.get(3 + 4 * (addresses - 1)..3 + 4 * addresses)?;
+            return Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]));
+        }
+        rest = after;
+    }
+    None
+}
+
 pub(super) fn segment_from_ip(
     ip: &LaxIpSlice<'_>,
     packet: &Packet<'_>,
@@ -210,7 +252,7 @@ pub(super) fn segment_from_ip(
             info.ip_id = Some(h.identification());
             (
                 IpAddr::V4(h.source_addr()),
-                IpAddr::V4(h.destination_addr()),
+                IpAddr::V4(source_routed_to(h.options()).unwrap_or(h.destination_addr())),
                 h.ttl(),
                 start + usize::from(h.total_len()),
             )

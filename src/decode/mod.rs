@@ -85,7 +85,7 @@ fn decode_common(packet: &Packet<'_>, frame: u64, info: &mut PacketInfo) -> Opti
             }
             (
                 IpAddr::V4(h.source_addr()),
-                IpAddr::V4(h.destination_addr()),
+                IpAddr::V4(ip::source_routed_to(h.options()).unwrap_or(h.destination_addr())),
                 h.ttl(),
                 h.slice().len(),
                 usize::from(h.total_len()),
@@ -422,6 +422,69 @@ mod tests {
                 let _ = decode_with(&packet(LinkType(l), &d), 1, &mut info);
             }
         }
+    }
+
+    /// A SYN with a loose source route through 1.2.3.4 to 5.6.7.8, its
+    /// header addressed to the hop 13.14.15.16 (built byte by byte: the
+    /// kernel drops source-routed datagrams).
+    fn source_routed_syn(kind: u8, pointer: u8) -> Vec<u8> {
+        let mut v = vec![
+            0x48, 0, 0, 52, 0, 1, 0, 0, 64, 6, 0, 0, // IHL 8, TCP
+            9, 10, 11, 12, 13, 14, 15, 16, // source, header's destination
+            kind, 11, pointer, 1, 2, 3, 4, 5, 6, 7, 8, 0, // route, end
+        ];
+        v.extend_from_slice(&[
+            0, 20, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x02, 0x20, 0, 0, 0, 0, 0,
+        ]);
+        v
+    }
+
+    #[test]
+    fn a_source_routed_segment_is_bound_for_the_routes_last_address() {
+        for kind in [131, 137] {
+            let ip = source_routed_syn(kind, 4);
+            let p = packet(LinkType::IPV4, &ip);
+            let s = decode(&p, 1).unwrap();
+            assert_eq!(s.src.to_string(), "9.10.11.12:20");
+            assert_eq!(s.dst.to_string(), "5.6.7.8:80", "option {kind}");
+            let lax = decode_lax(&p, 1, &mut PacketInfo::default()).unwrap();
+            assert_eq!(lax.dst, s.dst);
+        }
+        // Route completed (pointer past the last address): the header's
+        // destination is the host.
+        let done = source_routed_syn(131, 12);
+        assert_eq!(
+            decode(&packet(LinkType::IPV4, &done), 1)
+                .unwrap()
+                .dst
+                .to_string(),
+            "13.14.15.16:80"
+        );
+        // Any other option (record route, 7) changes nothing.
+        let other = source_routed_syn(7, 4);
+        assert_eq!(
+            decode(&packet(LinkType::IPV4, &other), 1)
+                .unwrap()
+                .dst
+                .to_string(),
+            "13.14.15.16:80"
+        );
+    }
+
+    #[test]
+    fn source_route_options_are_read_as_rfc_791_lays_them_out() {
+        use std::net::Ipv4Addr;
+        let to = |o: &[u8]| ip::source_routed_to(o);
+        // No-ops before the route; the last of two addresses.
+        assert_eq!(
+            to(&[1, 1, 137, 11, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0]),
+            Some(Ipv4Addr::new(5, 6, 7, 8))
+        );
+        // End of options before a route, a route cut short, no address.
+        assert_eq!(to(&[0, 131, 7, 4, 1, 2, 3, 4]), None);
+        assert_eq!(to(&[131, 11, 4, 1, 2, 3, 4]), None);
+        assert_eq!(to(&[131, 3, 4]), None);
+        assert_eq!(to(&[]), None);
     }
 
     #[test]
