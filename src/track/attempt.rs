@@ -117,6 +117,12 @@ impl Attempt {
             && !(self.sent_by_client(seg, key) && seg.seq == self.isn)
     }
 
+    /// tshark's state of the tuple these SYNs imply.
+    pub(super) fn stream_track(&self, key: &TupleKey) -> StreamTrack {
+        let (client, server) = self.ends(key);
+        StreamTrack::of_syns(self.stream, usize::from(client > server), self.isn)
+    }
+
     /// The connection these SYNs make, replayed through [`Connection::push`].
     pub(super) fn replay(&self, key: &TupleKey, cfg: &TrackerConfig) -> Connection {
         let (c, s) = self.ends(key);

@@ -7,6 +7,7 @@ use crate::wire::{Segment, Timestamp};
 use super::config::{ns, TrackerConfig};
 use super::connection::Connection;
 use super::end::EndReason;
+use super::stream::StreamBook;
 
 /// Longest grace for a connection whose FIN keeps coming after the end:
 /// Linux gives up on an orphaned FIN after 8 backed-off retransmissions,
@@ -79,12 +80,12 @@ pub(super) fn feed(
     seg: &Segment,
     at: Timestamp,
     cfg: &TrackerConfig,
-    next_stream: &mut u64,
+    streams: &mut StreamBook,
     segments: u64,
 ) -> Option<Queue> {
     let was_ended = conn.ended();
     let was_awaiting = was_ended && conn.awaits_fin_retransmission();
-    conn.stream.on_segment(seg, next_stream);
+    streams.on_segment(&mut conn.stream, seg);
     conn.push(seg, at, cfg);
     if was_ended {
         return (was_awaiting && !conn.awaits_fin_retransmission())

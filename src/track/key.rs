@@ -118,6 +118,15 @@ impl TupleKey {
         }
     }
 
+    /// The same tuple outside any tunnel: what tshark numbers streams by.
+    pub(super) fn without_tunnel(&self) -> std::borrow::Cow<'_, TupleKey> {
+        if self.tunnel() == 0 {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let (lo, hi) = self.addrs();
+        std::borrow::Cow::Owned(TupleKey::new(lo, hi, 0))
+    }
+
     pub(super) fn tunnel(&self) -> TunnelId {
         match self {
             TupleKey::V4(_) => 0,

@@ -7,13 +7,18 @@
 //! FIN or RST. rstscope splits on more (timeouts, grace, the open limit),
 //! so each tuple carries tshark's state from one rstscope connection to the
 //! next, and a connection's `tcp_stream` is the stream of its first segment.
+//!
+//! tshark keys a stream by the inner tuple alone, while rstscope keeps one
+//! connection per tunnel path (the same tuple bare and inside GRE, or
+//! under two VNIs, is two connections): while a tuple has a tunnelled
+//! connection open, all its connections move one shared state.
 
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
 use crate::wire::Segment;
 
-use super::key::TupleKey;
+use super::key::{KeyBox, TupleKey};
 use super::maybe::Maybe;
 
 /// tshark's view of one tuple.
@@ -76,13 +81,27 @@ impl StreamTrack {
 
     /// The state an attempt (pure SYNs with one ISN from one side) implies.
     pub(super) fn of_attempt(stream: u64, syn: &Segment) -> Self {
+        Self::of_syns(stream, direction(syn), syn.seq)
+    }
+
+    /// The state pure SYNs with `isn` in direction `d` (0: from the tuple's
+    /// lower endpoint) imply, in stream `stream`.
+    pub(super) fn of_syns(stream: u64, d: usize, isn: u32) -> Self {
         let mut st = StreamTrack {
             first: Maybe::some(stream),
             current_and_set: stream & STREAM_BITS,
             base: [0; 2],
         };
-        st.set_base(direction(syn), syn.seq);
+        st.set_base(d, isn);
         st
+    }
+
+    /// This state for a connection that has not had its first segment.
+    fn for_new_connection(self) -> Self {
+        StreamTrack {
+            first: Maybe::NONE,
+            ..self
+        }
     }
 
     /// Moves to the segment's stream (a new one on port reuse, as tshark
@@ -114,15 +133,23 @@ impl StreamTrack {
     }
 }
 
-/// Tuples whose connection was finished, with tshark's state, so that a
-/// later segment on the tuple gets the stream tshark would give it. Bounded:
-/// the oldest are forgotten first.
+/// tshark's state of the tuples rstscope does not hold as one connection:
+/// those whose connection was finished (so that a later segment on the
+/// tuple gets the stream tshark would give it; bounded, the oldest are
+/// forgotten first), and those with a connection per tunnel path. Keyed by
+/// the tuple without its tunnel, as tshark keys its streams.
 #[derive(Debug, Default)]
 pub(super) struct StreamBook {
     pub(super) next: u64,
     ended: FxHashMap<TupleKey, (u64, StreamTrack)>,
     order: VecDeque<(u64, TupleKey)>,
     serial: u64,
+    /// Tuples with a tunnelled connection open: how many connections are
+    /// open on the tuple (one per tunnel path, bare included), and the
+    /// state they share. Empty on a capture without tunnels.
+    shared: FxHashMap<TupleKey, (u32, StreamTrack)>,
+    /// The box of the last IPv6 key built to look a segment up in `shared`.
+    spare: Option<KeyBox>,
 }
 
 /// Finished tuples remembered: late segments come within seconds, and a
@@ -131,22 +158,90 @@ const ENDED_KEPT: usize = 65_536;
 
 impl StreamBook {
     /// The state for a new connection on `key`, before its first segment:
-    /// the tuple's remembered state, or a new stream.
-    pub(super) fn start(&mut self, key: &TupleKey) -> StreamTrack {
-        match self.ended.remove(key) {
-            Some((_, st)) => StreamTrack {
-                first: Maybe::NONE,
-                ..st
-            },
+    /// the shared state of its tuple, the tuple's remembered state, or a
+    /// new stream. `bare` gives the state of the connection open on the
+    /// tuple outside any tunnel, if there is one: when a tunnelled
+    /// connection joins it, the two share from then on.
+    pub(super) fn start(
+        &mut self,
+        key: &TupleKey,
+        bare: impl FnOnce(&TupleKey) -> Option<StreamTrack>,
+    ) -> StreamTrack {
+        let inner = key.without_tunnel();
+        if let Some((open, st)) = self.shared.get_mut(&*inner) {
+            *open = open.saturating_add(1);
+            return st.for_new_connection();
+        }
+        if key.tunnel() == 0 {
+            return self.remembered(&inner);
+        }
+        let inner = inner.into_owned();
+        let (open, st) = match bare(&inner) {
+            Some(st) => (2, st),
+            None => (1, self.remembered(&inner)),
+        };
+        let st = st.for_new_connection();
+        self.shared.insert(inner, (open, st));
+        st
+    }
+
+    fn remembered(&mut self, inner: &TupleKey) -> StreamTrack {
+        match self.ended.remove(inner) {
+            Some((_, st)) => st.for_new_connection(),
             None => StreamTrack::new(&mut self.next),
         }
     }
 
-    /// A connection on `key` was finished: remember where tshark stood.
+    /// Moves `own`, the state of `seg`'s connection, or the state its
+    /// tuple shares, on by `seg` (see [`StreamTrack::on_segment`]).
+    pub(super) fn on_segment(&mut self, own: &mut StreamTrack, seg: &Segment) {
+        if !self.shared.is_empty() {
+            let (lo, hi) = if seg.src <= seg.dst {
+                (seg.src, seg.dst)
+            } else {
+                (seg.dst, seg.src)
+            };
+            let inner = TupleKey::new_reusing(lo, hi, 0, &mut self.spare);
+            let shared = self.shared.get_mut(&inner);
+            let moved = match shared {
+                Some((_, st)) => {
+                    st.on_segment(seg, &mut self.next);
+                    if own.first.is_none() {
+                        own.first = Maybe::some(st.current());
+                    }
+                    true
+                }
+                None => false,
+            };
+            inner.give_back(&mut self.spare);
+            if moved {
+                return;
+            }
+        }
+        own.on_segment(seg, &mut self.next);
+    }
+
+    /// A connection on `key` was finished: remember where tshark stood,
+    /// once no other connection shares its tuple.
     pub(super) fn ended(&mut self, key: TupleKey, st: StreamTrack) {
+        let inner = match key.without_tunnel() {
+            std::borrow::Cow::Borrowed(_) => key,
+            std::borrow::Cow::Owned(inner) => inner,
+        };
+        let st = match self.shared.get_mut(&inner) {
+            Some((open, _)) if *open > 1 => {
+                *open -= 1;
+                return;
+            }
+            Some(_) => match self.shared.remove(&inner) {
+                Some((_, shared)) => shared,
+                None => st,
+            },
+            None => st,
+        };
         self.serial = self.serial.wrapping_add(1);
-        self.ended.insert(key.clone(), (self.serial, st));
-        self.order.push_back((self.serial, key));
+        self.ended.insert(inner.clone(), (self.serial, st));
+        self.order.push_back((self.serial, inner));
         while self.order.len() > ENDED_KEPT {
             if let Some((serial, k)) = self.order.pop_front() {
                 if self.ended.get(&k).is_some_and(|(s, _)| *s == serial) {
@@ -156,15 +251,18 @@ impl StreamBook {
         }
     }
 
-    /// Bytes the book holds: its map's buckets and its order's room.
+    /// Bytes the book holds: its maps' buckets and its order's room.
     pub(super) fn bytes(&self) -> usize {
-        super::footprint::hash_map_bytes(&self.ended) + super::footprint::deque_bytes(&self.order)
+        super::footprint::hash_map_bytes(&self.ended)
+            + super::footprint::hash_map_bytes(&self.shared)
+            + super::footprint::deque_bytes(&self.order)
     }
 
     /// End of the capture: nothing more to remember.
     pub(super) fn clear(&mut self) {
         self.ended = FxHashMap::default();
         self.order = VecDeque::new();
+        self.shared = FxHashMap::default();
     }
 }
 
@@ -208,6 +306,50 @@ mod tests {
         // rstscope: the refusal ended at frame 2 and its grace ran out, so
         // frame 3 starts a connection; frame 4 is a new generation.
         assert_eq!(streams(&w), vec![(1, 0), (3, 0), (4, 1)]);
+    }
+
+    /// Each segment twice, `a` then `b` (two tunnel paths: 0 is bare), as
+    /// a capture on the host and on its overlay shows it.
+    fn on_two_paths(w: &Wire, a: u32, b: u32) -> Wire {
+        let mut both = Wire::new();
+        for s in &w.segs {
+            for (i, tunnel) in [a, b].into_iter().enumerate() {
+                let mut copy = *s;
+                copy.tunnel = tunnel;
+                copy.frame = 2 * s.frame - 1 + i as u64;
+                both.segs.push(copy);
+            }
+        }
+        both.frame = 2 * w.frame;
+        both
+    }
+
+    #[test]
+    fn a_tuple_bare_and_tunnelled_is_one_stream_as_tshark_keys_it() {
+        let mut w = Wire::new();
+        w.handshake().c(P | A, 1, 1, 10).s(A, 1, 11, 0);
+        let mut both = on_two_paths(&w, 0, 7);
+        // Another tuple after it: tshark's next stream.
+        let mut b = Wire::between("10.0.0.3:40001", "10.0.0.2:80");
+        b.frame = both.frame;
+        b.t = w.t;
+        b.c(S, 0, 0, 0);
+        both.segs.extend(b.segs);
+        // rstscope keeps a connection per path (frames 1 and 2), tshark one
+        // stream; the third tuple is tshark's stream 1, not 2.
+        assert_eq!(streams(&both), vec![(1, 0), (2, 0), (11, 1)]);
+    }
+
+    #[test]
+    fn tunnelled_copies_of_a_reused_port_share_the_new_stream() {
+        let mut w = Wire::new();
+        w.c(S, 0, 0, 0).s(R | A, 0, 1, 0);
+        w.c_isn = 777_777;
+        w.seg(true, S, 0, 0, 0, 3_000_000).s(S | A, 0, 1, 0);
+        // Under VNIs 7 and 9: the refusal is stream 0 on both paths, the
+        // port reuse (new ISN) stream 1 on both.
+        let both = on_two_paths(&w, 7, 9);
+        assert_eq!(streams(&both), vec![(1, 0), (2, 0), (5, 1), (6, 1)]);
     }
 
     #[test]

@@ -612,7 +612,7 @@ impl Stages for Tracker {
                 None => !conn.is_new_generation(seg) && !conn_expired(&self.cfg, conn, at),
             };
             if goes_on {
-                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
+                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams, segments);
                 if let Some(z) = &mut self.zeek_split {
                     z.after_conn(key, conn, seg, at);
                 }
@@ -654,10 +654,17 @@ impl Stages for Tracker {
                 *n = n.saturating_add(1);
             }
             let continues = !self.evicted.is_empty() && self.evicted.remove(key);
-            let mut stream = self.streams.start(key);
+            let map = &self.map;
+            let mut stream =
+                self.streams
+                    .start(key, |bare| match map.get(TupleHash::of(bare), bare) {
+                        Some(Slot::Conn(c)) => Some(c.stream),
+                        Some(Slot::Attempt(a)) => Some(a.stream_track(bare)),
+                        None => None,
+                    });
             let slot = if Attempt::starts(seg) {
                 created = true;
-                stream.on_segment(seg, &mut self.streams.next);
+                self.streams.on_segment(&mut stream, seg);
                 let mut a = Attempt::new(seg, at);
                 a.stream = stream.tcp_stream();
                 Slot::Attempt(Box::new(a))
@@ -681,7 +688,7 @@ impl Stages for Tracker {
                 }
             }
             if let Slot::Conn(conn) = slot {
-                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams.next, segments);
+                let ended = feed(conn, seg, at, &self.cfg, &mut self.streams, segments);
                 if let Some(z) = &mut self.zeek_split {
                     z.after_conn(key, conn, seg, at);
                 }
