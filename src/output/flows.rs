@@ -259,8 +259,10 @@ impl<W: Write> TaggedWriter<W> {
     pub fn write(&mut self, flow: &Flow) -> io::Result<()> {
         match self {
             TaggedWriter::Csv(w, capture) => {
-                let record = std::iter::once(capture.clone()).chain(csv_record(flow));
-                w.write_record(record).map_err(csv_err)
+                w.write_field(capture.as_str()).map_err(csv_err)?;
+                let mut scratch = String::new();
+                each_csv_field(flow, &mut scratch, |f| w.write_field(f).map_err(csv_err))?;
+                w.write_record(None::<&[u8]>).map_err(csv_err)
             }
             TaggedWriter::Lines(out, tag) => {
                 let row = serde_json::to_string(flow)?;
