@@ -316,9 +316,9 @@ pub enum FlowFormat {
 }
 
 enum Encoder<W: Write> {
-    /// CSV records are encoded one by one ([`encode_csv`]) and copied to
-    /// `out`, so that a record encoded earlier ([`HeldRow::Csv`]) goes out
-    /// the same way.
+    /// CSV records are encoded one by one ([`CsvRows`]; the header by
+    /// [`encode_csv`]) and copied to `out`, so that a record encoded
+    /// earlier ([`HeldRow::Csv`]) goes out the same way.
     Csv(W, Box<CsvRows>),
     Json {
         out: W,
