@@ -194,7 +194,6 @@ fn erspan<'a>(
     Ok(Next::Frame(d.get(len..).ok_or(malformed)?))
 }
 
-/// The segment of an IP datagram known to carry TCP.
 /// Where a source-routed IPv4 datagram is bound: with a loose or strict
 /// source route (RFC 791) not yet completed, the header's destination is
 /// only the next hop, and the route's last address is the host the TCP
@@ -237,6 +236,7 @@ pub(super) fn source_routed_to(options: &[u8]) -> Option<Ipv4Addr> {
     None
 }
 
+/// The segment of an IP datagram known to carry TCP.
 pub(super) fn segment_from_ip(
     ip: &LaxIpSlice<'_>,
     packet: &Packet<'_>,

@@ -450,25 +450,13 @@ mod tests {
             let lax = decode_lax(&p, 1, &mut PacketInfo::default()).unwrap();
             assert_eq!(lax.dst, s.dst);
         }
-        // Route completed (pointer past the last address): the header's
-        // destination is the host.
-        let done = source_routed_syn(131, 12);
-        assert_eq!(
-            decode(&packet(LinkType::IPV4, &done), 1)
-                .unwrap()
-                .dst
-                .to_string(),
-            "13.14.15.16:80"
-        );
-        // Any other option (record route, 7) changes nothing.
-        let other = source_routed_syn(7, 4);
-        assert_eq!(
-            decode(&packet(LinkType::IPV4, &other), 1)
-                .unwrap()
-                .dst
-                .to_string(),
-            "13.14.15.16:80"
-        );
+        // A completed route (pointer past the last address), and any other
+        // option (record route, 7): the header's destination is the host.
+        for (kind, pointer) in [(131, 12), (7, 4)] {
+            let ip = source_routed_syn(kind, pointer);
+            let s = decode(&packet(LinkType::IPV4, &ip), 1).unwrap();
+            assert_eq!(s.dst.to_string(), "13.14.15.16:80", "option {kind}");
+        }
     }
 
     #[test]

@@ -153,7 +153,17 @@ fn ser_frames<S: Serializer>(f: &[u64; 2], s: S) -> Result<S::Ok, S::Error> {
 
 /// CSV and text: `first-last`.
 pub fn frames_str(f: &[u64; 2]) -> String {
-    format!("{}-{}", f[0], f[1])
+    let mut s = String::new();
+    write_frames(f, &mut s);
+    s
+}
+
+/// [`frames_str`], appended to `out`.
+pub fn write_frames(f: &[u64; 2], out: &mut String) {
+    let (mut first, mut last) = (itoa::Buffer::new(), itoa::Buffer::new());
+    out.push_str(first.format(f[0]));
+    out.push('-');
+    out.push_str(last.format(f[1]));
 }
 
 fn ser_ts<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {

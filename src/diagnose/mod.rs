@@ -23,7 +23,7 @@ mod words;
 
 pub use evidence::Mark;
 pub use facts::{ConnFacts, Variant};
-pub use flow::{frames_str, Flow, FIELDS};
+pub use flow::{frames_str, write_frames, Flow, FIELDS};
 pub use keys::{community_id, PROTO_TCP};
 pub use outcome::{outcome_of, FinBy, Outcome};
 pub use suspect::{suspect_sign, SuspectSign, SUSPECT_IDLE_NS, SUSPECT_TTL_DELTA};

@@ -26,14 +26,6 @@ pub const CSV_FIELDS: [&str; FIELDS.len() + 2] = {
     all
 };
 
-/// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: what LibreOffice, Excel and pandas
-/// read as a date and time (an RFC 3339 `T`/`Z` makes it text in Calc).
-pub fn spreadsheet_time(t: Timestamp) -> String {
-    let mut s = String::with_capacity(26);
-    t.write_spreadsheet(&mut s);
-    s
-}
-
 /// Where a row's fields are formatted: each one in `scratch`, handed to
 /// `field` and forgotten, so a row costs no allocation per field.
 struct FieldWriter<'a, F> {
@@ -63,11 +55,8 @@ impl<F: FnMut(&str) -> io::Result<()>> FieldWriter<'_, F> {
 
     /// Frames as `first-last`.
     fn frames(&mut self, f: &[u64; 2]) -> io::Result<()> {
-        let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
         self.scratch.clear();
-        self.scratch.push_str(a.format(f[0]));
-        self.scratch.push('-');
-        self.scratch.push_str(b.format(f[1]));
+        crate::diagnose::write_frames(f, self.scratch);
         (self.field)(self.scratch)
     }
 

@@ -49,12 +49,21 @@ impl PartialEq for TupleKey {
 impl TupleKey {
     /// The canonical key of `seg`'s tuple, built as [`TupleKey::new_reusing`].
     pub(super) fn of_segment(seg: &crate::wire::Segment, spare: &mut Option<KeyBox>) -> Self {
+        Self::of_segment_in(seg, seg.tunnel, spare)
+    }
+
+    /// [`TupleKey::of_segment`] as if `seg` had come through `tunnel`.
+    pub(super) fn of_segment_in(
+        seg: &crate::wire::Segment,
+        tunnel: TunnelId,
+        spare: &mut Option<KeyBox>,
+    ) -> Self {
         let (lo, hi) = if seg.src <= seg.dst {
             (seg.src, seg.dst)
         } else {
             (seg.dst, seg.src)
         };
-        TupleKey::new_reusing(lo, hi, seg.tunnel, spare)
+        TupleKey::new_reusing(lo, hi, tunnel, spare)
     }
 
     pub(super) fn new(lo: SocketAddr, hi: SocketAddr, tunnel: TunnelId) -> Self {

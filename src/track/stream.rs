@@ -196,25 +196,16 @@ impl StreamBook {
     /// tuple shares, on by `seg` (see [`StreamTrack::on_segment`]).
     pub(super) fn on_segment(&mut self, own: &mut StreamTrack, seg: &Segment) {
         if !self.shared.is_empty() {
-            let (lo, hi) = if seg.src <= seg.dst {
-                (seg.src, seg.dst)
-            } else {
-                (seg.dst, seg.src)
-            };
-            let inner = TupleKey::new_reusing(lo, hi, 0, &mut self.spare);
-            let shared = self.shared.get_mut(&inner);
-            let moved = match shared {
-                Some((_, st)) => {
-                    st.on_segment(seg, &mut self.next);
-                    if own.first.is_none() {
-                        own.first = Maybe::some(st.current());
-                    }
-                    true
-                }
-                None => false,
-            };
+            let inner = TupleKey::of_segment_in(seg, 0, &mut self.spare);
+            let moved = self.shared.get_mut(&inner).map(|(_, st)| {
+                st.on_segment(seg, &mut self.next);
+                st.current()
+            });
             inner.give_back(&mut self.spare);
-            if moved {
+            if let Some(current) = moved {
+                if own.first.is_none() {
+                    own.first = Maybe::some(current);
+                }
                 return;
             }
         }
@@ -228,17 +219,14 @@ impl StreamBook {
             std::borrow::Cow::Borrowed(_) => key,
             std::borrow::Cow::Owned(inner) => inner,
         };
-        let st = match self.shared.get_mut(&inner) {
-            Some((open, _)) if *open > 1 => {
+        if let Some((open, _)) = self.shared.get_mut(&inner) {
+            if *open > 1 {
                 *open -= 1;
                 return;
             }
-            Some(_) => match self.shared.remove(&inner) {
-                Some((_, shared)) => shared,
-                None => st,
-            },
-            None => st,
-        };
+        }
+        // The last connection on a shared tuple leaves the shared state.
+        let st = self.shared.remove(&inner).map_or(st, |(_, shared)| shared);
         self.serial = self.serial.wrapping_add(1);
         self.ended.insert(inner.clone(), (self.serial, st));
         self.order.push_back((self.serial, inner));

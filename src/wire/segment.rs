@@ -2,9 +2,9 @@
 //! time and sequence arithmetic shared by tracking and classification.
 
 use std::fmt;
+use std::net::SocketAddr;
 
 use jiff::fmt::temporal::DateTimePrinter;
-use std::net::SocketAddr;
 
 /// Capture time in nanoseconds since the Unix epoch. An `i64` of nanoseconds
 /// covers 1678..2262, which is every capture anyone will bring.
