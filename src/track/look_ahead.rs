@@ -24,6 +24,14 @@ const CONNECTION_AHEAD: usize = 8;
 /// How far ahead its timeline's next write is fetched (that reads the
 /// connection, fetched `CONNECTION_AHEAD - TIMELINE_AHEAD` pushes before).
 const TIMELINE_AHEAD: usize = 3;
+/// Fewer table entries than this and the look-ahead is skipped: their
+/// connections stay in the cache, so the fetches would find them there and
+/// their lookups (one per stage, about a tenth of the tracking thread's
+/// instructions) would be all they add. Measured on this machine
+/// (`bench/PROFILE.md`, tenth pass): without the look-ahead `report` is
+/// 10-20 % faster with 1 000 connections open (3 700 to 12 000 tracked),
+/// as fast with 22 000 tracked, and 1.4x slower with 56 000.
+const LOOK_AHEAD_FROM: usize = 16_384;
 const _: () = assert!(TIMELINE_AHEAD < CONNECTION_AHEAD && CONNECTION_AHEAD < PROBE_AHEAD);
 
 /// Segments in capture order, each with its canonical tuple and that
@@ -91,6 +99,8 @@ pub(super) trait Stages {
     fn prefetch_connection(&self, key: &TupleKey, h: TupleHash);
     /// Fetch where that connection's timeline writes next (reads it).
     fn prefetch_timeline(&self, key: &TupleKey, h: TupleHash);
+    /// Table entries (connections and attempts) held now.
+    fn tracked(&self) -> usize;
     /// Feed `seg`, whose canonical tuple is `key`, hashed to `h`.
     fn push_keyed(
         &mut self,
@@ -102,14 +112,31 @@ pub(super) trait Stages {
 }
 
 /// Pushes every segment of `batch` into `tracker` in order, each stage's
-/// fetch that many segments ahead.
+/// fetch that many segments ahead once the table holds enough to miss the
+/// cache.
 pub(super) fn run(
     tracker: &mut impl Stages,
     batch: &SegmentBatch,
     emit: &mut dyn FnMut(Connection),
 ) {
+    run_fetching_from(tracker, batch, emit, LOOK_AHEAD_FROM);
+}
+
+/// [`run`], fetching ahead once the table holds `from` entries.
+pub(super) fn run_fetching_from(
+    tracker: &mut impl Stages,
+    batch: &SegmentBatch,
+    emit: &mut dyn FnMut(Connection),
+    from: usize,
+) {
     let (segs, keys, hashes) = (&batch.segments, &batch.keys, &batch.hashes);
     let n = segs.len();
+    if tracker.tracked() < from {
+        for (i, seg) in segs.iter().enumerate() {
+            tracker.push_keyed(seg, &keys[i], hashes[i], emit);
+        }
+        return;
+    }
     for &h in hashes.iter().take(PROBE_AHEAD) {
         tracker.prefetch_entry(h);
     }

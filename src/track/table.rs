@@ -556,6 +556,10 @@ impl Stages for Tracker {
     /// Asks the CPU to fetch the table entry a lookup of `h` reads: the
     /// first stage of the look-ahead, run far enough ahead that the entry
     /// is in the cache when the next stage reads it.
+    fn tracked(&self) -> usize {
+        self.map.len()
+    }
+
     fn prefetch_entry(&self, h: TupleHash) {
         self.map.prefetch(h);
     }

@@ -666,19 +666,23 @@ fn batches_track_as_single_pushes_do() {
             .collect()
     };
     let single = track_with(&segs, TrackerConfig::default());
-    let mut batched = Vec::new();
-    let mut t = Tracker::new(TrackerConfig::default());
-    let mut batch = SegmentBatch::with_capacity(5);
-    for chunk in segs.chunks(5) {
-        batch.clear();
-        for s in chunk {
-            batch.push(*s);
-        }
-        t.push_batch(&batch, &mut |c| batched.push(c));
-    }
-    t.finish(&mut |c| batched.push(c));
     assert_eq!(single.len(), 4);
-    assert_eq!(facts(&batched), facts(&single));
+    // Fetching ahead from the first entry, and as a small table does
+    // (which does not).
+    for from in [0, usize::MAX] {
+        let mut batched = Vec::new();
+        let mut t = Tracker::new(TrackerConfig::default());
+        let mut batch = SegmentBatch::with_capacity(5);
+        for chunk in segs.chunks(5) {
+            batch.clear();
+            for s in chunk {
+                batch.push(*s);
+            }
+            super::look_ahead::run_fetching_from(&mut t, &batch, &mut |c| batched.push(c), from);
+        }
+        t.finish(&mut |c| batched.push(c));
+        assert_eq!(facts(&batched), facts(&single), "fetching from {from}");
+    }
 }
 
 /// The census counts each table entry once, by what it is, and the
