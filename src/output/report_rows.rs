@@ -92,14 +92,16 @@ const ROW_FIELDS: [&str; 16] = [
 
 /// The `limit` most troubled connections, in (trouble, first frame) order.
 /// Memory is bounded by twice the limit: rows beyond it are dropped as they
-/// come.
+/// come. Rows are kept as flows and written as JSON only by
+/// [`TopConnections::to_json`]: most rows kept for a while are dropped by
+/// a later trim, and writing one costs more than the rest of its report.
 #[derive(Clone, Debug)]
 pub struct TopConnections {
     limit: usize,
     total: u64,
-    rows: Vec<((u8, u64), Value)>,
+    rows: Vec<((u8, u64), Flow)>,
     /// The worst key kept at the last trim: anything not better is dropped
-    /// before it is serialised.
+    /// as it comes.
     cutoff: Option<(u8, u64)>,
 }
 
@@ -107,6 +109,16 @@ impl Default for TopConnections {
     fn default() -> Self {
         TopConnections::new(TABLE_ROWS)
     }
+}
+
+/// The table's fields of `flow`, as the flow's own JSON writes them.
+fn row_json(flow: &Flow) -> Value {
+    let full = serde_json::to_value(flow).unwrap_or_default();
+    let row: serde_json::Map<String, Value> = ROW_FIELDS
+        .iter()
+        .filter_map(|k| full.get(*k).map(|v| ((*k).to_string(), v.clone())))
+        .collect();
+    Value::Object(row)
 }
 
 impl TopConnections {
@@ -125,12 +137,7 @@ impl TopConnections {
         if self.limit == 0 || self.cutoff.is_some_and(|c| key >= c) {
             return;
         }
-        let full = serde_json::to_value(flow).unwrap_or_default();
-        let row: serde_json::Map<String, Value> = ROW_FIELDS
-            .iter()
-            .filter_map(|k| full.get(*k).map(|v| ((*k).to_string(), v.clone())))
-            .collect();
-        self.rows.push((key, Value::Object(row)));
+        self.rows.push((key, flow.clone()));
         if self.rows.len() >= self.limit.saturating_mul(2) {
             self.rows.sort_by_key(|r| r.0);
             self.rows.truncate(self.limit);
@@ -140,13 +147,13 @@ impl TopConnections {
 
     /// `{"total", "limit", "rows"}`: rows most troubled first.
     pub fn to_json(&self) -> Value {
-        let mut rows = self.rows.clone();
+        let mut rows: Vec<&((u8, u64), Flow)> = self.rows.iter().collect();
         rows.sort_by_key(|r| r.0);
         rows.truncate(self.limit);
         json!({
             "total": self.total,
             "limit": self.limit,
-            "rows": rows.into_iter().map(|r| r.1).collect::<Vec<_>>(),
+            "rows": rows.into_iter().map(|r| row_json(&r.1)).collect::<Vec<_>>(),
         })
     }
 }
