@@ -28,11 +28,11 @@ fn mark(marks: &mut Vec<Mark>, ord: Option<u64>, note: impl Into<String>) {
 fn mark_fins(conn: &Connection, marks: &mut Vec<Mark>) {
     for side in [Side::Client, Side::Server] {
         if let Some(f) = conn.side(side).fin() {
-            mark(
-                marks,
-                Some(f.ord()),
-                format!("{} closes (FIN)", side.name()),
-            );
+            let note = match side {
+                Side::Client => "client closes (FIN)",
+                Side::Server => "server closes (FIN)",
+            };
+            mark(marks, Some(f.ord()), note);
         }
     }
 }

@@ -15,29 +15,36 @@ pub const PROTO_TCP: u8 = 6;
 /// Addresses of different families cannot form a flow; IPv4-mapped IPv6 is
 /// hashed as the 16 bytes it is on the wire.
 pub fn community_id(a: SocketAddr, b: SocketAddr, proto: u8, seed: u16) -> String {
-    let bytes = |ip: IpAddr| -> Vec<u8> {
+    // An address as the bytes it is on the wire: 4 of the 16 for IPv4.
+    let bytes = |ip: IpAddr| -> ([u8; 16], usize) {
+        let mut out = [0; 16];
         match ip {
-            IpAddr::V4(v) => v.octets().to_vec(),
-            IpAddr::V6(v) => v.octets().to_vec(),
+            IpAddr::V4(v) => {
+                out[..4].copy_from_slice(&v.octets());
+                (out, 4)
+            }
+            IpAddr::V6(v) => (v.octets(), 16),
         }
     };
-    let (ia, ib) = (bytes(a.ip()), bytes(b.ip()));
+    let ((ba, na), (bb, nb)) = (bytes(a.ip()), bytes(b.ip()));
+    let (ia, ib) = (&ba[..na], &bb[..nb]);
     // The spec orders by address, then by port when the addresses are equal.
-    let a_first = (ia.as_slice(), a.port()) <= (ib.as_slice(), b.port());
+    let a_first = (ia, a.port()) <= (ib, b.port());
     let (lo, hi) = if a_first { (a, b) } else { (b, a) };
     let (ilo, ihi) = if a_first { (ia, ib) } else { (ib, ia) };
     let mut h = sha1_smol::Sha1::new();
     h.update(&seed.to_be_bytes());
-    h.update(&ilo);
-    h.update(&ihi);
+    h.update(ilo);
+    h.update(ihi);
     h.update(&[proto, 0]);
     h.update(&lo.port().to_be_bytes());
     h.update(&hi.port().to_be_bytes());
     let digest = h.digest().bytes();
-    format!(
-        "1:{}",
-        base64::engine::general_purpose::STANDARD.encode(digest)
-    )
+    // "1:" and 28 characters of base64 for the 20-byte digest.
+    let mut id = String::with_capacity(30);
+    id.push_str("1:");
+    base64::engine::general_purpose::STANDARD.encode_string(digest, &mut id);
+    id
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use crate::track::{Connection, Side};
 use evidence::explain;
 use facts::facts_of;
 use suspect::suspect;
-use words::secs;
+use words::{ip_text, secs};
 
 /// Decides the outcome of a connection and gathers its facts.
 pub fn classify(conn: &Connection) -> Flow {
@@ -58,9 +58,9 @@ pub fn classify(conn: &Connection) -> Flow {
         );
     }
     Flow {
-        client: c.addr().ip().to_string(),
+        client: ip_text(c.addr().ip()),
         client_port: c.addr().port(),
-        server: s.addr().ip().to_string(),
+        server: ip_text(s.addr().ip()),
         server_port: s.addr().port(),
         first_time: conn.first_time(),
         last_time: conn.last_time(),
