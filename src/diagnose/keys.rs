@@ -32,14 +32,15 @@ pub fn community_id(a: SocketAddr, b: SocketAddr, proto: u8, seed: u16) -> Strin
     let a_first = (ia, a.port()) <= (ib, b.port());
     let (lo, hi) = if a_first { (a, b) } else { (b, a) };
     let (ilo, ihi) = if a_first { (ia, ib) } else { (ib, ia) };
-    let mut h = sha1_smol::Sha1::new();
-    h.update(&seed.to_be_bytes());
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
+    h.update(seed.to_be_bytes());
     h.update(ilo);
     h.update(ihi);
-    h.update(&[proto, 0]);
-    h.update(&lo.port().to_be_bytes());
-    h.update(&hi.port().to_be_bytes());
-    let digest = h.digest().bytes();
+    h.update([proto, 0]);
+    h.update(lo.port().to_be_bytes());
+    h.update(hi.port().to_be_bytes());
+    let digest: [u8; 20] = h.finalize().into();
     // "1:" and 28 characters of base64 for the 20-byte digest.
     let mut id = String::with_capacity(30);
     id.push_str("1:");

@@ -105,11 +105,12 @@ fn opt<T>(x: &Option<T>, f: impl Fn(&T) -> String) -> String {
 /// Community ID, the first timestamp and the first frame, so the same
 /// connection gets the same uid on every run.
 pub fn uid(flow: &Flow) -> String {
-    let mut h = sha1_smol::Sha1::new();
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
     h.update(flow.community_id.as_bytes());
-    h.update(&flow.first_time.0.to_be_bytes());
-    h.update(&flow.frames[0].to_be_bytes());
-    let d = h.digest().bytes();
+    h.update(flow.first_time.0.to_be_bytes());
+    h.update(flow.frames[0].to_be_bytes());
+    let d: [u8; 20] = h.finalize().into();
     let mut n = u128::from_be_bytes([
         0, 0, 0, 0, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11],
     ]);
