@@ -40,7 +40,7 @@ pub struct StreamTrack {
 /// The bits of `StreamTrack::current_and_set` that hold the stream.
 const STREAM_BITS: u64 = (1 << 62) - 1;
 
-fn base_bit(d: usize) -> u64 {
+const fn base_bit(d: usize) -> u64 {
     1 << (62 + d)
 }
 
@@ -107,8 +107,14 @@ impl StreamTrack {
     /// Moves to the segment's stream (a new one on port reuse, as tshark
     /// does), then takes the base numbers the segment sets.
     pub(super) fn on_segment(&mut self, seg: &Segment, next: &mut u64) {
-        let d = direction(seg);
         let f = seg.flags;
+        // Most segments: both bases are known and only a pure SYN can
+        // change anything, so the direction need not be worked out.
+        const BOTH: u64 = base_bit(0) | base_bit(1);
+        if self.current_and_set & BOTH == BOTH && self.first.is_some() && !(f.syn() && !f.ack()) {
+            return;
+        }
+        let d = direction(seg);
         if f.syn() && !f.ack() && self.base(d).is_some_and(|b| b != seg.seq) {
             self.current_and_set = *next & STREAM_BITS;
             *next = next.saturating_add(1);
