@@ -3,6 +3,8 @@
 //! sat in CLOSE_WAIT. Decided here, from the tracker's facts, so that the
 //! findings only ever read rows.
 
+use std::net::IpAddr;
+
 use crate::track::{Connection, ReplyTo, Side};
 use crate::wire::Timestamp;
 
@@ -80,6 +82,10 @@ pub struct ConnFacts {
     pub request_unanswered: bool,
     /// ACKs covering sequence space never captured.
     pub gaps: u32,
+    /// The two addresses `client` and `server` are the text of, so that the
+    /// findings need not parse them back.
+    pub client_ip: Option<IpAddr>,
+    pub server_ip: Option<IpAddr>,
 }
 
 /// Gathers the facts of `conn`, whose outcome is `outcome`.
@@ -197,5 +203,7 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
         server_ended,
         request_unanswered,
         gaps: conn.gaps(),
+        client_ip: Some(c.addr().ip()),
+        server_ip: Some(s.addr().ip()),
     }
 }

@@ -15,11 +15,14 @@ pub struct ServerKey {
 
 impl ServerKey {
     pub fn of(flow: &Flow) -> ServerKey {
-        // `classify` writes the address with `IpAddr`'s Display, so it
-        // always parses back to the same address.
-        let ip = flow.server.parse().unwrap_or_else(|_| {
-            debug_assert!(false, "server address {:?} does not parse", flow.server);
-            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        // `classify` keeps the address beside its text; a row built
+        // otherwise has text written by `IpAddr`'s Display, which always
+        // parses back to the same address.
+        let ip = flow.facts.server_ip.unwrap_or_else(|| {
+            flow.server.parse().unwrap_or_else(|_| {
+                debug_assert!(false, "server address {:?} does not parse", flow.server);
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+            })
         });
         ServerKey {
             ip,
