@@ -111,7 +111,8 @@ impl StreamTrack {
         // Most segments: both bases are known and only a pure SYN can
         // change anything, so the direction need not be worked out.
         const BOTH: u64 = base_bit(0) | base_bit(1);
-        if self.current_and_set & BOTH == BOTH && self.first.is_some() && !(f.syn() && !f.ack()) {
+        let pure_syn = f.syn() && !f.ack();
+        if !pure_syn && self.first.is_some() && self.current_and_set & BOTH == BOTH {
             return;
         }
         let d = direction(seg);
