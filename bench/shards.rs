@@ -9,7 +9,9 @@
 //!
 //!     cargo run --release --example shards -- --shards 2 FILE...
 //!
-//! With `--flows`, tracks as `rstscope flows` does (no timelines).
+//! With `--flows`, tracks as `rstscope flows` does (no timelines); with
+//! `--look-ahead-from N`, fetches ahead from N table entries instead of
+//! the default (0: always; a huge N: never).
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
@@ -61,11 +63,21 @@ fn main() {
             });
         args.drain(i..i + 2);
     }
-    let config = if flows {
+    let mut config = if flows {
         TrackerConfig::default().without_timelines()
     } else {
         TrackerConfig::default()
     };
+    if let Some(i) = args.iter().position(|a| a == "--look-ahead-from") {
+        config.look_ahead_from =
+            args.get(i + 1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| {
+                    eprintln!("shards: --look-ahead-from takes a number of table entries");
+                    std::process::exit(2)
+                });
+        args.drain(i..i + 2);
+    }
     let totals = thread::scope(|scope| {
         let mut lanes = Vec::new();
         let mut workers = Vec::new();

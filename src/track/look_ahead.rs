@@ -24,14 +24,6 @@ const CONNECTION_AHEAD: usize = 8;
 /// How far ahead its timeline's next write is fetched (that reads the
 /// connection, fetched `CONNECTION_AHEAD - TIMELINE_AHEAD` pushes before).
 const TIMELINE_AHEAD: usize = 3;
-/// Fewer table entries than this and the look-ahead is skipped: their
-/// connections stay in the cache, so the fetches would find them there and
-/// their lookups (one per stage, about a tenth of the tracking thread's
-/// instructions) would be all they add. Measured on this machine
-/// (`bench/PROFILE.md`, tenth pass): without the look-ahead `report` is
-/// 10-20 % faster with 1 000 connections open (3 700 to 12 000 tracked),
-/// as fast with 22 000 tracked, and 1.4x slower with 56 000.
-const LOOK_AHEAD_FROM: usize = 16_384;
 const _: () = assert!(TIMELINE_AHEAD < CONNECTION_AHEAD && CONNECTION_AHEAD < PROBE_AHEAD);
 
 /// Segments in capture order, each with its canonical tuple and that
@@ -112,18 +104,9 @@ pub(super) trait Stages {
 }
 
 /// Pushes every segment of `batch` into `tracker` in order, each stage's
-/// fetch that many segments ahead once the table holds enough to miss the
-/// cache.
+/// fetch that many segments ahead once the table holds `from` entries
+/// (fewer stay in the cache: see [`super::config::DEFAULT_LOOK_AHEAD_FROM`]).
 pub(super) fn run(
-    tracker: &mut impl Stages,
-    batch: &SegmentBatch,
-    emit: &mut dyn FnMut(Connection),
-) {
-    run_fetching_from(tracker, batch, emit, LOOK_AHEAD_FROM);
-}
-
-/// [`run`], fetching ahead once the table holds `from` entries.
-pub(super) fn run_fetching_from(
     tracker: &mut impl Stages,
     batch: &SegmentBatch,
     emit: &mut dyn FnMut(Connection),

@@ -266,7 +266,8 @@ impl Tracker {
     /// would, fetching each one's table entry and connection into the
     /// cache a few segments before it is pushed.
     pub fn push_batch(&mut self, batch: &SegmentBatch, emit: &mut dyn FnMut(Connection)) {
-        look_ahead::run(self, batch, emit);
+        let from = self.cfg.look_ahead_from;
+        look_ahead::run(self, batch, emit, from);
     }
 
     /// Whether `seg` ends the tuple's connection `s` by rstscope's rules:

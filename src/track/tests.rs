@@ -667,18 +667,20 @@ fn batches_track_as_single_pushes_do() {
     };
     let single = track_with(&segs, TrackerConfig::default());
     assert_eq!(single.len(), 4);
-    // Fetching ahead from the first entry, and as a small table does
-    // (which does not).
+    // Fetching ahead from the first entry, and never.
     for from in [0, usize::MAX] {
         let mut batched = Vec::new();
-        let mut t = Tracker::new(TrackerConfig::default());
+        let mut t = Tracker::new(TrackerConfig {
+            look_ahead_from: from,
+            ..TrackerConfig::default()
+        });
         let mut batch = SegmentBatch::with_capacity(5);
         for chunk in segs.chunks(5) {
             batch.clear();
             for s in chunk {
                 batch.push(*s);
             }
-            super::look_ahead::run_fetching_from(&mut t, &batch, &mut |c| batched.push(c), from);
+            t.push_batch(&batch, &mut |c| batched.push(c));
         }
         t.finish(&mut |c| batched.push(c));
         assert_eq!(facts(&batched), facts(&single), "fetching from {from}");
