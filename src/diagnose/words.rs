@@ -108,6 +108,7 @@ pub(super) fn watched_until(reason: EndReason) -> &'static str {
         _ => "until the end of the capture",
     }
 }
+
 /// An address as `IpAddr`'s `Display` writes it. IPv4's four numbers are
 /// written with itoa: through the formatting machinery they cost ten times
 /// as much, twice for every connection.

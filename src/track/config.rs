@@ -43,8 +43,8 @@ pub struct TrackerConfig {
 
 /// Default for [`TrackerConfig::look_ahead_from`]. Below it the connections
 /// stay in the cache, so the fetches would find them there and their
-/// lookups (about a tenth of the tracking thread's instructions) would be
-/// all they add. Measured with `examples/shards --look-ahead-from`
+/// lookups (6 to 8 % of the tracking thread's instructions) would be all
+/// they add. Measured with `examples/shards --look-ahead-from`
 /// (`bench/PROFILE.md`, tenth pass): skipping them tracks 10-13 % faster
 /// with 3 700 to 12 000 entries at the peak; fetching ahead is 10 % faster
 /// with 22 000 and 1.4x faster with 56 000.
