@@ -6,7 +6,8 @@
 #
 #   bash bench/alternate.sh ROUNDS FILE BIN... [-- ARGS...]
 #
-# ARGS default to `report`; the file comes last on each command line.
+# ARGS default to `report` (`--` alone: none); the file comes last on each
+# command line.
 #   bash bench/alternate.sh 8 bench/data/headers-10m.pcap /tmp/before target/release/rstscope
 set -euo pipefail
 (($# >= 3)) || { sed -n '2,10p' "$0" >&2; exit 2; }
@@ -14,9 +15,11 @@ rounds=$1 file=$2
 shift 2
 bins=()
 while (($#)) && [[ $1 != -- ]]; do bins+=("$1"); shift; done
-(($#)) && shift
-args=("$@")
-((${#args[@]})) || args=(report)
+args=(report)
+if (($#)); then
+    shift
+    args=("$@")
+fi
 declare -A times
 for ((r = 0; r < rounds; r++)); do
     for b in "${bins[@]}"; do
