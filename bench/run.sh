@@ -158,52 +158,71 @@ US=$'\x1f'
 RESULTS=$TMP/results
 : >"$RESULTS"
 
-# measure FILE LABEL RUNS LIMITED NOTE CMD...
-# LIMITED=1 bounds each run by PEER_TIMEOUT and PEER_MEM_GB.
-measure() {
-    local file=$1 label=$2 runs=$3 limited=$4 note=$5
-    shift 5
-    local times=() rss=0 status=ok i rc t0 t1 line
-    for ((i = 1; i <= runs; i++)); do
-        t0=$(date +%s%N)
-        set +e
-        if ((limited)); then
-            (
-                ulimit -v $((PEER_MEM_GB * 1024 * 1024))
-                exec /usr/bin/time -f '%e %M' -o "$TMP/time" timeout "$PEER_TIMEOUT" "$@"
-            ) >/dev/null 2>"$TMP/stderr"
-        else
-            /usr/bin/time -f '%e %M' -o "$TMP/time" "$@" >/dev/null 2>"$TMP/stderr"
-        fi
-        rc=$?
-        set -e
-        t1=$(date +%s%N)
-        local m
-        m=$(tail -1 "$TMP/time" 2>/dev/null | awk 'NF == 2 {print $2}')
-        ((${m:-0} > rss)) && rss=$m
-        if ((rc == 124)); then
-            status="timeout"
-            note="${note:+$note; }killed after ${PEER_TIMEOUT} s"
-            break
-        elif ((rc == 2)) && grep -qi "not implemented" "$TMP/stderr"; then
-            status="not implemented"
-            break
-        elif ((rc != 0)); then
-            status="exit $rc"
-            line=$(grep -v -e '^Running as user' -e '^reading from file' -e '^ *$' "$TMP/stderr" | sed 's/^[ *]*//' | head -1 | cut -c1-100)
-            ((limited)) && line="${line:+$line; }memory cap ${PEER_MEM_GB} GB"
-            note="${note:+$note; }${line//|/\\|}"
-            break
-        fi
-        times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')")
-    done
-    local median="" min=""
+# Times are kept per (file, command) until `flush` writes the result line.
+declare -A ACC_TIMES=() ACC_RSS=() ACC_STATUS=() ACC_NOTE=()
+
+# run_one FILE LABEL LIMITED NOTE CMD...: one timed run of CMD, kept for
+# `flush`; nothing once an earlier run of it failed or timed out.
+# LIMITED=1 bounds the run by PEER_TIMEOUT and PEER_MEM_GB.
+run_one() {
+    local file=$1 label=$2 limited=$3 note=$4
+    shift 4
+    local k="$file$US$label" rc t0 t1 line m
+    [[ -n ${ACC_NOTE[$k]+set} ]] || ACC_NOTE[$k]=$note
+    [[ ${ACC_STATUS[$k]:-ok} == ok ]] || return 0
+    t0=$(date +%s%N)
+    set +e
+    if ((limited)); then
+        (
+            ulimit -v $((PEER_MEM_GB * 1024 * 1024))
+            exec /usr/bin/time -f '%e %M' -o "$TMP/time" timeout "$PEER_TIMEOUT" "$@"
+        ) >/dev/null 2>"$TMP/stderr"
+    else
+        /usr/bin/time -f '%e %M' -o "$TMP/time" "$@" >/dev/null 2>"$TMP/stderr"
+    fi
+    rc=$?
+    set -e
+    t1=$(date +%s%N)
+    m=$(tail -1 "$TMP/time" 2>/dev/null | awk 'NF == 2 {print $2}')
+    ((${m:-0} > ${ACC_RSS[$k]:-0})) && ACC_RSS[$k]=$m
+    note=${ACC_NOTE[$k]}
+    if ((rc == 124)); then
+        ACC_STATUS[$k]="timeout"
+        ACC_NOTE[$k]="${note:+$note; }killed after ${PEER_TIMEOUT} s"
+    elif ((rc == 2)) && grep -qi "not implemented" "$TMP/stderr"; then
+        ACC_STATUS[$k]="not implemented"
+    elif ((rc != 0)); then
+        ACC_STATUS[$k]="exit $rc"
+        line=$(grep -v -e '^Running as user' -e '^reading from file' -e '^ *$' "$TMP/stderr" | sed 's/^[ *]*//' | head -1 | cut -c1-100)
+        ((limited)) && line="${line:+$line; }memory cap ${PEER_MEM_GB} GB"
+        ACC_NOTE[$k]="${note:+$note; }${line//|/\\|}"
+    else
+        ACC_TIMES[$k]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}') "
+    fi
+}
+
+# flush FILE LABEL: the result line of the runs kept for (FILE, LABEL).
+flush() {
+    local file=$1 label=$2
+    local k="$file$US$label" times=() median="" min="" rss
+    read -ra times <<<"${ACC_TIMES[$k]:-}"
     if ((${#times[@]})); then
         median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}')
         min=$(printf '%s\n' "${times[@]}" | sort -g | head -1)
     fi
-    printf "%s$US%s$US%s$US%s$US%s$US%s$US%s$US%s\n" "$file" "$label" "$status" "${#times[@]}" "$median" "$min" "$rss" "$note" >>"$RESULTS"
-    log "  $label: ${median:-—} s (min ${min:-—}), peak RSS $((rss / 1024)) MB, $status"
+    rss=${ACC_RSS[$k]:-0}
+    printf "%s$US%s$US%s$US%s$US%s$US%s$US%s$US%s\n" "$file" "$label" "${ACC_STATUS[$k]:-ok}" "${#times[@]}" "$median" "$min" "$rss" "${ACC_NOTE[$k]:-}" >>"$RESULTS"
+    log "  $label: ${median:-—} s (min ${min:-—}), peak RSS $((rss / 1024)) MB, ${ACC_STATUS[$k]:-ok}"
+}
+
+# measure FILE LABEL RUNS LIMITED NOTE CMD...: RUNS runs one after another.
+measure() {
+    local file=$1 label=$2 runs=$3 limited=$4 note=$5 i
+    shift 5
+    for ((i = 1; i <= runs; i++)); do
+        run_one "$file" "$label" "$limited" "$note" "$@"
+    done
+    flush "$file" "$label"
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -214,11 +233,19 @@ for spec in "${FILES[@]}"; do
     big=$((size > 300 * 1024 * 1024))
     log "$name: warming the page cache"
     cat "$f" >/dev/null
-    measure "$name" 'cat F > /dev/null' "$RUNS" 0 "" cat "$f"
-    measure "$name" 'tcpdump -r F -w /dev/null' "$RUNS" 0 "" tcpdump -r "$f" -w /dev/null
-    measure "$name" 'read+decode only (examples/decode)' "$RUNS" 0 "" "$DECODE" "$f"
-    measure "$name" 'rstscope report F' "$RUNS" 0 "" "$RSTSCOPE" report "$f"
-    measure "$name" 'rstscope flows --format csv F' "$RUNS" 0 "" "$RSTSCOPE" flows --format csv "$f"
+    # In rounds, each command once a round: a slow spell of the shared
+    # machine then falls on tcpdump and rstscope alike.
+    for ((round = 1; round <= RUNS; round++)); do
+        run_one "$name" 'cat F > /dev/null' 0 "" cat "$f"
+        run_one "$name" 'tcpdump -r F -w /dev/null' 0 "" tcpdump -r "$f" -w /dev/null
+        run_one "$name" 'read+decode only (examples/decode)' 0 "" "$DECODE" "$f"
+        run_one "$name" 'rstscope report F' 0 "" "$RSTSCOPE" report "$f"
+        run_one "$name" 'rstscope flows --format csv F' 0 "" "$RSTSCOPE" flows --format csv "$f"
+    done
+    for label in 'cat F > /dev/null' 'tcpdump -r F -w /dev/null' 'read+decode only (examples/decode)' \
+        'rstscope report F' 'rstscope flows --format csv F'; do
+        flush "$name" "$label"
+    done
     # Connections open at once, for the bytes each one costs.
     "$RSTSCOPE" report --format json "$f" | tr ',{' '\n\n' | sed -n 's/^ *"peak_open_connections": *\([0-9]*\).*/\1/p' | head -1 >"$TMP/open.$name"
     # What the tracker held at its peak, by part (not timed).
@@ -255,7 +282,7 @@ mem_gb=$(awk '/MemTotal/ {printf "%.1f", $2 / 1024 / 1024}' /proc/meminfo)
     echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END (the cores are shared: other builds add noise)"
     echo "- tools: $(rustc -V 2>/dev/null | cut -d' ' -f1-2); $(tcpdump --version 2>&1 | head -1); $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3); tcptrace $(tcptrace -v 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)"
     echo "- peers: $( ((PEERS)) && echo "tcptrace and tshark measured" || echo "tcptrace and tshark not run (\`--no-peers\`)")"
-    echo "- method: page cache warm (one \`cat F\` first); $RUNS runs per command, median and minimum wall time; peak RSS is the largest \`/usr/bin/time %M\` of the runs; output to /dev/null. tshark and tcptrace run with a ${PEER_TIMEOUT} s time limit and a ${PEER_MEM_GB} GB address-space limit; on files over 300 MB tshark runs $TSHARK_RUNS time(s)."
+    echo "- method: page cache warm (one \`cat F\` first); $RUNS rounds in which cat, tcpdump, decode, report and flows run once each in turn (so a slow spell of the shared machine falls on all of them alike), median and minimum wall time; peak RSS is the largest \`/usr/bin/time %M\` of the runs; output to /dev/null. tshark and tcptrace run with a ${PEER_TIMEOUT} s time limit and a ${PEER_MEM_GB} GB address-space limit; on files over 300 MB tshark runs $TSHARK_RUNS time(s)."
     echo "- time ÷ report: the command's median over \`rstscope report\`'s median (below 1: faster than rstscope)."
     echo
     for spec in "${FILES[@]}"; do
