@@ -64,7 +64,7 @@ impl Variant {
 }
 
 /// What the findings need beyond the spec's fields.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnFacts {
     pub variant: Variant,
     pub client_fin: Option<Timestamp>,
@@ -84,8 +84,8 @@ pub struct ConnFacts {
     pub gaps: u32,
     /// The two addresses `client` and `server` are the text of, so that the
     /// findings need not parse them back.
-    pub client_ip: Option<IpAddr>,
-    pub server_ip: Option<IpAddr>,
+    pub client_ip: IpAddr,
+    pub server_ip: IpAddr,
 }
 
 /// Gathers the facts of `conn`, whose outcome is `outcome`.
@@ -203,7 +203,7 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
         server_ended,
         request_unanswered,
         gaps: conn.gaps(),
-        client_ip: Some(c.addr().ip()),
-        server_ip: Some(s.addr().ip()),
+        client_ip: c.addr().ip(),
+        server_ip: s.addr().ip(),
     }
 }

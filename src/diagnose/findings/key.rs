@@ -2,7 +2,7 @@
 //! bytes, no heap string), named the way people write an endpoint only
 //! when a finding or a row is made.
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use crate::diagnose::Flow;
 
@@ -15,17 +15,8 @@ pub struct ServerKey {
 
 impl ServerKey {
     pub fn of(flow: &Flow) -> ServerKey {
-        // `classify` keeps the address beside its text; a row built
-        // otherwise has text written by `IpAddr`'s Display, which always
-        // parses back to the same address.
-        let ip = flow.facts.server_ip.unwrap_or_else(|| {
-            flow.server.parse().unwrap_or_else(|_| {
-                debug_assert!(false, "server address {:?} does not parse", flow.server);
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-            })
-        });
         ServerKey {
-            ip,
+            ip: flow.facts.server_ip,
             port: flow.server_port,
         }
     }

@@ -195,12 +195,6 @@ const PROMOTE_MARGIN: u32 = 4;
 /// Trouble needed beyond a detailed server's `min` to take its place: any
 /// trouble displaces a server that has none (it was detailed only because
 /// there was room).
-/// The client's address: as `classify` found it, or parsed from the row's
-/// text for a row built otherwise.
-fn client_ip(flow: &Flow) -> Option<std::net::IpAddr> {
-    flow.facts.client_ip.or_else(|| flow.client.parse().ok())
-}
-
 fn margin(min: u32) -> u32 {
     if min == 0 {
         1
@@ -301,9 +295,7 @@ impl Findings {
             }
             if let Some(c) = class {
                 if matches!(c, Class::Unanswered | Class::SynDropped | Class::HalfOpen) {
-                    if let Some(ip) = client_ip(flow) {
-                        tally.see_source(&ip);
-                    }
+                    tally.see_source(&flow.facts.client_ip);
                 }
             }
             let mut new_burst = None;
@@ -468,9 +460,7 @@ impl Findings {
         server: ServerKey,
         render: &mut dyn FnMut() -> Rendered,
     ) {
-        let Some(ip) = client_ip(flow) else {
-            return;
-        };
+        let ip = flow.facts.client_ip;
         if !self.clients.contains_key(&ip) && self.clients.len() >= MAX_CLIENT_HOSTS {
             return;
         }
