@@ -158,8 +158,10 @@ US=$'\x1f'
 RESULTS=$TMP/results
 : >"$RESULTS"
 
-# Times are kept per (file, command) until `flush` writes the result line.
+# Times are kept per (file, command) until `flush_pending` writes their
+# result lines, in the order the commands first ran.
 declare -A ACC_TIMES=() ACC_RSS=() ACC_STATUS=() ACC_NOTE=()
+PENDING=()
 
 # run_one FILE LABEL LIMITED NOTE CMD...: one timed run of CMD, kept for
 # `flush`; nothing once an earlier run of it failed or timed out.
@@ -168,7 +170,10 @@ run_one() {
     local file=$1 label=$2 limited=$3 note=$4
     shift 4
     local k="$file$US$label" rc t0 t1 line m
-    [[ -n ${ACC_NOTE[$k]+set} ]] || ACC_NOTE[$k]=$note
+    if [[ -z ${ACC_NOTE[$k]+set} ]]; then
+        ACC_NOTE[$k]=$note
+        PENDING+=("$k")
+    fi
     [[ ${ACC_STATUS[$k]:-ok} == ok ]] || return 0
     t0=$(date +%s%N)
     set +e
@@ -201,10 +206,10 @@ run_one() {
     fi
 }
 
-# flush FILE LABEL: the result line of the runs kept for (FILE, LABEL).
+# flush KEY: the result line of the runs kept for KEY (FILE US LABEL).
 flush() {
-    local file=$1 label=$2
-    local k="$file$US$label" times=() median="" min="" rss
+    local k=$1 times=() median="" min="" rss
+    local file=${k%%"$US"*} label=${k#*"$US"}
     read -ra times <<<"${ACC_TIMES[$k]:-}"
     if ((${#times[@]})); then
         median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}')
@@ -215,6 +220,15 @@ flush() {
     log "  $label: ${median:-—} s (min ${min:-—}), peak RSS $((rss / 1024)) MB, ${ACC_STATUS[$k]:-ok}"
 }
 
+# flush_pending: the result lines of every command run since the last.
+flush_pending() {
+    local k
+    for k in "${PENDING[@]}"; do
+        flush "$k"
+    done
+    PENDING=()
+}
+
 # measure FILE LABEL RUNS LIMITED NOTE CMD...: RUNS runs one after another.
 measure() {
     local file=$1 label=$2 runs=$3 limited=$4 note=$5 i
@@ -222,7 +236,7 @@ measure() {
     for ((i = 1; i <= runs; i++)); do
         run_one "$file" "$label" "$limited" "$note" "$@"
     done
-    flush "$file" "$label"
+    flush_pending
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -242,10 +256,7 @@ for spec in "${FILES[@]}"; do
         run_one "$name" 'rstscope report F' 0 "" "$RSTSCOPE" report "$f"
         run_one "$name" 'rstscope flows --format csv F' 0 "" "$RSTSCOPE" flows --format csv "$f"
     done
-    for label in 'cat F > /dev/null' 'tcpdump -r F -w /dev/null' 'read+decode only (examples/decode)' \
-        'rstscope report F' 'rstscope flows --format csv F'; do
-        flush "$name" "$label"
-    done
+    flush_pending
     # Connections open at once, for the bytes each one costs.
     "$RSTSCOPE" report --format json "$f" | tr ',{' '\n\n' | sed -n 's/^ *"peak_open_connections": *\([0-9]*\).*/\1/p' | head -1 >"$TMP/open.$name"
     # What the tracker held at its peak, by part (not timed).
