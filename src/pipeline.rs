@@ -32,6 +32,9 @@ pub struct SegmentReader {
     bytes_before: u64,
     /// Recent segments, to analyse a second copy of one packet once.
     copies: decode::Copies,
+    /// Address translations seen, to analyse a connection seen before and
+    /// after NAT once.
+    translations: decode::Translations,
     /// The input is a live stream (see [`capture::read_capture_live`]).
     pub live: bool,
 }
@@ -57,6 +60,7 @@ impl SegmentReader {
             last_ts,
             bytes_before,
             copies,
+            translations,
             ..
         } = self;
         let base = *bytes_before;
@@ -74,17 +78,27 @@ impl SegmentReader {
                 health.encapsulated(info.encaps);
             }
             match decoded {
-                Ok(segment) => {
+                Ok(mut segment) => {
                     health.tcp_segments += 1;
                     if segment.snap_cut {
                         health.snap_cut_segments += 1;
                     }
-                    if decode::may_hold_copies(packet)
-                        && copies.is_copy(&segment, &info, packet.interface)
-                    {
+                    if !decode::may_hold_copies(packet) {
+                        on_segment(&segment);
+                        return;
+                    }
+                    let came = translations.put_back(&mut segment, &info, packet.interface);
+                    if copies.is_copy(&segment, &info, packet.interface) {
                         health.duplicate_copies += 1;
                     } else {
                         on_segment(&segment);
+                    }
+                    if let Some(came) = &came {
+                        on_segment(came);
+                    }
+                    health.translated_connections = translations.connections;
+                    if health.translations.len() < translations.examples.len() {
+                        health.translations.clone_from(&translations.examples);
                     }
                 }
                 Err(reason) => {

@@ -272,6 +272,49 @@ fn forwarding_namespace_capture_matches_one_interface() {
     assert!(any.iter().all(|f| f.rst_suspect.is_none()));
 }
 
+/// fixtures/nat-any.pcap (`tcpdump -i any` on a router that publishes the
+/// server's ports with DNAT: every packet in before the translation and
+/// out after it) and nat-one.pcap (the client's side of the router, at the
+/// same time): the same connections, under the addresses the client used,
+/// and the same RSTs. tshark counts each connection twice in nat-any.pcap,
+/// so its `tcp.stream` numbers of the client's view are the even ones
+/// (`tshark -r fixtures/nat-any.pcap -Y "tcp.flags.syn==1 &&
+/// tcp.flags.ack==0" -T fields -e tcp.stream -e ip.dst`): every row keeps
+/// the number Wireshark shows for it.
+#[test]
+fn nat_host_capture_matches_the_clients_side() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let (any_health, any) = analyse(&std::fs::read(dir.join("nat-any.pcap")).unwrap());
+    let (one_health, one) = analyse(&std::fs::read(dir.join("nat-one.pcap")).unwrap());
+    assert_eq!(facts(&any), facts(&one));
+    let ends = |f: &[Flow]| -> Vec<(String, String)> {
+        f.iter()
+            .map(|f| (f.client.clone(), f.server.clone()))
+            .collect()
+    };
+    assert_eq!(ends(&any), ends(&one));
+    assert!(any.iter().all(|f| f.server == "10.213.1.1"));
+    let streams = |f: &[Flow]| f.iter().map(|f| f.tcp_stream).collect::<Vec<_>>();
+    assert_eq!(streams(&any), [0, 2, 4, 6, 8]);
+    assert_eq!(streams(&one), [0, 1, 2, 3, 4]);
+    assert_eq!(any_health.tcp_segments, 2 * one_health.tcp_segments);
+    assert_eq!(any_health.duplicate_copies, one_health.tcp_segments);
+    assert_eq!(any_health.translated_connections, 5);
+    assert_eq!(one_health.translated_connections, 0);
+    let pair = |a: &str, b: &str| (a.parse().unwrap(), b.parse().unwrap());
+    assert_eq!(
+        any_health.translations,
+        [
+            pair("10.213.1.1:21354", "10.213.2.2:21364"),
+            pair("10.213.1.1:21355", "10.213.2.2:21365"),
+            pair("10.213.1.1:21356", "10.213.2.2:21366"),
+        ]
+    );
+    let rsts = |f: &[Flow]| f.iter().map(|f| f.rst_count.unwrap_or(0)).sum::<u32>();
+    assert_eq!(rsts(&any), 3);
+    assert!(any.iter().all(|f| f.rst_suspect.is_none()));
+}
+
 /// Zeek's real tunnel and link-layer traces: as many TCP segments as
 /// tshark finds, every packet accounted for, and the encapsulations each
 /// is made of counted. The traces are Zeek's, not ours to ship: the notes

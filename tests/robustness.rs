@@ -772,6 +772,7 @@ proptest! {
             payload_len,
             ttl: 64,
             snap_cut: false,
+            nat_copy: false,
             tunnel: 0,
             outer_flow: 0,
         };

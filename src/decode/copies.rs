@@ -75,9 +75,7 @@ impl Copies {
     pub fn is_copy(&mut self, seg: &Segment, info: &PacketInfo, interface: u32) -> bool {
         let h = fingerprint(seg, info);
         let fingerprint = (h >> 32) as u32;
-        // pcapng interface and link-header ifindex, mixed: two copies only
-        // need to differ.
-        let place = interface.wrapping_mul(0x9e37_79b9) ^ info.ifindex;
+        let place = place(interface, info.ifindex);
         let ts = seg.ts.0 as u32;
         let slot = &mut self.slots[(h as usize) % SLOTS];
         let copy = slot.fingerprint == fingerprint
@@ -91,6 +89,12 @@ impl Copies {
         };
         copy
     }
+}
+
+/// Where a packet was captured: the pcapng interface and the link
+/// header's ifindex, mixed (two copies only need to differ).
+pub(super) fn place(interface: u32, ifindex: u32) -> u32 {
+    interface.wrapping_mul(0x9e37_79b9) ^ ifindex
 }
 
 /// A 64-bit summary of what two copies share. Hand-mixed rather than a
@@ -143,6 +147,7 @@ mod tests {
             payload_len: 0,
             ttl,
             snap_cut: false,
+            nat_copy: false,
             tunnel: 0,
             outer_flow: 0,
         }

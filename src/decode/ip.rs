@@ -348,6 +348,7 @@ pub(super) fn segment(
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
         ttl,
         snap_cut,
+        nat_copy: false,
         tunnel: 0,
         outer_flow: 0,
     }

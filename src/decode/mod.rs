@@ -6,8 +6,10 @@
 //! payload length comes from the IP header, not from the captured length.
 //!
 //! Owns: the layer walk (one file per family: `link`, `ether`, `ip`,
-//! `udp`), the tunnel path of a packet (`path`), and the window that
-//! recognises a second copy of one packet (`copies`).
+//! `udp`), the tunnel path of a packet (`path`), the window that
+//! recognises a second copy of one packet (`copies`), and the
+//! translations that put a NAT's second view of a connection back under
+//! the addresses first seen (`translated`).
 //!
 //! May import: `wire`, `capture`.
 
@@ -24,9 +26,11 @@ mod ether;
 mod ip;
 mod link;
 mod path;
+mod translated;
 mod udp;
 
 pub use copies::{may_hold_copies, Copies};
+pub use translated::{Translations, EXAMPLES as TRANSLATION_EXAMPLES};
 
 /// Encapsulations (tags, labels, tunnels) followed inside one packet; a
 /// deeper one is counted as `nested-too-deep`.

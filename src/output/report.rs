@@ -108,6 +108,23 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             health.duplicate_copies
         )?;
     }
+    if health.translated_connections > 0 {
+        let pairs: Vec<String> = health
+            .translations
+            .iter()
+            .map(|(first, after)| format!("{first} translated to {after}"))
+            .collect();
+        let more = if pairs.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", pairs.join(", "))
+        };
+        writeln!(
+            out,
+            "  translation {} connections seen before and after address translation{more}: analysed once, under the addresses first seen",
+            health.translated_connections
+        )?;
+    }
     if health.snap_cut_segments > 0 {
         writeln!(
             out,

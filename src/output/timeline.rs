@@ -232,7 +232,7 @@ mod proptests {
                 let (src, dst) = if c2s { (c, s) } else { (s, c) };
                 input.push(Segment {
                     frame, ts: Timestamp(t), src, dst, seq, ack, flags: Flags(flags),
-                    window: win, wscale: ws, payload_len: len, ttl, snap_cut: false, tunnel: 0, outer_flow: 0,
+                    window: win, wscale: ws, payload_len: len, ttl, snap_cut: false, nat_copy: false, tunnel: 0, outer_flow: 0,
                 });
             }
             let cfg = TrackerConfig { timeline_head: 3, timeline_tail: 3, timeline_key: 2, ..TrackerConfig::default() };

@@ -139,6 +139,7 @@ impl Attempt {
             payload_len: x.payload_len,
             ttl: x.ttl,
             snap_cut: x.snap_cut,
+            nat_copy: false,
             tunnel: key.tunnel(),
             outer_flow: x.outer_flow,
         };

@@ -234,6 +234,26 @@ impl StreamBook {
         }
         // The last connection on a shared tuple leaves the shared state.
         let st = self.shared.remove(&inner).map_or(st, |(_, shared)| shared);
+        self.remember(inner, st);
+    }
+
+    /// A segment on a tuple that holds no connection of rstscope's: the
+    /// translated copy of a SYN whose connection is analysed under the
+    /// addresses first seen (`Segment::nat_copy`). tshark numbers the tuple
+    /// as a conversation of its own, so its state moves on here.
+    pub(super) fn number_only(&mut self, key: &TupleKey, seg: &Segment) {
+        let inner = key.without_tunnel().into_owned();
+        if let Some((_, st)) = self.shared.get_mut(&inner) {
+            st.on_segment(seg, &mut self.next);
+            return;
+        }
+        let mut st = self.remembered(&inner);
+        st.on_segment(seg, &mut self.next);
+        self.remember(inner, st);
+    }
+
+    /// Where tshark stood on a tuple no connection holds now.
+    fn remember(&mut self, inner: TupleKey, st: StreamTrack) {
         self.serial = self.serial.wrapping_add(1);
         self.ended.insert(inner.clone(), (self.serial, st));
         self.order.push_back((self.serial, inner));

@@ -600,6 +600,16 @@ impl Stages for Tracker {
         h: TupleHash,
         emit: &mut dyn FnMut(Connection),
     ) {
+        if seg.nat_copy {
+            // Analysed under its first addresses already: only tshark's
+            // numbering counts this tuple.
+            match self.map.get_mut(h, key) {
+                Some(Slot::Conn(c)) => self.streams.on_segment(&mut c.stream, seg),
+                Some(Slot::Attempt(_)) => {}
+                None => self.streams.number_only(key, seg),
+            }
+            return;
+        }
         let at = self.stats.clock.observe(seg.ts, seg.frame);
         self.stats.segments = self.stats.segments.saturating_add(1);
         if seg.flags.rst() {

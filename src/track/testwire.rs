@@ -78,6 +78,7 @@ impl Wire {
             payload_len: len,
             ttl: 64,
             snap_cut: false,
+            nat_copy: false,
             tunnel: 0,
             outer_flow: 0,
         });

@@ -1,6 +1,8 @@
 //! Capture health: an account of every packet read. Nothing is dropped
 //! silently; each packet is either a TCP segment or counted under a reason.
 
+use std::net::SocketAddr;
+
 use super::clock::{Clock, ClockStep};
 use super::segment::Timestamp;
 use super::tunnel::{Encap, EncapSet};
@@ -93,6 +95,13 @@ pub struct Health {
     /// interface or one hop earlier (`-i any` on a host that forwards or
     /// bridges): counted among `tcp_segments`, analysed once.
     pub duplicate_copies: u64,
+    /// Connections seen twice, before and after address translation (NAT,
+    /// `-i any` on a host that translates): analysed once, under the
+    /// addresses first seen; their second copies are in `duplicate_copies`.
+    pub translated_connections: u64,
+    /// Server addresses as first seen and after translation (the first
+    /// few distinct pairs).
+    pub translations: Vec<(SocketAddr, SocketAddr)>,
     /// Unsupported link types seen, by number, for the warning text.
     pub unsupported_link_types: Vec<u32>,
     /// Segments whose payload the snap length cut (headers still used).
@@ -219,6 +228,11 @@ impl Health {
             "skipped": skipped,
             "encapsulations": encapsulations,
             "duplicate_copies": self.duplicate_copies,
+            "translated_connections": self.translated_connections,
+            "translations": self.translations.iter().map(|(first, after)| serde_json::json!({
+                "server": first.to_string(),
+                "translated": after.to_string(),
+            })).collect::<Vec<_>>(),
             "unsupported_link_types": self.unsupported_link_types,
             "snap_cut_segments": self.snap_cut_segments,
             "timestamps_backwards": self.timestamps_backwards,

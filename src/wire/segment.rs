@@ -156,6 +156,13 @@ pub struct Segment {
     pub ttl: u8,
     /// The snap length cut this segment's payload (headers are complete).
     pub snap_cut: bool,
+    /// A pure SYN as it looked after address translation (NAT), on the
+    /// tuple the translation made: its connection is analysed under the
+    /// addresses it was first seen with (`decode::Translations`), and this
+    /// copy reaches the tracker only because tshark counts the translated
+    /// tuple as a conversation of its own, which moves every later
+    /// `tcp.stream` number on.
+    pub nat_copy: bool,
 
     /// The tunnel path the segment arrived in (0: none); part of the
     /// connection's identity. Words for it: `wire::describe_tunnel`.

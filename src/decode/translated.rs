@@ -1,0 +1,282 @@
+//! One connection seen twice, before and after address translation.
+//!
+//! On a host that forwards with NAT (a container host publishing a port, a
+//! load balancer, a masquerading router), `tcpdump -i any` sees each packet
+//! on the way in with the addresses its sender used and on the way out with
+//! the translated ones: the same datagram (IP identification, sequence
+//! number, window, length) within microseconds, on another interface or one
+//! hop later, under another 4-tuple. Tracked as it comes, every connection
+//! and every RST would count twice, under two servers. A pure SYN that is
+//! such a copy of one seen just before teaches the translation; from then
+//! on the translated tuple's segments are put back under the addresses
+//! first seen, where [`super::Copies`] finds them to be second copies.
+//!
+//! Only a SYN teaches: its sequence number is the sender's random ISN, so a
+//! SYN with the same one, IP identification and window on another tuple
+//! within [`super::copies::WINDOW_NS`] is that SYN translated, not another
+//! connection. A connection whose handshake was not captured keeps its two
+//! views apart, as before.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::wire::Segment;
+
+use super::copies::{place, WINDOW_NS};
+use super::PacketInfo;
+
+/// Slots of the recent-SYN table: direct-mapped, a fixed 24 KiB, and only
+/// SYNs are looked up.
+const SLOTS: usize = 256;
+
+/// Translations remembered at most, oldest forgotten first: each is a few
+/// hundred bytes, and a translation outlives its connection only until
+/// this many newer ones were learned.
+const KEPT: usize = 65_536;
+
+/// How many pairs of server addresses (first seen, after translation) the
+/// capture block names.
+pub const EXAMPLES: usize = 3;
+
+type Tuple = (SocketAddr, SocketAddr);
+
+/// A pure SYN seen recently.
+#[derive(Clone, Copy)]
+struct SeenSyn {
+    tuple: Tuple,
+    seq: u32,
+    /// IP identification (above 16 bits: none, IPv6).
+    ip_id: u32,
+    window: u16,
+    ttl: u8,
+    ts: i64,
+    place: u32,
+}
+
+/// Where a translated tuple's segments go back to.
+#[derive(Clone, Copy)]
+struct Back {
+    first: Tuple,
+    /// Sequence number of the SYN that taught it, to tell a retransmission
+    /// (the same connection) from a new connection on the same tuples.
+    isn: u32,
+    serial: u64,
+}
+
+/// The translations seen so far, and the account of them.
+#[derive(Default)]
+pub struct Translations {
+    syns: Vec<Option<SeenSyn>>,
+    back: FxHashMap<Tuple, Back>,
+    order: VecDeque<(u64, Tuple)>,
+    serial: u64,
+    /// Connections seen again after a translation.
+    pub connections: u64,
+    /// Server addresses as first seen and after translation, the first
+    /// [`EXAMPLES`] distinct pairs.
+    pub examples: Vec<(SocketAddr, SocketAddr)>,
+}
+
+fn pure_syn(seg: &Segment) -> bool {
+    let f = seg.flags;
+    f.syn() && !f.ack() && !f.rst() && !f.fin()
+}
+
+impl Translations {
+    /// Puts `seg` back under the addresses its connection was first seen
+    /// with, if it is on a translated tuple, and learns a translation from
+    /// a pure SYN that is a translated copy of one just seen. Returns the
+    /// segment as it came when it was a pure SYN put back (see
+    /// [`Segment::nat_copy`]).
+    pub fn put_back(
+        &mut self,
+        seg: &mut Segment,
+        info: &PacketInfo,
+        interface: u32,
+    ) -> Option<Segment> {
+        if pure_syn(seg) {
+            self.look_at_syn(seg, info, interface);
+        }
+        if self.back.is_empty() {
+            return None;
+        }
+        let back = self.back.get(&(seg.src, seg.dst))?;
+        let came = pure_syn(seg).then_some(Segment {
+            nat_copy: true,
+            ..*seg
+        });
+        (seg.src, seg.dst) = back.first;
+        came
+    }
+
+    fn look_at_syn(&mut self, seg: &Segment, info: &PacketInfo, interface: u32) {
+        if self.syns.is_empty() {
+            self.syns = vec![None; SLOTS];
+        }
+        let ip_id = info.ip_id.map_or(0x1_0000, u32::from);
+        let here = place(interface, info.ifindex);
+        let tuple = (seg.src, seg.dst);
+        let i = (seg.seq ^ ip_id.wrapping_mul(0x9e37_79b9)) as usize % SLOTS;
+        let twin = self.syns[i].filter(|s| {
+            s.seq == seg.seq
+                && s.ip_id == ip_id
+                && s.window == seg.window
+                && s.tuple != tuple
+                && (0..=WINDOW_NS).contains(&seg.ts.0.saturating_sub(s.ts))
+                && (s.place != here || seg.ttl.checked_add(1) == Some(s.ttl))
+        });
+        match twin {
+            Some(first) => self.learn(tuple, first.tuple, seg.seq),
+            // A SYN on a tuple already translated is put back, and its
+            // copy under the first addresses is the one to match.
+            None if !self.back.contains_key(&tuple) => {
+                self.syns[i] = Some(SeenSyn {
+                    tuple,
+                    seq: seg.seq,
+                    ip_id,
+                    window: seg.window,
+                    ttl: seg.ttl,
+                    ts: seg.ts.0,
+                    place: here,
+                });
+            }
+            None => {}
+        }
+    }
+
+    /// `after` (as the SYN's sender sent it, translated) goes back to
+    /// `first`, both ways.
+    fn learn(&mut self, after: Tuple, first: Tuple, isn: u32) {
+        if self
+            .back
+            .get(&after)
+            .is_some_and(|b| b.first == first && b.isn == isn)
+        {
+            return;
+        }
+        self.connections += 1;
+        let pair = (first.1, after.1);
+        if self.examples.len() < EXAMPLES && pair.0 != pair.1 && !self.examples.contains(&pair) {
+            self.examples.push(pair);
+        }
+        self.serial += 1;
+        let serial = self.serial;
+        self.back.insert(after, Back { first, isn, serial });
+        let reply = ((after.1, after.0), (first.1, first.0));
+        self.back.insert(
+            reply.0,
+            Back {
+                first: reply.1,
+                isn,
+                serial,
+            },
+        );
+        self.order.push_back((serial, after));
+        while self.order.len() > KEPT {
+            let Some((old, t)) = self.order.pop_front() else {
+                break;
+            };
+            if self.back.get(&t).is_some_and(|b| b.serial == old) {
+                self.back.remove(&t);
+                self.back.remove(&(t.1, t.0));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Flags, Timestamp};
+
+    fn seg(ts_us: i64, src: &str, dst: &str, flags: u8, seq: u32, ack: u32, ttl: u8) -> Segment {
+        Segment {
+            frame: 1,
+            ts: Timestamp(ts_us * 1000),
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            seq,
+            ack,
+            flags: Flags(flags),
+            window: 64240,
+            wscale: None,
+            payload_len: 0,
+            ttl,
+            snap_cut: false,
+            nat_copy: false,
+            tunnel: 0,
+            outer_flow: 0,
+        }
+    }
+
+    fn info(ip_id: u16, ifindex: u32) -> PacketInfo {
+        PacketInfo {
+            ip_id: Some(ip_id),
+            ifindex,
+            ..PacketInfo::default()
+        }
+    }
+
+    const CLIENT: &str = "10.9.0.2:58884";
+    const PUBLISHED: &str = "10.9.0.1:8080";
+    const CONTAINER: &str = "172.18.0.2:2133";
+    const SYN: u8 = Flags::SYN;
+    const SYN_ACK: u8 = Flags::SYN | Flags::ACK;
+
+    #[test]
+    fn a_published_port_goes_back_to_the_address_the_client_used() {
+        let mut t = Translations::default();
+        // In on eth0 as the client sent it, out on the bridge after DNAT.
+        let mut s = seg(0, CLIENT, PUBLISHED, SYN, 7, 0, 64);
+        assert!(t.put_back(&mut s, &info(11, 2), 0).is_none());
+        let mut s = seg(120, CLIENT, CONTAINER, SYN, 7, 0, 63);
+        let came = t
+            .put_back(&mut s, &info(11, 5), 0)
+            .expect("the SYN as it came");
+        assert!(came.nat_copy);
+        assert_eq!(came.dst, CONTAINER.parse().unwrap());
+        assert_eq!(s.dst, PUBLISHED.parse().unwrap());
+        assert!(!s.nat_copy);
+        // The container's SYN-ACK, before its reverse translation.
+        let mut s = seg(150, CONTAINER, CLIENT, SYN_ACK, 99, 8, 64);
+        assert!(t.put_back(&mut s, &info(40, 5), 0).is_none());
+        assert_eq!(
+            (s.src, s.dst),
+            (PUBLISHED.parse().unwrap(), CLIENT.parse().unwrap())
+        );
+        assert_eq!(t.connections, 1);
+        assert_eq!(
+            t.examples,
+            vec![(PUBLISHED.parse().unwrap(), CONTAINER.parse().unwrap())]
+        );
+        // Its retransmitted SYN (a new IP identification) is the same
+        // connection.
+        let mut s = seg(1_000_000, CLIENT, PUBLISHED, SYN, 7, 0, 64);
+        t.put_back(&mut s, &info(12, 2), 0);
+        let mut s = seg(1_000_090, CLIENT, CONTAINER, SYN, 7, 0, 63);
+        assert!(t.put_back(&mut s, &info(12, 5), 0).is_some());
+        assert_eq!(t.connections, 1);
+    }
+
+    #[test]
+    fn what_no_translation_made_is_left_alone() {
+        let mut t = Translations::default();
+        // A forwarded copy on the same tuple: a plain copy, not a translation.
+        let mut s = seg(0, CLIENT, CONTAINER, SYN, 7, 0, 64);
+        t.put_back(&mut s, &info(11, 2), 0);
+        let mut s = seg(20, CLIENT, CONTAINER, SYN, 7, 0, 63);
+        assert!(t.put_back(&mut s, &info(11, 5), 0).is_none());
+        // Same ISN on another tuple but another IP identification, too late,
+        // or at the same place with the same TTL: other connections.
+        let mut s = seg(40, "10.9.0.3:40000", CONTAINER, SYN, 7, 0, 63);
+        t.put_back(&mut s, &info(12, 5), 0);
+        let mut s = seg(5_000, "10.9.0.4:40000", CONTAINER, SYN, 7, 0, 64);
+        t.put_back(&mut s, &info(11, 2), 0);
+        let mut s = seg(5_010, "10.9.0.5:40000", CONTAINER, SYN, 7, 0, 64);
+        t.put_back(&mut s, &info(11, 2), 0);
+        assert_eq!(t.connections, 0);
+        assert_eq!(s.src, "10.9.0.5:40000".parse().unwrap());
+    }
+}
