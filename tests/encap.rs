@@ -13,7 +13,7 @@ use std::path::Path;
 use rstscope::diagnose::{classify, Flow};
 use rstscope::pipeline::SegmentReader;
 use rstscope::track::{Tracker, TrackerConfig};
-use rstscope::wire::{Health, SkipReason};
+use rstscope::wire::{Health, SkipReason, Translated};
 use support::encap::{self, KINDS};
 
 const FIXTURES: [&str; 2] = ["incident.pcap", "client-abort.pcap"];
@@ -301,7 +301,7 @@ fn nat_host_capture_matches_the_clients_side() {
     assert_eq!(any_health.duplicate_copies, one_health.tcp_segments);
     assert_eq!(any_health.translated_connections, 5);
     assert_eq!(one_health.translated_connections, 0);
-    let pair = |a: &str, b: &str| (a.parse().unwrap(), b.parse().unwrap());
+    let pair = |a: &str, b: &str| Translated::Server(a.parse().unwrap(), b.parse().unwrap());
     assert_eq!(
         any_health.translations,
         [

@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use crate::wire::Segment;
+use crate::wire::{Segment, Translated};
 
 use super::copies::{place, WINDOW_NS};
 use super::PacketInfo;
@@ -36,8 +36,7 @@ const SLOTS: usize = 256;
 /// this many newer ones were learned.
 const KEPT: usize = 65_536;
 
-/// How many pairs of server addresses (first seen, after translation) the
-/// capture block names.
+/// How many translated addresses the capture block names.
 pub const EXAMPLES: usize = 3;
 
 type Tuple = (SocketAddr, SocketAddr);
@@ -74,9 +73,9 @@ pub struct Translations {
     serial: u64,
     /// Connections seen again after a translation.
     pub connections: u64,
-    /// Server addresses as first seen and after translation, the first
-    /// [`EXAMPLES`] distinct pairs.
-    pub examples: Vec<(SocketAddr, SocketAddr)>,
+    /// Addresses as first seen and after translation, the first
+    /// [`EXAMPLES`] distinct ones.
+    pub examples: Vec<Translated>,
 }
 
 fn pure_syn(seg: &Segment) -> bool {
@@ -157,9 +156,14 @@ impl Translations {
             return;
         }
         self.connections += 1;
-        let pair = (first.1, after.1);
-        if self.examples.len() < EXAMPLES && pair.0 != pair.1 && !self.examples.contains(&pair) {
-            self.examples.push(pair);
+        // The SYN's sender is the client.
+        let server = (first.1 != after.1).then_some(Translated::Server(first.1, after.1));
+        let client = (first.0.ip() != after.0.ip())
+            .then_some(Translated::Client(first.0.ip(), after.0.ip()));
+        for t in [server, client].into_iter().flatten() {
+            if self.examples.len() < EXAMPLES && !self.examples.contains(&t) {
+                self.examples.push(t);
+            }
         }
         self.serial += 1;
         let serial = self.serial;
@@ -249,7 +253,10 @@ mod tests {
         assert_eq!(t.connections, 1);
         assert_eq!(
             t.examples,
-            vec![(PUBLISHED.parse().unwrap(), CONTAINER.parse().unwrap())]
+            vec![Translated::Server(
+                PUBLISHED.parse().unwrap(),
+                CONTAINER.parse().unwrap()
+            )]
         );
         // Its retransmitted SYN (a new IP identification) is the same
         // connection.
@@ -258,6 +265,31 @@ mod tests {
         let mut s = seg(1_000_090, CLIENT, CONTAINER, SYN, 7, 0, 63);
         assert!(t.put_back(&mut s, &info(12, 5), 0).is_some());
         assert_eq!(t.connections, 1);
+    }
+
+    #[test]
+    fn a_masqueraded_client_goes_back_to_its_inner_address() {
+        let mut t = Translations::default();
+        let (inner, outer, server) = ("172.18.0.2:39208", "10.9.0.1:40001", "10.9.0.2:2133");
+        let mut s = seg(0, inner, server, SYN, 5, 0, 64);
+        t.put_back(&mut s, &info(3, 5), 0);
+        let mut s = seg(30, outer, server, SYN, 5, 0, 63);
+        assert!(t.put_back(&mut s, &info(3, 2), 0).is_some());
+        assert_eq!(s.src, inner.parse().unwrap());
+        // The server's reply to the outer address goes back to the inner.
+        let mut s = seg(90, server, outer, SYN_ACK, 77, 6, 64);
+        t.put_back(&mut s, &info(50, 2), 0);
+        assert_eq!(
+            (s.src, s.dst),
+            (server.parse().unwrap(), inner.parse().unwrap())
+        );
+        assert_eq!(
+            t.examples,
+            vec![Translated::Client(
+                "172.18.0.2".parse().unwrap(),
+                "10.9.0.1".parse().unwrap()
+            )]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::diagnose::human;
-use crate::wire::{Health, SkipReason, StepDirection};
+use crate::wire::{Health, SkipReason, StepDirection, Translated};
 
 /// Seconds for people, as the evidence writes durations.
 fn human_secs(s: f64) -> String {
@@ -112,12 +112,15 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
         let pairs: Vec<String> = health
             .translations
             .iter()
-            .map(|(first, after)| format!("{first} translated to {after}"))
+            .map(|t| match t {
+                Translated::Server(first, after) => format!("server {first} translated to {after}"),
+                Translated::Client(first, after) => format!("client {first} translated to {after}"),
+            })
             .collect();
         let more = if pairs.is_empty() {
             String::new()
         } else {
-            format!(" ({})", pairs.join(", "))
+            format!(" ({})", pairs.join("; "))
         };
         writeln!(
             out,

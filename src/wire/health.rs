@@ -1,7 +1,7 @@
 //! Capture health: an account of every packet read. Nothing is dropped
 //! silently; each packet is either a TCP segment or counted under a reason.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::clock::{Clock, ClockStep};
 use super::segment::Timestamp;
@@ -99,9 +99,9 @@ pub struct Health {
     /// `-i any` on a host that translates): analysed once, under the
     /// addresses first seen; their second copies are in `duplicate_copies`.
     pub translated_connections: u64,
-    /// Server addresses as first seen and after translation (the first
-    /// few distinct pairs).
-    pub translations: Vec<(SocketAddr, SocketAddr)>,
+    /// Addresses as first seen and after translation (the first few
+    /// distinct ones).
+    pub translations: Vec<Translated>,
     /// Unsupported link types seen, by number, for the warning text.
     pub unsupported_link_types: Vec<u32>,
     /// Segments whose payload the snap length cut (headers still used).
@@ -131,6 +131,32 @@ pub struct Health {
     /// them counted, the first ones listed with where they happened.
     pub clock_steps_total: u64,
     pub clock_steps: Vec<ClockStepAt>,
+}
+
+/// An address as its connection was first seen and after a translation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Translated {
+    /// The server's address and port (DNAT: a published port, a virtual
+    /// address).
+    Server(SocketAddr, SocketAddr),
+    /// The client's address (SNAT, masquerading; its ports differ from one
+    /// connection to the next).
+    Client(IpAddr, IpAddr),
+}
+
+impl Translated {
+    fn to_json(self) -> serde_json::Value {
+        match self {
+            Translated::Server(first, after) => serde_json::json!({
+                "server": first.to_string(),
+                "translated": after.to_string(),
+            }),
+            Translated::Client(first, after) => serde_json::json!({
+                "client": first.to_string(),
+                "translated": after.to_string(),
+            }),
+        }
+    }
 }
 
 /// A clock step and the file it happened in.
@@ -229,10 +255,7 @@ impl Health {
             "encapsulations": encapsulations,
             "duplicate_copies": self.duplicate_copies,
             "translated_connections": self.translated_connections,
-            "translations": self.translations.iter().map(|(first, after)| serde_json::json!({
-                "server": first.to_string(),
-                "translated": after.to_string(),
-            })).collect::<Vec<_>>(),
+            "translations": self.translations.iter().map(|t| t.to_json()).collect::<Vec<_>>(),
             "unsupported_link_types": self.unsupported_link_types,
             "snap_cut_segments": self.snap_cut_segments,
             "timestamps_backwards": self.timestamps_backwards,

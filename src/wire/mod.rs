@@ -12,6 +12,6 @@ mod segment;
 mod tunnel;
 
 pub use clock::{Clock, ClockStep, StepDirection, BACKWARD_STEP_NS, FORWARD_STEP_NS};
-pub use health::{ClockStepAt, FileSummary, Health, SkipReason};
+pub use health::{ClockStepAt, FileSummary, Health, SkipReason, Translated};
 pub use segment::{seq_diff, seq_le, seq_lt, Flags, Segment, Timestamp};
 pub use tunnel::{describe as describe_tunnel, intern as intern_tunnel, Encap, EncapSet, TunnelId};
