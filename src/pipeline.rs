@@ -30,11 +30,8 @@ pub struct SegmentReader {
     last_ts: Option<Timestamp>,
     /// Bytes of the files already read, for the progress position.
     bytes_before: u64,
-    /// Recent segments, to analyse a second copy of one packet once.
-    copies: decode::Copies,
-    /// Address translations seen, to analyse a connection seen before and
-    /// after NAT once.
-    translations: decode::Translations,
+    /// Second copies and translations of `-i any` on a forwarding host.
+    views: Views,
     /// The input is a live stream (see [`capture::read_capture_live`]).
     pub live: bool,
 }
@@ -59,8 +56,7 @@ impl SegmentReader {
             frame,
             last_ts,
             bytes_before,
-            copies,
-            translations,
+            views,
             ..
         } = self;
         let base = *bytes_before;
@@ -74,47 +70,94 @@ impl SegmentReader {
             *last_ts = Some(packet.ts);
             let mut info = decode::PacketInfo::default();
             let decoded = decode::decode_with(packet, *frame, &mut info);
-            if !info.encaps.is_empty() {
-                health.encapsulated(info.encaps);
-            }
-            match decoded {
-                Ok(mut segment) => {
-                    health.tcp_segments += 1;
-                    if segment.snap_cut {
-                        health.snap_cut_segments += 1;
-                    }
-                    if !decode::may_hold_copies(packet) {
-                        on_segment(&segment);
-                        return;
-                    }
-                    let came = translations.put_back(&mut segment, &info, packet.interface);
-                    if copies.is_copy(&segment, &info, packet.interface) {
-                        health.duplicate_copies += 1;
-                    } else {
-                        on_segment(&segment);
-                    }
-                    if let Some(came) = &came {
-                        on_segment(came);
-                    }
-                    health.translated_connections = translations.connections;
-                    if health.translations.len() < translations.examples.len() {
-                        health.translations.clone_from(&translations.examples);
-                    }
-                }
-                Err(reason) => {
-                    health.skip(reason);
-                    if reason == SkipReason::UnsupportedLinkType
-                        && !health.unsupported_link_types.contains(&packet.link.0)
-                    {
-                        health.unsupported_link_types.push(packet.link.0);
-                    }
-                }
-            }
+            let place = Place::of(packet);
+            views.packet(health, decoded, &info, place, packet.link.0, on_segment);
         };
         let summary = capture::read_capture_live(name, reader, self.live, &mut on_packet)?;
         self.bytes_before += summary.bytes;
         self.health.files.push(summary);
         Ok(())
+    }
+}
+
+/// Where a packet was captured, for telling its copies apart: whether the
+/// capture can hold copies at all (`decode::may_hold_copies`) and its
+/// pcapng interface.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Place {
+    copies: bool,
+    interface: u32,
+}
+
+impl Place {
+    pub(crate) fn of(packet: &Packet<'_>) -> Self {
+        Place {
+            copies: decode::may_hold_copies(packet),
+            interface: packet.interface,
+        }
+    }
+}
+
+/// The other views of one packet or connection that `-i any` on a host
+/// that forwards, bridges or translates shows: second copies, and the
+/// connection again after address translation. Each reading path, one file
+/// or several merged, hands every decoded packet through one of these, so
+/// the account is the same either way.
+#[derive(Default)]
+pub(crate) struct Views {
+    copies: decode::Copies,
+    translations: decode::Translations,
+}
+
+impl Views {
+    /// Accounts for one decoded packet and hands a segment to analyse on.
+    pub(crate) fn packet(
+        &mut self,
+        health: &mut Health,
+        decoded: Result<Segment, SkipReason>,
+        info: &decode::PacketInfo,
+        place: Place,
+        link: u32,
+        on_segment: &mut dyn FnMut(&Segment),
+    ) {
+        if !info.encaps.is_empty() {
+            health.encapsulated(info.encaps);
+        }
+        let mut segment = match decoded {
+            Ok(segment) => segment,
+            Err(reason) => {
+                health.skip(reason);
+                if reason == SkipReason::UnsupportedLinkType
+                    && !health.unsupported_link_types.contains(&link)
+                {
+                    health.unsupported_link_types.push(link);
+                }
+                return;
+            }
+        };
+        health.tcp_segments += 1;
+        if segment.snap_cut {
+            health.snap_cut_segments += 1;
+        }
+        if !place.copies {
+            on_segment(&segment);
+            return;
+        }
+        let came = self
+            .translations
+            .put_back(&mut segment, info, place.interface);
+        if self.copies.is_copy(&segment, info, place.interface) {
+            health.duplicate_copies += 1;
+        } else {
+            on_segment(&segment);
+        }
+        if let Some(came) = &came {
+            on_segment(came);
+        }
+        health.translated_connections = self.translations.connections;
+        if health.translations.len() < self.translations.examples.len() {
+            health.translations.clone_from(&self.translations.examples);
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread;
 
-use super::interrupt;
+use super::{interrupt, Place, Views};
 use crate::capture::{self, CaptureError};
 use crate::decode;
 use crate::output::progress::Progress;
@@ -35,6 +35,8 @@ struct Item {
     offset: u64,
     link: u32,
     decoded: Result<Segment, SkipReason>,
+    info: decode::PacketInfo,
+    place: Place,
 }
 
 enum Msg {
@@ -59,11 +61,15 @@ fn spawn(input: String, tx: SyncSender<Msg>, stop: Arc<AtomicBool>) {
             let reader = interrupt::stoppable(&input, file, stop.clone());
             let mut batch = Vec::with_capacity(BATCH);
             let read = capture::read_capture(&name, reader, &mut |packet, offset| {
+                let mut info = decode::PacketInfo::default();
+                let decoded = decode::decode_with(packet, 0, &mut info);
                 batch.push(Item {
                     ts: packet.ts,
                     offset,
                     link: packet.link.0,
-                    decoded: decode::decode(packet, 0),
+                    decoded,
+                    info,
+                    place: Place::of(packet),
                 });
                 if batch.len() == BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -125,6 +131,7 @@ pub fn read_merged(
     let mut heap: BinaryHeap<Reverse<(Timestamp, usize)>> = BinaryHeap::new();
     let mut next = 0usize;
     let (mut frame, mut last_ts, mut done_bytes, mut open_bytes) = (0u64, None, 0u64, 0u64);
+    let mut views = Views::default();
 
     let outcome = 'merge: loop {
         // Open every file whose first packet is due before the next packet.
@@ -180,24 +187,10 @@ pub fn read_merged(
             health.timestamps_backwards += 1;
         }
         last_ts = Some(item.ts);
-        match item.decoded {
-            Ok(mut segment) => {
-                segment.frame = frame;
-                health.tcp_segments += 1;
-                if segment.snap_cut {
-                    health.snap_cut_segments += 1;
-                }
-                on_segment(&segment);
-            }
-            Err(reason) => {
-                health.skip(reason);
-                if reason == SkipReason::UnsupportedLinkType
-                    && !health.unsupported_link_types.contains(&item.link)
-                {
-                    health.unsupported_link_types.push(item.link);
-                }
-            }
-        }
+        let decoded = item.decoded.map(|segment| Segment { frame, ..segment });
+        views.packet(
+            health, decoded, &item.info, item.place, item.link, on_segment,
+        );
         if source.pos < source.batch.len() {
             heap.push(Reverse((source.batch[source.pos].ts, k)));
         } else {
