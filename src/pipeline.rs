@@ -111,10 +111,14 @@ pub(crate) struct Views {
 
 impl Views {
     /// Accounts for one decoded packet and hands a segment to analyse on.
+    /// Inlined into each reading loop, and the segment taken by reference:
+    /// as a call moving it out, this cost 7 % of the plain decode's
+    /// instructions (`examples/decode` under callgrind on h500k).
+    #[inline(always)]
     pub(crate) fn packet(
         &mut self,
         health: &mut Health,
-        decoded: Result<Segment, SkipReason>,
+        mut decoded: Result<Segment, SkipReason>,
         info: &decode::PacketInfo,
         place: Place,
         link: u32,
@@ -123,9 +127,10 @@ impl Views {
         if !info.encaps.is_empty() {
             health.encapsulated(info.encaps);
         }
-        let mut segment = match decoded {
+        let segment = match &mut decoded {
             Ok(segment) => segment,
             Err(reason) => {
+                let reason = *reason;
                 health.skip(reason);
                 if reason == SkipReason::UnsupportedLinkType
                     && !health.unsupported_link_types.contains(&link)
@@ -140,16 +145,14 @@ impl Views {
             health.snap_cut_segments += 1;
         }
         if !place.copies {
-            on_segment(&segment);
+            on_segment(segment);
             return;
         }
-        let came = self
-            .translations
-            .put_back(&mut segment, info, place.interface);
-        if self.copies.is_copy(&segment, info, place.interface) {
+        let came = self.translations.put_back(segment, info, place.interface);
+        if self.copies.is_copy(segment, info, place.interface) {
             health.duplicate_copies += 1;
         } else {
-            on_segment(&segment);
+            on_segment(segment);
         }
         if let Some(came) = &came {
             on_segment(came);
