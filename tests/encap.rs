@@ -236,6 +236,49 @@ fn copies_from_a_forwarding_host_are_analysed_once() {
     }
 }
 
+/// An overlay node's `tcpdump -i any` (a pod's veth bare, the outer
+/// interface in VXLAN): each packet bare and encapsulated. On the node that
+/// receives the connection the client's packets come encapsulated first
+/// and the server's bare; on the node that sends it, the other way round.
+/// Either way the same connections as once, each kept in the view its
+/// client's SYN was first seen in, with tshark's stream numbers (tshark
+/// keys a stream by the inner tuple: one stream a connection).
+#[test]
+fn packets_seen_bare_and_in_vxlan_are_one_connection() {
+    for fixture in FIXTURES {
+        let packets = datagrams(fixture);
+        let client = packets[0].1[12..16].to_vec();
+        let once = encap::wrapped_pcap("sll2", 276, &packets);
+        let (_, want) = analyse(&once);
+        for receiving in [true, false] {
+            let mut p = support::Pcap::new(276, false, false);
+            for (ts, ip) in &packets {
+                let c2s = ip[12..16] == client[..];
+                let bare = encap::sll2(ip, 2, false);
+                let frame = encap::wrap("vxlan", ip, c2s, 0);
+                let tunnelled = encap::sll2(&frame[14..], 3, false);
+                let (first, second) = if c2s == receiving {
+                    (tunnelled, bare)
+                } else {
+                    (bare, tunnelled)
+                };
+                p.packet(*ts, &first);
+                p.packet(*ts + 10_000, &second);
+            }
+            let (health, got) = analyse(&p.bytes);
+            let at = format!("{fixture}, receiving node: {receiving}");
+            assert_eq!(facts(&got), facts(&want), "{at}");
+            assert_eq!(health.duplicate_copies, packets.len() as u64, "{at}");
+            assert_eq!(health.translated_connections, want.len() as u64, "{at}");
+            let vxlan = got.iter().all(|f| f.tunnel.starts_with("vxlan"));
+            assert!(got.iter().all(|f| f.tunnel.is_empty()) || vxlan, "{at}");
+            assert_eq!(vxlan, receiving, "{at}");
+            let streams = |f: &[Flow]| f.iter().map(|f| f.tcp_stream).collect::<Vec<_>>();
+            assert_eq!(streams(&got), streams(&want), "{at}");
+        }
+    }
+}
+
 /// Writes the wrapped captures for tshark:
 /// `ENCAP_OUT=/tmp/encap cargo test --test encap -- --ignored write_wrapped`.
 #[test]

@@ -11,6 +11,11 @@
 //! on the translated tuple's segments are put back under the addresses
 //! first seen, where [`super::Copies`] finds them to be second copies.
 //!
+//! A packet seen bare and again inside a tunnel (a Kubernetes node's
+//! overlay: the pod's veth, then VXLAN on the outer interface) is the same
+//! case with another tunnel path: its view is kept with the tunnel it was
+//! first seen in.
+//!
 //! Only a SYN teaches: its sequence number is the sender's random ISN, so a
 //! SYN with the same one, IP identification and window on another tuple
 //! within [`super::copies::WINDOW_NS`] is that SYN translated, not another
@@ -22,7 +27,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use crate::wire::{Segment, Translated};
+use crate::wire::{Segment, Translated, TunnelId};
 
 use super::copies::{place, WINDOW_NS};
 use super::PacketInfo;
@@ -41,12 +46,19 @@ const KEPT: usize = 65_536;
 /// How many translated addresses the capture block names.
 pub const EXAMPLES: usize = 3;
 
-type Tuple = (SocketAddr, SocketAddr);
+/// A view of a connection as one direction's segments show it: source,
+/// destination and the tunnel path (0: none).
+type Tuple = (SocketAddr, SocketAddr, TunnelId);
+
+fn reply(t: Tuple) -> Tuple {
+    (t.1, t.0, t.2)
+}
 
 /// A pure SYN seen recently.
 #[derive(Clone, Copy)]
 struct SeenSyn {
     tuple: Tuple,
+    outer_flow: u32,
     seq: u32,
     /// IP identification (above 16 bits: none, IPv6).
     ip_id: u32,
@@ -60,6 +72,9 @@ struct SeenSyn {
 #[derive(Clone, Copy)]
 struct Back {
     first: Tuple,
+    /// The first view's outer UDP flow (`Segment::outer_flow`): the same
+    /// both ways of a flow.
+    outer_flow: u32,
     /// Sequence number of the SYN that taught it, to tell a retransmission
     /// (the same connection) from a new connection on the same tuples.
     isn: u32,
@@ -103,12 +118,16 @@ impl Translations {
         if self.back.is_empty() {
             return None;
         }
-        let back = self.back.get(&(seg.src, seg.dst))?;
-        let came = pure_syn(seg).then_some(Segment {
+        let back = self.back.get(&(seg.src, seg.dst, seg.tunnel))?;
+        // tshark keys a conversation by the addresses alone: a tunnel's
+        // copy is no other conversation for it.
+        let other = (seg.src, seg.dst) != (back.first.0, back.first.1);
+        let came = (other && pure_syn(seg)).then_some(Segment {
             nat_copy: true,
             ..*seg
         });
-        (seg.src, seg.dst) = back.first;
+        (seg.src, seg.dst, seg.tunnel) = back.first;
+        seg.outer_flow = back.outer_flow;
         came
     }
 
@@ -118,7 +137,7 @@ impl Translations {
         }
         let ip_id = info.ip_id.map_or(0x1_0000, u32::from);
         let here = place(interface, info.ifindex);
-        let tuple = (seg.src, seg.dst);
+        let tuple = (seg.src, seg.dst, seg.tunnel);
         let i = (seg.seq ^ ip_id.wrapping_mul(0x9e37_79b9)) as usize % SLOTS;
         let twin = self.syns[i].filter(|s| {
             s.seq == seg.seq
@@ -129,7 +148,7 @@ impl Translations {
                 && (s.place != here || seg.ttl.checked_add(1) == Some(s.ttl))
         });
         match twin {
-            Some(first) => self.learn(tuple, first.tuple, seg.seq),
+            Some(first) => self.learn(tuple, first, seg.seq),
             None => {
                 if let Some(b) = self.back.get(&tuple) {
                     // The translated connection's SYN again, its first
@@ -141,10 +160,11 @@ impl Translations {
                     // translated (the host's own, on a port the
                     // translation used before): its own from now on.
                     self.back.remove(&tuple);
-                    self.back.remove(&(tuple.1, tuple.0));
+                    self.back.remove(&reply(tuple));
                 }
                 self.syns[i] = Some(SeenSyn {
                     tuple,
+                    outer_flow: seg.outer_flow,
                     seq: seg.seq,
                     ip_id,
                     window: seg.window,
@@ -158,7 +178,8 @@ impl Translations {
 
     /// `after` (as the SYN's sender sent it, translated) goes back to
     /// `first`, both ways.
-    fn learn(&mut self, after: Tuple, first: Tuple, isn: u32) {
+    fn learn(&mut self, after: Tuple, first: SeenSyn, isn: u32) {
+        let (first, outer_flow) = (first.tuple, first.outer_flow);
         if self
             .back
             .get(&after)
@@ -171,23 +192,25 @@ impl Translations {
         let server = (first.1 != after.1).then_some(Translated::Server(first.1, after.1));
         let client = (first.0.ip() != after.0.ip())
             .then_some(Translated::Client(first.0.ip(), after.0.ip()));
-        for t in [server, client].into_iter().flatten() {
+        let tunnel = (first.2 != after.2).then_some(Translated::Tunnel(first.2, after.2));
+        for t in [server, client, tunnel].into_iter().flatten() {
             if self.examples.len() < EXAMPLES && !self.examples.contains(&t) {
                 self.examples.push(t);
             }
         }
         self.serial += 1;
         let serial = self.serial;
-        self.back.insert(after, Back { first, isn, serial });
-        let reply = ((after.1, after.0), (first.1, first.0));
-        self.back.insert(
-            reply.0,
-            Back {
-                first: reply.1,
-                isn,
-                serial,
-            },
-        );
+        for (a, f) in [(after, first), (reply(after), reply(first))] {
+            self.back.insert(
+                a,
+                Back {
+                    first: f,
+                    outer_flow,
+                    isn,
+                    serial,
+                },
+            );
+        }
         self.order.push_back((serial, after));
         while self.order.len() > KEPT {
             let Some((old, t)) = self.order.pop_front() else {
@@ -195,7 +218,7 @@ impl Translations {
             };
             if self.back.get(&t).is_some_and(|b| b.serial == old) {
                 self.back.remove(&t);
-                self.back.remove(&(t.1, t.0));
+                self.back.remove(&reply(t));
             }
         }
     }

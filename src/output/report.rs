@@ -115,6 +115,13 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
             .map(|t| match t {
                 Translated::Server(first, after) => format!("server {first} translated to {after}"),
                 Translated::Client(first, after) => format!("client {first} translated to {after}"),
+                Translated::Tunnel(first, after) => {
+                    let words = |t| match crate::wire::describe_tunnel(t) {
+                        w if w.is_empty() => "bare".to_string(),
+                        w => format!("inside {w}"),
+                    };
+                    format!("{} seen again {}", words(*first), words(*after))
+                }
             })
             .collect();
         let more = if pairs.is_empty() {
@@ -124,8 +131,8 @@ pub fn write_capture_summary(out: &mut dyn Write, health: &Health) -> io::Result
         };
         writeln!(
             out,
-            "  translation {} connections seen before and after address translation{more}: analysed once, under the addresses first seen",
-            health.translated_connections
+            "  translation {} seen again after address translation or in another tunnel{more}: analysed once, as first seen",
+            super::finished::plural(health.translated_connections, "connection")
         )?;
     }
     if health.snap_cut_segments > 0 {

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::clock::{Clock, ClockStep};
 use super::segment::Timestamp;
-use super::tunnel::{Encap, EncapSet};
+use super::tunnel::{Encap, EncapSet, TunnelId};
 use serde::Serialize;
 
 /// Why a packet did not become a TCP segment.
@@ -142,6 +142,9 @@ pub enum Translated {
     /// The client's address (SNAT, masquerading; its ports differ from one
     /// connection to the next).
     Client(IpAddr, IpAddr),
+    /// The tunnel path (0: none): the same packets seen bare and
+    /// encapsulated (an overlay network's node).
+    Tunnel(TunnelId, TunnelId),
 }
 
 impl Translated {
@@ -154,6 +157,10 @@ impl Translated {
             Translated::Client(first, after) => serde_json::json!({
                 "client": first.to_string(),
                 "translated": after.to_string(),
+            }),
+            Translated::Tunnel(first, after) => serde_json::json!({
+                "tunnel": super::tunnel::describe(first),
+                "translated": super::tunnel::describe(after),
             }),
         }
     }
