@@ -32,16 +32,21 @@ use crate::wire::{Segment, Translated, TunnelId};
 use super::copies::{place, WINDOW_NS};
 use super::PacketInfo;
 
-/// Slots of the recent-SYN table: direct-mapped, a fixed 88 KiB touched by
+/// Slots of the recent-SYN table: direct-mapped, a fixed 96 KiB touched by
 /// SYNs alone. A translation is missed (its connection then counted twice,
 /// as without this table) only when another SYN took the slot between the
 /// two copies, a few microseconds apart: one in 1 024 at one SYN between.
 const SLOTS: usize = 1024;
 
-/// Translations remembered at most, oldest forgotten first: each is a few
-/// hundred bytes, and a translation outlives its connection only until
-/// this many newer ones were learned.
-const KEPT: usize = 65_536;
+/// Translations remembered at most, oldest forgotten first. Each is two
+/// map entries of 157 bytes; with 2 * KEPT + 2 entries at most, under half
+/// of 65 536 buckets' room, hashbrown rehashes in place as entries come
+/// and go instead of doubling, so the map stays at 10 MB and the order at
+/// 1 MB. The decoder does not see connections end, so a translation
+/// outlives its connection until this many newer ones were learned; a
+/// translated connection still open then counts its later segments in the
+/// second view too.
+const KEPT: usize = 14_000;
 
 /// How many translated addresses the capture block names.
 pub const EXAMPLES: usize = 3;
@@ -346,6 +351,48 @@ mod tests {
         t.put_back(&mut s, &info(78, 2), 0);
         assert_eq!(s.dst, outer.parse().unwrap());
         assert_eq!(t.connections, 1);
+    }
+
+    #[test]
+    fn the_oldest_translations_are_forgotten_first() {
+        let mut t = Translations::default();
+        let server: SocketAddr = "10.250.0.1:80".parse().unwrap();
+        let after: SocketAddr = "10.251.0.1:80".parse().unwrap();
+        let client = |i: usize| -> SocketAddr {
+            format!("10.{}.{}.1:{}", i >> 8, i & 255, 1024 + i % 60_000)
+                .parse()
+                .unwrap()
+        };
+        for i in (0..=KEPT).chain(KEPT + 1..4 * KEPT).chain(0..=KEPT) {
+            let first = SeenSyn {
+                tuple: (client(i), server, 0),
+                outer_flow: 0,
+                seq: i as u32,
+                ip_id: 0,
+                window: 0,
+                ttl: 64,
+                ts: 0,
+                place: 0,
+            };
+            t.learn((client(i), after, 0), first, i as u32);
+        }
+        assert_eq!(t.back.len(), 2 * KEPT);
+        // Coming and going, the map keeps to 65 536 buckets (room for
+        // 57 344 entries).
+        assert!(t.back.capacity() <= 57_344, "{}", t.back.capacity());
+        for (i, kept) in [(0, false), (1, true), (KEPT, true)] {
+            let mut s = seg(
+                0,
+                &client(i).to_string(),
+                "10.251.0.1:80",
+                Flags::ACK,
+                1,
+                1,
+                64,
+            );
+            t.put_back(&mut s, &info(1, 1), 0);
+            assert_eq!(s.dst == server, kept, "translation {i}");
+        }
     }
 
     #[test]
