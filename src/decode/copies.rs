@@ -147,35 +147,20 @@ fn fingerprint(seg: &Segment, info: &PacketInfo) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testwire::{info, segment};
     use super::*;
     use crate::wire::{Flags, Timestamp};
 
     fn seg(ts_us: i64, ttl: u8) -> Segment {
-        Segment {
-            frame: 1,
-            ts: Timestamp(ts_us * 1000),
-            src: "10.1.0.1:40000".parse().unwrap(),
-            dst: "10.2.0.1:80".parse().unwrap(),
-            seq: 1,
-            ack: 1,
-            flags: Flags(Flags::RST),
-            window: 0,
-            wscale: None,
-            payload_len: 0,
+        segment(
+            ts_us,
+            "10.1.0.1:40000",
+            "10.2.0.1:80",
+            Flags::RST,
+            1,
+            1,
             ttl,
-            snap_cut: false,
-            nat_copy: false,
-            tunnel: 0,
-            outer_flow: 0,
-        }
-    }
-
-    fn info(ip_id: u16, ifindex: u32) -> PacketInfo {
-        PacketInfo {
-            ip_id: Some(ip_id),
-            ifindex,
-            ..PacketInfo::default()
-        }
+        )
     }
 
     #[test]

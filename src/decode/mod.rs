@@ -26,6 +26,8 @@ mod ether;
 mod ip;
 mod link;
 mod path;
+#[cfg(test)]
+mod testwire;
 mod translated;
 mod udp;
 

@@ -232,35 +232,9 @@ impl Translations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Flags, Timestamp};
+    use crate::wire::Flags;
 
-    fn seg(ts_us: i64, src: &str, dst: &str, flags: u8, seq: u32, ack: u32, ttl: u8) -> Segment {
-        Segment {
-            frame: 1,
-            ts: Timestamp(ts_us * 1000),
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            seq,
-            ack,
-            flags: Flags(flags),
-            window: 64240,
-            wscale: None,
-            payload_len: 0,
-            ttl,
-            snap_cut: false,
-            nat_copy: false,
-            tunnel: 0,
-            outer_flow: 0,
-        }
-    }
-
-    fn info(ip_id: u16, ifindex: u32) -> PacketInfo {
-        PacketInfo {
-            ip_id: Some(ip_id),
-            ifindex,
-            ..PacketInfo::default()
-        }
-    }
+    use super::super::testwire::{info, segment as seg};
 
     const CLIENT: &str = "10.9.0.2:58884";
     const PUBLISHED: &str = "10.9.0.1:8080";
