@@ -82,6 +82,10 @@ pub struct ConnFacts {
     pub request_unanswered: bool,
     /// ACKs covering sequence space never captured.
     pub gaps: u32,
+    /// Segments that resent payload or a FIN after the server had sent
+    /// payload (up to 255): the path lost packets of a connection the
+    /// server had accepted.
+    pub resent: u8,
     /// The two addresses `client` and `server` are the text of, so that the
     /// findings need not parse them back.
     pub client_ip: IpAddr,
@@ -203,6 +207,7 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
         server_ended,
         request_unanswered,
         gaps: conn.gaps(),
+        resent: conn.resent_after_answer(),
         client_ip: c.addr().ip(),
         server_ip: s.addr().ip(),
     }

@@ -210,6 +210,10 @@ pub struct Connection {
     /// ACK was lost, each about twice as late as the one before (the
     /// sender's backoff), so each one doubles the grace.
     pub(super) fins_after_end: u8,
+    /// Segments that resent payload or a FIN after the server had sent
+    /// payload (saturating): loss on the path of a connection the server
+    /// had accepted, which a full accept queue cannot cause.
+    pub(super) resent_after_answer: u8,
     /// Boxed: most connections never see a RST.
     pub(super) first_rst: Option<Box<RstFact>>,
     pub(super) timeline: Timeline,
@@ -251,6 +255,7 @@ getters!(Connection {
     observed_until: Timestamp,
     handshake: Handshake,
     rst_count: u32,
+    resent_after_answer: u8,
     ref timeline: Timeline,
     state: State,
     maybe ended_at: Timestamp,
@@ -281,6 +286,7 @@ impl Connection {
             handshake: Handshake::default(),
             rst_count: 0,
             fins_after_end: 0,
+            resent_after_answer: 0,
             first_rst: None,
             timeline: Timeline::default(),
             zeek: zeek::Zeek::default(),
@@ -442,6 +448,11 @@ impl Connection {
         let end_rel = rel_seq.saturating_add(i64::from(seg.seq_len()));
         let was_seen = self.ep[me].seen();
         let rxmit = !f.rst() && seg.payload_len > 0 && was_seen && end_rel <= self.ep[me].next_rel;
+        if (rxmit || (f.fin() && was_seen && end_rel <= self.ep[me].next_rel))
+            && self.ep[Side::Server.idx()].first_payload_ts.is_some()
+        {
+            self.resent_after_answer = self.resent_after_answer.saturating_add(1);
+        }
 
         // Acknowledgement of the peer's sequence space.
         let mut rel_ack = None;

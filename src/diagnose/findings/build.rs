@@ -23,6 +23,13 @@ use super::{Diagnosis, Finding, Findings, Kind, Window, CLIENT_MIN, LISTENER_MIN
 const FLOOD_ATTEMPTS: u64 = 100;
 const FLOOD_SOURCES: u64 = 50;
 const FLOOD_RATIO: u64 = 10;
+/// Path loss explains a server's retried handshakes when at least this
+/// many of its answered connections resent segments later, and its
+/// handshakes were retried at most `PATH_LOSS_RATIO` times as often (a
+/// handshake has three segments to lose, an answered connection a request,
+/// a response and two FINs at least).
+const PATH_LOSS_MIN: u64 = 2;
+const PATH_LOSS_RATIO: u64 = 3;
 
 /// Connections of some classes of one server, per bucket when kept.
 struct Part {
@@ -270,11 +277,18 @@ fn server_findings(
         let queued = whole(Class::SynDropped);
         let retried = whole(Class::SynDroppedThenAnswered);
         let dropped = whole(Class::Unanswered);
-        let signs = queued.count
-            + retried.count
-            + n(Class::SynackRetransmits)
-            + n(Class::ResetOnHandshakeAck);
-        let queue = served > 0 && signs > 0;
+        let retries = queued.count + retried.count + n(Class::SynackRetransmits);
+        let signs = retries + n(Class::ResetOnHandshakeAck);
+        // A full queue drops handshakes while the connections it let
+        // through flow: when those lose segments as often, the path drops
+        // packets, SYNs among them, and the queue is not to blame (a RST
+        // to the handshake's ACK is the kernel's, never the path's).
+        let attempts = t.outcomes.iter().map(|&c| u64::from(c)).sum::<u64>();
+        let resent = u64::from(t.resent);
+        let path_loss = resent >= PATH_LOSS_MIN
+            && n(Class::ResetOnHandshakeAck) == 0
+            && retries.saturating_mul(served) <= PATH_LOSS_RATIO * resent * attempts;
+        let queue = served > 0 && signs > 0 && !path_loss;
         // The listener burst takes the resets that came in it.
         let burst = t.listener.largest();
         let in_burst = if burst.count >= LISTENER_MIN {
@@ -283,7 +297,11 @@ fn server_findings(
             0
         };
         let mut phr = Vec::new();
-        let mut aq = vec![queued, retried];
+        let mut aq = if path_loss {
+            Vec::new()
+        } else {
+            vec![queued, retried]
+        };
         for c in [
             Class::SynackRetransmits,
             Class::ResetOnHandshakeAck,

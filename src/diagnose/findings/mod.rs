@@ -279,6 +279,9 @@ impl Findings {
             if facts.gaps > 0 {
                 tally.lossy = tally.lossy.saturating_add(1);
             }
+            if facts.resent > 0 {
+                tally.resent = tally.resent.saturating_add(1);
+            }
             if let Some(c) = class {
                 tally.classes[c.idx()] = tally.classes[c.idx()].saturating_add(1);
             }

@@ -160,6 +160,7 @@ pub struct Few {
     served: u8,
     suspect: [u8; 2],
     lossy: u8,
+    resent: u8,
     detail: u8,
     sources: Sources,
     first_ms: i32,
@@ -178,6 +179,7 @@ impl Few {
             sources: self.sources,
             suspect: self.suspect.map(u32::from),
             lossy: u32::from(self.lossy),
+            resent: u32::from(self.resent),
             first_ms: self.first_ms,
             last_ms: self.last_ms,
             last_served_ms: self.last_served_ms,
@@ -204,6 +206,7 @@ impl Few {
             served: u8::try_from(t.served).ok()?,
             suspect: small(&t.suspect)?,
             lossy: u8::try_from(t.lossy).ok()?,
+            resent: u8::try_from(t.resent).ok()?,
             detail: u8::try_from(t.detail).ok()?,
             sources: t.sources,
             first_ms: t.first_ms,
@@ -374,7 +377,7 @@ mod tests {
         // With the allocator's 8-byte header, a 96-byte chunk: 136 bytes a
         // server with its key and slot, against 248 for a whole tally.
         assert_eq!(std::mem::size_of::<Few>(), 88);
-        assert_eq!(std::mem::size_of::<Tally>(), 200);
+        assert_eq!(std::mem::size_of::<Tally>(), 208);
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub type Sources = [u64; SOURCE_BITS / 64];
 /// `Tally::last_served_ms` when nothing was served.
 pub const NO_MS: i32 = i32::MIN;
 
-/// The tally of a server, whole (200 bytes). One connection's fits in a
+/// The tally of a server, whole (208 bytes). One connection's fits in a
 /// `server::Slot`, a few hundred connections' in a `server::Few`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tally {
@@ -135,6 +135,9 @@ pub struct Tally {
     /// Connections whose first RST looks injected, per `SuspectSign`.
     pub suspect: [u32; 2],
     pub lossy: u32,
+    /// Connections that resent payload or a FIN after the server had
+    /// answered: loss on the path, not a queue (`ConnFacts::resent`).
+    pub resent: u32,
     /// First and last trouble, and the latest served handshake's first
     /// segment, in ms from the time axis' origin (servers without details
     /// get their window from the first two).
@@ -157,6 +160,7 @@ impl Default for Tally {
             sources: Default::default(),
             suspect: [0; 2],
             lossy: 0,
+            resent: 0,
             first_ms: 0,
             last_ms: 0,
             last_served_ms: NO_MS,
