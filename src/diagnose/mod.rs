@@ -393,6 +393,36 @@ mod tests {
     }
 
     #[test]
+    fn a_kernel_answering_segments_in_flight_after_its_reset_is_no_burst() {
+        // The client closed with unread data while the server streamed:
+        // its RST, then a bare RST at the server's ACK for each server
+        // segment it had received but not yet processed, back to back.
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 10)
+            .s(A, 1, 11, 0)
+            .s(P | A, 1, 11, 1448)
+            .s(P | A, 1449, 11, 1448)
+            .c(R | A, 11, 1449, 0);
+        w.seg(true, R, 11, 0, 0, 20);
+        w.seg(false, A, 2897, 11, 1448, 3);
+        w.seg(true, R, 11, 0, 0, 3);
+        let f = flow(&w);
+        assert_eq!(f.rst_count, Some(3));
+        assert_eq!(f.rst_suspect, None);
+        // Spread over the sequence space instead, they are one.
+        let mut w = Wire::new();
+        w.handshake()
+            .c(P | A, 1, 1, 10)
+            .s(A, 1, 11, 0)
+            .s(P | A, 1, 11, 1448)
+            .c(R | A, 11, 1449, 0);
+        w.seg(true, R, 1471, 0, 0, 20);
+        let why = flow(&w).rst_suspect.expect("suspect");
+        assert!(why.contains("burst of 2"), "{why}");
+    }
+
+    #[test]
     fn json_has_the_fields_in_order() {
         let mut w = Wire::new();
         w.handshake().c(P | A, 1, 1, 87).s(R, 1, 0, 0);

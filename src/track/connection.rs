@@ -537,8 +537,15 @@ impl Connection {
                         .last_ord
                         .get()
                         .is_none_or(|p| p < r.last_burst_ord);
+                    // A kernel that reset a connection answers each of the
+                    // peer's segments still arriving with a bare RST whose
+                    // seq is that segment's ACK (RFC 793); segments it had
+                    // received but not yet processed when it reset are
+                    // answered back to back, captured before the first RST.
+                    let kernel_reply = !f.ack() && self.ep[peer].highest_ack() == Some(seg.seq);
                     if r.by == from
                         && peer_silent
+                        && !kernel_reply
                         && seg.ts.0.saturating_sub(r.last_burst_ts.0) <= 1_000_000
                         && seq_diff(seg.seq, r.seq).unsigned_abs() <= 65_536
                     {
