@@ -20,6 +20,15 @@ pub const CLOSE_WAIT_LATE_NS: i64 = 1_000_000_000;
 /// never closed (`half-closed`).
 pub const CLOSE_WAIT_OPEN_NS: i64 = 0;
 
+/// How long after the handshake's final ACK a RST still answers it: the
+/// kernel that resets on a full accept queue does so as the ACK arrives,
+/// so a capture sees it within two round trips; this much more allows for
+/// a loaded host. Later, something else reset the connection: a process
+/// exiting with connections in its queue resets them one after another,
+/// each some microseconds after the one before, however long ago their
+/// ACKs came.
+pub const HANDSHAKE_ACK_REPLY_SLACK_NS: i64 = 250_000;
+
 /// The wire variant of a connection's outcome that names its cause.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Variant {
@@ -116,7 +125,15 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
                 Variant::SynackRetransmits
             } else if req > 0 && !r.server_acked_client_data() {
                 Variant::RstInsteadOfAck
-            } else if req == 0 && r.reply_to() == ReplyTo::Ack {
+            } else if req == 0
+                && r.reply_to() == ReplyTo::Ack
+                && r.latency().is_some_and(|l| {
+                    let rtt = conn.handshake_rtt_ns().unwrap_or(0);
+                    l <= rtt
+                        .saturating_mul(2)
+                        .saturating_add(HANDSHAKE_ACK_REPLY_SLACK_NS)
+                })
+            {
                 Variant::ResetOnHandshakeAck
             } else {
                 Variant::AckedThenReset
@@ -185,10 +202,17 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
             _ => None,
         }
     };
+    // A RST after the handshake's ACK too late to answer it is the server
+    // ending the connection unprompted, as one after its own last segment.
+    let late_after_ack = r.is_some_and(|r| {
+        r.reply_to() == ReplyTo::Ack
+            && r.client_bytes_before() == 0
+            && variant != Variant::ResetOnHandshakeAck
+    });
     let server_ended = match r {
         Some(r)
             if r.by() == Side::Server
-                && r.reply_to() == ReplyTo::None
+                && (r.reply_to() == ReplyTo::None || late_after_ack)
                 && matches!(outcome, Outcome::PostHandshakeRst) =>
         {
             Some(r.ts())

@@ -555,6 +555,62 @@ mod tests {
         assert_eq!(f.rst_suspect, None, "{:?}", f.rst_suspect);
     }
 
+    /// The server still holds an older connection on the tuple: it answers
+    /// the SYN with a challenge ACK for that one, the client resets it, and
+    /// the SYN's retry meets what the server does now.
+    fn challenge_ack_dance(w: &mut Wire) {
+        let stale = 0x4000_0000;
+        w.c(S, 0, 0, 0)
+            .seg(false, A, 777_000, stale, 0, 40)
+            .seg(true, R, stale, 0, 0, 20)
+            .seg(true, S, 0, 0, 0, 1_000_000);
+    }
+
+    #[test]
+    fn a_reset_answering_a_challenge_ack_leaves_the_attempt_to_be_refused() {
+        let mut w = Wire::new();
+        challenge_ack_dance(&mut w);
+        w.s(R | A, 0, 1, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::Refused);
+        assert_eq!(f.rst_by, Some(Side::Server));
+        assert_eq!(f.rst_reply_to, Some(ReplyTo::Syn));
+        assert_eq!(f.rst_count, Some(2));
+    }
+
+    #[test]
+    fn a_reset_answering_a_challenge_ack_does_not_reset_the_connection_after_it() {
+        let mut w = Wire::new();
+        challenge_ack_dance(&mut w);
+        w.s(S | A, 0, 1, 0)
+            .c(A, 1, 1, 0)
+            .c(P | A, 1, 1, 10)
+            .s(P | A, 1, 11, 20)
+            .c(F | A, 11, 21, 0)
+            .s(F | A, 21, 12, 0)
+            .c(A, 12, 22, 0);
+        let f = flow(&w);
+        assert_eq!(f.outcome, Outcome::Clean);
+        assert_eq!(f.rst_by, None);
+        assert_eq!(f.syn_retransmits, 1);
+    }
+
+    #[test]
+    fn a_reset_long_after_the_handshake_ack_is_the_server_ending_it() {
+        // Handshake round trip 200 us; the RST comes 50 ms after the ACK.
+        let mut w = Wire::new();
+        w.handshake().seg(false, R | A, 1, 1, 0, 50_000);
+        let f = flow(&w);
+        assert_eq!(f.facts.variant, Variant::AckedThenReset);
+        assert_eq!(f.facts.server_ended, Some(w.last().ts));
+        // Within two round trips it answers the ACK: a full accept queue.
+        let mut w = Wire::new();
+        w.handshake().seg(false, R | A, 1, 1, 0, 300);
+        let f = flow(&w);
+        assert_eq!(f.facts.variant, Variant::ResetOnHandshakeAck);
+        assert_eq!(f.facts.server_ended, None);
+    }
+
     #[test]
     fn human_durations() {
         assert_eq!(human(27_000), "27 us");

@@ -97,7 +97,10 @@ pub fn outcome_of(conn: &Connection) -> Outcome {
                 Outcome::RstAfterHalfClose
             } else if r.synack_before() && r.handshake_done().is_none() {
                 Outcome::HandshakeRst
-            } else if r.syn_before() && !r.synack_before() && r.server_segments_before() == 0 {
+            } else if r.syn_before()
+                && !r.synack_before()
+                && r.server_segments_before() == u64::from(conn.stale_acks())
+            {
                 if r.by() == Side::Server {
                     Outcome::Refused
                 } else {

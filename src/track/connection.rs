@@ -119,6 +119,11 @@ pub struct Connection {
     /// payload (saturating): loss on the path of a connection the server
     /// had accepted, which a full accept queue cannot cause.
     pub(super) resent_after_answer: u8,
+    /// Pure ACKs the server sent while the client was in SYN-SENT that
+    /// acknowledged nothing the client sent (up to 255): challenge ACKs
+    /// (RFC 5961) from an older connection the server still held on the
+    /// tuple, not an answer to this attempt.
+    pub(super) stale_acks: u8,
     /// Boxed: most connections never see a RST.
     pub(super) first_rst: Option<Box<RstFact>>,
     pub(super) timeline: Timeline,
@@ -161,6 +166,7 @@ getters!(Connection {
     handshake: Handshake,
     rst_count: u32,
     resent_after_answer: u8,
+    stale_acks: u8,
     ref timeline: Timeline,
     state: State,
     maybe ended_at: Timestamp,
@@ -192,6 +198,7 @@ impl Connection {
             rst_count: 0,
             fins_after_end: 0,
             resent_after_answer: 0,
+            stale_acks: 0,
             first_rst: None,
             timeline: Timeline::default(),
             zeek: zeek::Zeek::default(),
@@ -386,6 +393,17 @@ impl Connection {
             }
         }
 
+        if from == Side::Server
+            && self.state == State::SynSent
+            && seg.payload_len == 0
+            && !f.syn()
+            && !f.fin()
+            && !f.rst()
+            && rel_ack.is_some_and(|a| a < 1 || a > self.ep[peer].next_rel)
+        {
+            self.stale_acks = self.stale_acks.saturating_add(1);
+        }
+
         self.zeek.on_segment(from, seg, rel_seq, rel_ack, rxmit);
 
         // Handshake.
@@ -431,6 +449,8 @@ impl Connection {
         if f.rst() {
             self.rst_count = self.rst_count.saturating_add(1);
             self.ep[me].rsts = self.ep[me].rsts.saturating_add(1);
+        }
+        if f.rst() && !self.rejects_stale_ack(from, seg) {
             match &mut self.first_rst {
                 None => {
                     let fact = self.rst_fact(from, seg, ord, rel_seq, prev_last_time);
@@ -544,11 +564,28 @@ impl Connection {
         );
     }
 
+    /// A bare RST from a client still in SYN-SENT at the server's latest
+    /// ACK, when that ACK did not acknowledge its SYN: RFC 793's answer to
+    /// an unacceptable ACK, such as the challenge ACK (RFC 5961) a server
+    /// sends to a SYN on a tuple where it still holds an older connection.
+    /// It resets that older connection on the server; this attempt stays
+    /// in SYN-SENT and its SYN is retried.
+    fn rejects_stale_ack(&self, from: Side, seg: &Segment) -> bool {
+        let client = &self.ep[Side::Client.idx()];
+        from == Side::Client
+            && self.state == State::SynSent
+            && !seg.flags.ack()
+            && self.ep[Side::Server.idx()].highest_ack() == Some(seg.seq)
+            && client.isn().map(|i| i.wrapping_add(1)) != Some(seg.seq)
+    }
+
     /// The segment's effect on the state, from its flags and, for a RST in
     /// SYN-SENT, whether it acknowledges the SYN.
     fn control(&self, from: Side, seg: &Segment) -> Control {
         let f = seg.flags;
-        if f.rst() {
+        if f.rst() && self.rejects_stale_ack(from, seg) {
+            Control::Rst { acceptable: false }
+        } else if f.rst() {
             let acceptable = !(self.state == State::SynSent
                 && from == Side::Server
                 && !(f.ack() && self.ep[0].isn().map(|i| i.wrapping_add(1)) == Some(seg.ack)));
