@@ -16,7 +16,9 @@ use super::server::{ServerTable, Slot};
 use super::spread::Spreader;
 use super::tally::{Burst, Detail, Example, Tally};
 use super::words::{cause, checks};
-use super::{Diagnosis, Finding, Findings, Kind, Window, CLIENT_MIN, LISTENER_MIN};
+use super::{
+    Diagnosis, Finding, Findings, Kind, Window, CLIENT_MIN, LISTENER_GAP_NS, LISTENER_MIN,
+};
 
 /// A flood: at least this many failed attempts, from at least this many
 /// distinct sources, and this many times the completed handshakes.
@@ -233,6 +235,47 @@ fn burst_finding(
     }
 }
 
+/// The server's listener burst, and whether its handshakes reset on their
+/// ACK (`on_ack` of them) came as its listener closed and joined it.
+///
+/// A handshake whose ACK arrives as the listener closes finds no listener,
+/// and the kernel resets it on that ACK: the reply a full queue with
+/// `tcp_abort_on_overflow` sends too. They are the listener closing when
+/// every one of them falls within its burst of resets, or beside its
+/// first refused SYN (the listener gone), a burst's gap either side; they
+/// then join the burst, or make one of their own.
+fn listener_burst(t: &Tally, d: Option<&Detail>, on_ack: u64) -> (Burst, bool) {
+    let largest = t.listener.largest();
+    let Some(d) = d.filter(|_| on_ack > 0) else {
+        return (largest, false);
+    };
+    let (first, last) = d.span[Class::ResetOnHandshakeAck.idx()];
+    let near = |lo: i64, hi: i64| {
+        first >= lo.saturating_sub(LISTENER_GAP_NS) && last <= hi.saturating_add(LISTENER_GAP_NS)
+    };
+    let refused = d.span[Class::Refused.idx()].0;
+    let closing = (largest.count >= LISTENER_MIN && near(largest.start, largest.end()))
+        || (t.classes[Class::Refused.idx()] > 0 && near(refused, refused));
+    if !closing {
+        return (largest, false);
+    }
+    let mut burst = if largest.count >= LISTENER_MIN {
+        largest
+    } else {
+        Burst {
+            start: first,
+            ..Burst::default()
+        }
+    };
+    let (start, end) = (burst.start.min(first), burst.end().max(last));
+    let moved = u32::try_from(on_ack).unwrap_or(u32::MAX);
+    burst.start = start;
+    burst.span = u32::try_from(end.saturating_sub(start)).unwrap_or(u32::MAX);
+    burst.count = burst.count.saturating_add(moved);
+    burst.by[0] = burst.by[0].saturating_add(moved);
+    (burst, true)
+}
+
 /// Every finding of one server.
 fn server_findings(
     ctx: &Ctx<'_>,
@@ -278,7 +321,11 @@ fn server_findings(
         let retried = whole(Class::SynDroppedThenAnswered);
         let dropped = whole(Class::Unanswered);
         let retries = queued.count + retried.count + n(Class::SynackRetransmits);
-        let signs = retries + n(Class::ResetOnHandshakeAck);
+        let largest = t.listener.largest();
+        let on_ack = n(Class::ResetOnHandshakeAck);
+        let (burst, closing) = listener_burst(t, d, on_ack);
+        let on_ack = if closing { 0 } else { on_ack };
+        let signs = retries + on_ack;
         // A full queue drops handshakes while the connections it let
         // through flow: when those lose segments as often, the path drops
         // packets, SYNs among them, and the queue is not to blame (a RST
@@ -286,13 +333,12 @@ fn server_findings(
         let attempts = t.outcomes.iter().map(|&c| u64::from(c)).sum::<u64>();
         let resent = u64::from(t.resent);
         let path_loss = resent >= PATH_LOSS_MIN
-            && n(Class::ResetOnHandshakeAck) == 0
+            && on_ack == 0
             && retries.saturating_mul(served) <= PATH_LOSS_RATIO * resent * attempts;
         let queue = served > 0 && signs > 0 && !path_loss;
         // The listener burst takes the resets that came in it.
-        let burst = t.listener.largest();
-        let in_burst = if burst.count >= LISTENER_MIN {
-            u64::from(burst.by[0])
+        let in_burst = if largest.count >= LISTENER_MIN {
+            u64::from(largest.by[0])
         } else {
             0
         };
@@ -307,6 +353,12 @@ fn server_findings(
             Class::ResetOnHandshakeAck,
             Class::RstInsteadOfAck,
         ] {
+            if closing && c == Class::ResetOnHandshakeAck {
+                if burst.count < LISTENER_MIN {
+                    phr.push(whole(c));
+                }
+                continue;
+            }
             if queue {
                 aq.push(whole(c));
             } else {
@@ -340,7 +392,10 @@ fn server_findings(
             facts.insert("burst_ms".into(), json!(ms(burst.end() - burst.start)));
             let ex = d
                 .and_then(|d| {
-                    if burst == t.listener.cur {
+                    if largest.count < LISTENER_MIN {
+                        let on_ack = Class::ResetOnHandshakeAck.variant();
+                        d.examples.iter().find(|e| e.variant == on_ack).cloned()
+                    } else if largest == t.listener.cur {
                         d.burst_example.clone()
                     } else {
                         d.best_burst_example.clone()

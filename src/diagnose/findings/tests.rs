@@ -307,6 +307,109 @@ fn listener_reset_burst_and_rst_instead_of_ack_are_told_apart() {
     assert_eq!(n.examples[0].variant, "rst-instead-of-ack");
 }
 
+/// 10.0.0.2:2133 serves five clients, then its process dies at 900 ms:
+/// the kernel resets the eight requests waiting in its queue, four, then
+/// after a 4 ms pause (the CPU given to others) four more; one handshake
+/// whose SYN-ACK went out just before gets its ACK reset at `on_ack_ms`.
+fn killed_under_load(on_ack_ms: i64) -> Diagnosis {
+    let mut e = Findings::new();
+    for i in 0..5 {
+        let mut w = wire(&format!("10.0.0.1:{}", 30_000 + i), "10.0.0.2:2133", i * 10);
+        clean(&mut w);
+        feed(&mut e, &w);
+    }
+    for i in 0..8 {
+        let mut w = wire(
+            &format!("10.0.0.1:{}", 40_000 + i),
+            "10.0.0.2:2133",
+            100 + i * 10,
+        );
+        w.handshake().c(P | A, 1, 1, 33).s(A, 1, 34, 0);
+        let at = T0
+            + 900 * MS
+            + if i < 4 {
+                i * 50_000
+            } else {
+                4 * MS + i * 50_000
+            };
+        w.seg(false, R | A, 1, 34, 0, (at - w.t) / 1000);
+        feed(&mut e, &w);
+    }
+    let mut w = wire("10.0.0.1:45000", "10.0.0.2:2133", on_ack_ms);
+    w.handshake().seg(false, R, 1, 0, 0, 30);
+    feed(&mut e, &w);
+    e.finish()
+}
+
+#[test]
+fn a_listener_reset_with_a_pause_and_a_handshake_reset_as_it_closed_is_one_burst() {
+    let d = killed_under_load(902);
+    let l = find(&d, Kind::ListenerClosed, "10.0.0.2:2133");
+    assert_eq!(l.count, 9);
+    assert_eq!(l.variants.get("rst"), Some(&9));
+    assert!(
+        d.findings
+            .iter()
+            .all(|f| !matches!(f.kind, Kind::AcceptQueueFull | Kind::NotAccepting)),
+        "{:?}",
+        d.findings
+            .iter()
+            .map(|f| (f.kind, f.count))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_handshake_reset_on_its_ack_away_from_the_listener_burst_is_a_full_queue() {
+    let d = killed_under_load(500);
+    assert_eq!(find(&d, Kind::ListenerClosed, "10.0.0.2:2133").count, 8);
+    let q = find(&d, Kind::AcceptQueueFull, "10.0.0.2:2133");
+    assert_eq!(q.variants.get("reset-on-handshake-ack"), Some(&1));
+}
+
+/// 10.0.0.2:2133 serves five clients; three handshakes get their ACK
+/// reset at 900 ms, and SYNs are refused from `refused_ms` on.
+fn handshakes_reset_then_refused(refused_ms: i64) -> Diagnosis {
+    let mut e = Findings::new();
+    for i in 0..5 {
+        let mut w = wire(&format!("10.0.0.1:{}", 30_000 + i), "10.0.0.2:2133", i * 10);
+        clean(&mut w);
+        feed(&mut e, &w);
+    }
+    for i in 0..3 {
+        let mut w = wire(&format!("10.0.0.1:{}", 40_000 + i), "10.0.0.2:2133", 900);
+        w.t += i * 20_000;
+        w.handshake().seg(false, R, 1, 0, 0, 30);
+        feed(&mut e, &w);
+    }
+    for i in 0..4 {
+        let mut w = wire(
+            &format!("10.0.0.1:{}", 50_000 + i),
+            "10.0.0.2:2133",
+            refused_ms + i,
+        );
+        w.c(S, 0, 0, 0).s(R | A, 0, 1, 0);
+        feed(&mut e, &w);
+    }
+    e.finish()
+}
+
+#[test]
+fn handshakes_reset_on_their_ack_as_the_listener_went_away_are_its_closing() {
+    // The process died with nothing queued but three handshakes whose ACK
+    // found no listener, and the next SYNs were refused.
+    let d = handshakes_reset_then_refused(901);
+    let l = find(&d, Kind::ListenerClosed, "10.0.0.2:2133");
+    assert_eq!(l.variants.get("rst"), Some(&3));
+    assert_eq!(l.examples.len(), 1);
+    assert!(d.findings.iter().all(|f| f.kind != Kind::AcceptQueueFull));
+    // Refusals a second later are another event: the resets stay a queue's.
+    let d = handshakes_reset_then_refused(1_900);
+    let q = find(&d, Kind::AcceptQueueFull, "10.0.0.2:2133");
+    assert_eq!(q.variants.get("reset-on-handshake-ack"), Some(&3));
+    assert!(d.findings.iter().all(|f| f.kind != Kind::ListenerClosed));
+}
+
 #[test]
 fn a_clean_capture_has_no_findings() {
     let mut e = Findings::new();
