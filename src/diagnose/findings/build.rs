@@ -242,9 +242,10 @@ fn burst_finding(
 /// and the kernel resets it on that ACK: the reply a full queue with
 /// `tcp_abort_on_overflow` sends too. They are the listener closing when
 /// every one of them falls within its burst of resets, or beside its
-/// first refused SYN (the listener gone), a burst's gap either side; they
-/// then join the burst, or make one of their own.
-fn listener_burst(t: &Tally, d: Option<&Detail>, on_ack: u64) -> (Burst, bool) {
+/// first refused SYN when it served no handshake after (the listener
+/// gone), a burst's gap either side; they then join the burst, or make one
+/// of their own.
+fn listener_burst(ctx: &Ctx<'_>, t: &Tally, d: Option<&Detail>, on_ack: u64) -> (Burst, bool) {
     let largest = t.listener.largest();
     let Some(d) = d.filter(|_| on_ack > 0) else {
         return (largest, false);
@@ -254,8 +255,10 @@ fn listener_burst(t: &Tally, d: Option<&Detail>, on_ack: u64) -> (Burst, bool) {
         first >= lo.saturating_sub(LISTENER_GAP_NS) && last <= hi.saturating_add(LISTENER_GAP_NS)
     };
     let refused = d.span[Class::Refused.idx()].0;
+    let gone = t.classes[Class::Refused.idx()] > 0
+        && t.last_served_ms <= ctx.grid.ms(refused.saturating_add(LISTENER_GAP_NS));
     let closing = (largest.count >= LISTENER_MIN && near(largest.start, largest.end()))
-        || (t.classes[Class::Refused.idx()] > 0 && near(refused, refused));
+        || (gone && near(refused, refused));
     if !closing {
         return (largest, false);
     }
@@ -323,7 +326,7 @@ fn server_findings(
         let retries = queued.count + retried.count + n(Class::SynackRetransmits);
         let largest = t.listener.largest();
         let on_ack = n(Class::ResetOnHandshakeAck);
-        let (burst, closing) = listener_burst(t, d, on_ack);
+        let (burst, closing) = listener_burst(ctx, t, d, on_ack);
         let on_ack = if closing { 0 } else { on_ack };
         let signs = retries + on_ack;
         // A full queue drops handshakes while the connections it let
