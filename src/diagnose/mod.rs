@@ -119,15 +119,21 @@ mod tests {
         classify(&w.one())
     }
 
-    #[test]
-    fn clean() {
-        let mut w = Wire::new();
-        w.handshake()
-            .c(P | A, 1, 1, 10)
+    /// After the handshake: a 10-byte request, a 20-byte answer, FINs
+    /// both ways, the client's first.
+    fn exchange_and_close(w: &mut Wire) {
+        w.c(P | A, 1, 1, 10)
             .s(P | A, 1, 11, 20)
             .c(F | A, 11, 21, 0)
             .s(F | A, 21, 12, 0)
             .c(A, 12, 22, 0);
+    }
+
+    #[test]
+    fn clean() {
+        let mut w = Wire::new();
+        w.handshake();
+        exchange_and_close(&mut w);
         let f = flow(&w);
         assert_eq!(f.outcome, Outcome::Clean);
         assert_eq!(f.fin_by, FinBy::Both);
@@ -582,13 +588,8 @@ mod tests {
     fn a_reset_answering_a_challenge_ack_does_not_reset_the_connection_after_it() {
         let mut w = Wire::new();
         challenge_ack_dance(&mut w);
-        w.s(S | A, 0, 1, 0)
-            .c(A, 1, 1, 0)
-            .c(P | A, 1, 1, 10)
-            .s(P | A, 1, 11, 20)
-            .c(F | A, 11, 21, 0)
-            .s(F | A, 21, 12, 0)
-            .c(A, 12, 22, 0);
+        w.s(S | A, 0, 1, 0).c(A, 1, 1, 0);
+        exchange_and_close(&mut w);
         let f = flow(&w);
         assert_eq!(f.outcome, Outcome::Clean);
         assert_eq!(f.rst_by, None);

@@ -33,6 +33,21 @@ fn clean(w: &mut Wire) {
         .c(A, 102, 202, 0);
 }
 
+/// `n` clean connections to `server`, 10 ms apart from T0, from ports
+/// `base` up.
+fn serve(e: &mut Findings, server: &str, base: i64, n: i64) {
+    for i in 0..n {
+        let mut w = wire(&format!("10.0.0.1:{}", base + i), server, i * 10);
+        clean(&mut w);
+        feed(e, &w);
+    }
+}
+
+/// The findings' kinds and counts, for a failed assertion's message.
+fn kinds(d: &Diagnosis) -> Vec<(Kind, u64)> {
+    d.findings.iter().map(|f| (f.kind, f.count)).collect()
+}
+
 fn unanswered(w: &mut Wire) {
     w.c(S, 0, 0, 0)
         .seg(true, S, 0, 0, 0, 1_000_000)
@@ -166,10 +181,7 @@ fn syns_lost_as_often_as_answered_connections_lose_segments_are_path_loss() {
     assert!(
         !d.findings.iter().any(|f| f.kind == Kind::AcceptQueueFull),
         "{:?}",
-        d.findings
-            .iter()
-            .map(|f| (f.kind, f.count))
-            .collect::<Vec<_>>()
+        kinds(&d)
     );
 }
 
@@ -313,11 +325,7 @@ fn listener_reset_burst_and_rst_instead_of_ack_are_told_apart() {
 /// whose SYN-ACK went out just before gets its ACK reset at `on_ack_ms`.
 fn killed_under_load(on_ack_ms: i64) -> Diagnosis {
     let mut e = Findings::new();
-    for i in 0..5 {
-        let mut w = wire(&format!("10.0.0.1:{}", 30_000 + i), "10.0.0.2:2133", i * 10);
-        clean(&mut w);
-        feed(&mut e, &w);
-    }
+    serve(&mut e, "10.0.0.2:2133", 30_000, 5);
     for i in 0..8 {
         let mut w = wire(
             &format!("10.0.0.1:{}", 40_000 + i),
@@ -352,10 +360,7 @@ fn a_listener_reset_with_a_pause_and_a_handshake_reset_as_it_closed_is_one_burst
             .iter()
             .all(|f| !matches!(f.kind, Kind::AcceptQueueFull | Kind::NotAccepting)),
         "{:?}",
-        d.findings
-            .iter()
-            .map(|f| (f.kind, f.count))
-            .collect::<Vec<_>>()
+        kinds(&d)
     );
 }
 
@@ -371,11 +376,7 @@ fn a_handshake_reset_on_its_ack_away_from_the_listener_burst_is_a_full_queue() {
 /// reset at 900 ms, and SYNs are refused from `refused_ms` on.
 fn handshakes_reset_then_refused(refused_ms: i64) -> Diagnosis {
     let mut e = Findings::new();
-    for i in 0..5 {
-        let mut w = wire(&format!("10.0.0.1:{}", 30_000 + i), "10.0.0.2:2133", i * 10);
-        clean(&mut w);
-        feed(&mut e, &w);
-    }
+    serve(&mut e, "10.0.0.2:2133", 30_000, 5);
     for i in 0..3 {
         let mut w = wire(&format!("10.0.0.1:{}", 40_000 + i), "10.0.0.2:2133", 900);
         w.t += i * 20_000;
