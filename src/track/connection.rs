@@ -446,11 +446,12 @@ impl Connection {
 
         // RST facts, before this segment updates the per-side counters, so
         // "before the RST" means what it says.
+        let stale_reply = f.rst() && self.rejects_stale_ack(from, seg);
         if f.rst() {
             self.rst_count = self.rst_count.saturating_add(1);
             self.ep[me].rsts = self.ep[me].rsts.saturating_add(1);
         }
-        if f.rst() && !self.rejects_stale_ack(from, seg) {
+        if f.rst() && !stale_reply {
             match &mut self.first_rst {
                 None => {
                     let fact = self.rst_fact(from, seg, ord, rel_seq, prev_last_time);
@@ -539,7 +540,7 @@ impl Connection {
         if seg.payload_len > 0 && !f.rst() {
             self.ep[peer].bytes_since_peer_payload = 0;
         }
-        let control = self.control(from, seg);
+        let control = self.control(from, seg, stale_reply);
         self.set_state(self.next_state(from, control), at);
         key |= self.handshake.syn_ord == MaybeOrd::some(ord)
             || self.handshake.synack_ord == MaybeOrd::some(ord)
@@ -580,10 +581,11 @@ impl Connection {
     }
 
     /// The segment's effect on the state, from its flags and, for a RST in
-    /// SYN-SENT, whether it acknowledges the SYN.
-    fn control(&self, from: Side, seg: &Segment) -> Control {
+    /// SYN-SENT, whether it acknowledges the SYN or only rejects a stale
+    /// ACK (`stale_reply`, from [`Self::rejects_stale_ack`]).
+    fn control(&self, from: Side, seg: &Segment, stale_reply: bool) -> Control {
         let f = seg.flags;
-        if f.rst() && self.rejects_stale_ack(from, seg) {
+        if stale_reply {
             Control::Rst { acceptable: false }
         } else if f.rst() {
             let acceptable = !(self.state == State::SynSent

@@ -235,8 +235,9 @@ fn burst_finding(
     }
 }
 
-/// The server's listener burst, and whether its handshakes reset on their
-/// ACK (`on_ack` of them) came as its listener closed and joined it.
+/// The server's listener burst (`largest` as the tally has it), and
+/// whether its handshakes reset on their ACK (`on_ack` of them) came as
+/// its listener closed and joined it.
 ///
 /// A handshake whose ACK arrives as the listener closes finds no listener,
 /// and the kernel resets it on that ACK: the reply a full queue with
@@ -245,8 +246,13 @@ fn burst_finding(
 /// first refused SYN when it served no handshake after (the listener
 /// gone), a burst's gap either side; they then join the burst, or make one
 /// of their own.
-fn listener_burst(ctx: &Ctx<'_>, t: &Tally, d: Option<&Detail>, on_ack: u64) -> (Burst, bool) {
-    let largest = t.listener.largest();
+fn listener_burst(
+    ctx: &Ctx<'_>,
+    t: &Tally,
+    d: Option<&Detail>,
+    largest: Burst,
+    on_ack: u64,
+) -> (Burst, bool) {
     let Some(d) = d.filter(|_| on_ack > 0) else {
         return (largest, false);
     };
@@ -326,7 +332,7 @@ fn server_findings(
         let retries = queued.count + retried.count + n(Class::SynackRetransmits);
         let largest = t.listener.largest();
         let on_ack = n(Class::ResetOnHandshakeAck);
-        let (burst, closing) = listener_burst(ctx, t, d, on_ack);
+        let (burst, closing) = listener_burst(ctx, t, d, largest, on_ack);
         let on_ack = if closing { 0 } else { on_ack };
         let signs = retries + on_ack;
         // A full queue drops handshakes while the connections it let
