@@ -204,10 +204,11 @@ pub(super) fn facts_of(conn: &Connection, outcome: Outcome) -> ConnFacts {
     };
     // A RST after the handshake's ACK too late to answer it is the server
     // ending the connection unprompted, as one after its own last segment.
+    // One answering an ACK of a resent SYN-ACK is a full queue's.
     let late_after_ack = r.is_some_and(|r| {
         r.reply_to() == ReplyTo::Ack
             && r.client_bytes_before() == 0
-            && variant != Variant::ResetOnHandshakeAck
+            && variant == Variant::AckedThenReset
     });
     let server_ended = match r {
         Some(r)

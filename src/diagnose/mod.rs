@@ -613,6 +613,20 @@ mod tests {
     }
 
     #[test]
+    fn a_full_queue_resetting_a_retried_handshake_is_not_the_server_ending_it() {
+        // The queue dropped the ACK; the server resent its SYN-ACK a second
+        // later and reset the ACK that answered it, long after the first.
+        let mut w = Wire::new();
+        w.handshake()
+            .seg(false, S | A, 0, 1, 0, 1_000_000)
+            .c(A, 1, 1, 0)
+            .seg(false, R, 1, 0, 0, 30);
+        let f = flow(&w);
+        assert_eq!(f.facts.variant, Variant::SynackRetransmits);
+        assert_eq!(f.facts.server_ended, None);
+    }
+
+    #[test]
     fn human_durations() {
         assert_eq!(human(27_000), "27 us");
         assert_eq!(human(3_200_000), "3.2 ms");
